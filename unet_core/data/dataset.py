@@ -1,0 +1,179 @@
+"""PyTorch Dataset of (image, mask, weight) examples: decode once, resize once, cache, augment per epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, get_worker_info
+
+from unet_core.data.io import MaskFormat, check_mask, check_same_size, read_image, read_mask
+from unet_core.data.layouts import DatasetLayout, Pair
+from unet_core.errors import DataError, UnreadableFileError
+from unet_core.transforms import (
+    Normalization,
+    resize_image,
+    resize_mask,
+    resize_weight,
+    to_tensor_input,
+    train_augmentation,
+)
+
+_Decoded = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training example: image file, mask file (in ``mask_format``), split group, optional weights.
+
+    ``weight`` is an optional float32 HxW per-pixel loss weight at the image's full
+    resolution (e.g. higher on pixels the user corrected).
+    """
+
+    image_path: Path
+    mask_path: Path
+    mask_format: MaskFormat
+    group: str = ""
+    weight: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+def examples_from_layout(layout: DatasetLayout, pairs: Sequence[Pair]) -> list[Example]:
+    """Examples for the ``pairs`` that have a mask, in the layout's mask format."""
+    return [
+        Example(image_path=p.image, mask_path=p.mask, mask_format=layout.mask_format, group=p.group)
+        for p in pairs
+        if p.mask is not None
+    ]
+
+
+def load_example(example: Example, size_hw: Sequence[int], num_classes: int) -> _Decoded:
+    """Decode an example and resize it to ``size_hw``: (uint8 HxWx3 image, uint8 mask, weight | None).
+
+    Raises :class:`DataError` naming the file for unreadable files, mismatched sizes or
+    class ids ``>= num_classes``; ``ValueError`` for a weight map of the wrong shape.
+    """
+    image = read_image(example.image_path)
+    mask = read_mask(example.mask_path, example.mask_format)
+    check_same_size(image, mask, example.image_path, example.mask_path)
+    check_mask(mask, num_classes, example.mask_path)
+    weight = None
+    if example.weight is not None:
+        if example.weight.shape != mask.shape:
+            raise ValueError(
+                f"weight map for {example.image_path.name} is {example.weight.shape}, expected {mask.shape}"
+            )
+        weight = resize_weight(example.weight, size_hw)
+    return resize_image(image, size_hw), resize_mask(mask, size_hw), weight
+
+
+class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
+    """Examples resized to ``size_hw`` (whole image stretched), optionally augmented.
+
+    Each item is ``{"image": float32 3xHxW (normalised), "mask": int64 HxW,
+    "weight": float32 HxW}``; weight is ones when the example has none (after augmentation,
+    pixels warped in from outside the image get weight 0). With ``cache=True`` the resized
+    uint8 arrays are kept in memory so later epochs only augment. With DataLoader workers
+    each worker fills its own cache copy, so call :meth:`preload` first (the forked workers
+    then share it) or use ``persistent_workers=True``.
+    """
+
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        size_hw: Sequence[int],
+        num_classes: int,
+        *,
+        augment: bool,
+        norm: Normalization = Normalization(),  # noqa: B008 - frozen, immutable default
+        cache: bool = True,
+        augment_strength: str = "default",
+    ) -> None:
+        if len(size_hw) != 2 or min(int(s) for s in size_hw) < 1:
+            raise ValueError(f"size_hw must be (height, width) with positive values, got {size_hw!r}")
+        if num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        self.examples: list[Example] = list(examples)
+        self.size_hw: tuple[int, int] = (int(size_hw[0]), int(size_hw[1]))
+        self.num_classes = int(num_classes)
+        self.augment = bool(augment)
+        self.norm = norm
+        self.cache = bool(cache)
+        self._cache: dict[int, _Decoded] = {}
+        self._aug = train_augmentation(self.size_hw, augment_strength) if self.augment else None
+        self._seeded_worker: int | None = None
+        if self._aug is not None:
+            self._aug.set_random_seed(torch.initial_seed() % 2**32)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def _decoded(self, index: int) -> _Decoded:
+        """Resized uint8 arrays for example ``index`` (from the cache when possible)."""
+        hit = self._cache.get(index)
+        if hit is not None:
+            return hit
+        decoded = load_example(self.examples[index], self.size_hw, self.num_classes)
+        if self.cache:
+            self._cache[index] = decoded
+        return decoded
+
+    def preload(
+        self, *, skip_bad: bool = False, progress: Callable[[int, int], None] | None = None
+    ) -> list[DataError]:
+        """Decode every example now (in this process), filling the cache if enabled.
+
+        With ``skip_bad=True`` unreadable files (:class:`UnreadableFileError`) are dropped from
+        the dataset and their errors returned; any other :class:`DataError` (mismatched sizes,
+        class ids out of range) is always raised, naming the file.
+        """
+        errors: list[DataError] = []
+        kept: list[Example] = []
+        kept_cache: dict[int, _Decoded] = {}
+        total = len(self.examples)
+        for i, example in enumerate(self.examples):
+            try:
+                decoded = self._decoded(i)
+            except UnreadableFileError as exc:
+                if not skip_bad:
+                    raise
+                errors.append(exc)
+            else:
+                if self.cache:
+                    kept_cache[len(kept)] = decoded
+                kept.append(example)
+            if progress is not None:
+                progress(i + 1, total)
+        self.examples = kept
+        self._cache = kept_cache
+        return errors
+
+    def _reseed_for_worker(self) -> None:
+        """Give each DataLoader worker its own augmentation stream (albumentations copies one on fork)."""
+        info = get_worker_info()
+        if info is not None and self._aug is not None and self._seeded_worker != info.seed:
+            self._aug.set_random_seed(info.seed % 2**32)
+            self._seeded_worker = info.seed
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        image, mask, weight = self._decoded(index)
+        if self._aug is not None:
+            self._reseed_for_worker()
+            if weight is None:
+                weight = np.ones(mask.shape, dtype=np.float32)
+            out = self._aug(image=image, mask=mask, weight=weight)
+            image, mask, weight = out["image"], out["mask"], out["weight"]
+        if weight is None:
+            weight_t = torch.ones(mask.shape, dtype=torch.float32)
+        else:
+            weight_t = torch.from_numpy(np.ascontiguousarray(weight, dtype=np.float32))
+        return {
+            "image": torch.from_numpy(to_tensor_input(np.ascontiguousarray(image), self.norm)),
+            "mask": torch.from_numpy(np.ascontiguousarray(mask).astype(np.int64)),
+            "weight": weight_t,
+        }
+
+
+__all__ = ["Example", "SegmentationDataset", "examples_from_layout", "load_example"]

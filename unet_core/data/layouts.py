@@ -1,0 +1,245 @@
+"""Dataset folder layouts (Carvana, CARLA, Lyft CARLA, generic): detection and image/mask pairing."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from unet_core.data.classes import CARLA_CLASSES, CARVANA_CLASSES, LYFT_CLASSES, ClassTable
+from unet_core.data.io import MaskFormat, check_mask, check_same_size, read_image, read_mask
+from unet_core.errors import DataError
+
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+LAYOUT_KINDS = ("carvana", "carla", "carla_lyft", "generic")
+NO_LAYOUT_MESSAGE = (
+    "no dataset layout found: expected train/ + train_masks/ (Carvana), "
+    "CameraRGB/ + CameraMask/ (CARLA) or images/ + masks/"
+)
+CLASSES_FILE = "classes.json"
+_GENERIC_SCAN_LIMIT = 50
+_CARVANA_MASK_SUFFIX = "_mask.gif"
+_CARVANA_VIEW = re.compile(r"^(.+)_(\d+)$")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One image and its mask file (``None`` when the image is unlabelled)."""
+
+    image: Path
+    mask: Path | None
+    stem: str
+    group: str
+
+
+@dataclass(frozen=True)
+class DatasetLayout:
+    """A recognised dataset folder: where images and masks live and how masks are encoded."""
+
+    kind: str
+    root: Path
+    image_dir: Path
+    mask_dir: Path
+    mask_format: MaskFormat
+    classes: ClassTable
+    image_suffix: str
+
+    def mask_path_for(self, stem: str) -> Path:
+        """The native mask path for an image stem (whether or not it exists yet)."""
+        if self.kind == "carvana":
+            return self.mask_dir / f"{stem}{_CARVANA_MASK_SUFFIX}"
+        return self.mask_dir / f"{stem}.png"
+
+    def group_of(self, stem: str) -> str:
+        """Split group of an image: the car id for Carvana (``<id>_<nn>``), else the stem itself."""
+        if self.kind == "carvana":
+            m = _CARVANA_VIEW.match(stem)
+            if m:
+                return m.group(1)
+        return stem
+
+    def _mask_stem(self, name: str) -> str | None:
+        """Image stem a mask file name belongs to, or ``None`` if it is not a mask file."""
+        lower = name.lower()
+        if self.kind == "carvana":
+            return name[: -len(_CARVANA_MASK_SUFFIX)] if lower.endswith(_CARVANA_MASK_SUFFIX) else None
+        return name[:-4] if lower.endswith(".png") else None
+
+    def pairs(self) -> tuple[list[Pair], int]:
+        """Every image (sorted by stem) with its mask or ``None``, plus the number of skipped items.
+
+        Skipped items are masks without an image and images whose stem repeats another
+        image's (e.g. ``a.jpg`` and ``a.png``). Non-image files and hidden files are ignored.
+        One directory scan per folder; nothing is decoded.
+        """
+        images: dict[str, Path] = {}
+        skipped = 0
+        for name in sorted(_file_names(self.image_dir)):
+            stem, ext = os.path.splitext(name)
+            if ext.lower() not in IMAGE_EXTS or not stem:
+                continue
+            if stem in images:
+                skipped += 1
+                continue
+            images[stem] = self.image_dir / name
+        masks: dict[str, Path] = {}
+        if self.mask_dir.is_dir():
+            for name in _file_names(self.mask_dir):
+                stem = self._mask_stem(name)
+                if stem is None:
+                    continue
+                if stem in images:
+                    masks[stem] = self.mask_dir / name
+                else:
+                    skipped += 1
+        pairs = [
+            Pair(image=images[stem], mask=masks.get(stem), stem=stem, group=self.group_of(stem))
+            for stem in sorted(images)
+        ]
+        return pairs, skipped
+
+    def read_pair(self, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+        """Read an image (HxWx3 RGB) and its mask (HxW ids), checking sizes and class ids."""
+        if pair.mask is None:
+            raise DataError("image has no mask", pair.image)
+        image = read_image(pair.image)
+        mask = read_mask(pair.mask, self.mask_format)
+        check_same_size(image, mask, pair.image, pair.mask)
+        check_mask(mask, self.classes.num_classes, pair.mask)
+        return image, mask
+
+
+def _file_names(folder: Path) -> list[str]:
+    """Names of the non-hidden regular files in ``folder`` (one ``os.scandir``; [] if unreadable)."""
+    try:
+        with os.scandir(folder) as it:
+            return [e.name for e in it if not e.name.startswith(".") and e.is_file()]
+    except OSError:
+        return []
+
+
+def _has_file_with_ext(folder: Path, exts: frozenset[str]) -> bool:
+    """True if ``folder`` holds at least one non-hidden file with one of ``exts`` (stops early)."""
+    try:
+        with os.scandir(folder) as it:
+            for e in it:
+                if (
+                    not e.name.startswith(".")
+                    and os.path.splitext(e.name)[1].lower() in exts
+                    and e.is_file()
+                ):
+                    return True
+    except OSError:
+        return False
+    return False
+
+
+def make_layout(kind: str, root: str | Path, classes: ClassTable | None = None) -> DatasetLayout:
+    """The layout of kind ``kind`` rooted at ``root`` with its standard folder names.
+
+    Useful to write a new dataset (folders need not exist). ``classes`` overrides the
+    kind's default table (required to be meaningful for ``generic``; numbered(2) otherwise).
+    """
+    r = Path(root)
+    if kind == "carvana":
+        return DatasetLayout(
+            kind, r, r / "train", r / "train_masks", MaskFormat.CARVANA_GIF,
+            classes or CARVANA_CLASSES, ".jpg",
+        )
+    if kind == "carla":
+        return DatasetLayout(
+            kind, r, r / "CameraRGB", r / "CameraMask", MaskFormat.RED_CHANNEL,
+            classes or CARLA_CLASSES, ".png",
+        )
+    if kind == "carla_lyft":
+        return DatasetLayout(
+            kind, r, r / "CameraRGB", r / "CameraSeg", MaskFormat.RED_CHANNEL,
+            classes or LYFT_CLASSES, ".png",
+        )
+    if kind == "generic":
+        return DatasetLayout(
+            kind, r, r / "images", r / "masks", MaskFormat.INDEX_PNG,
+            classes or ClassTable.numbered(2), ".png",
+        )
+    raise ValueError(f"unknown layout kind {kind!r}; expected one of {', '.join(LAYOUT_KINDS)}")
+
+
+def _generic_classes(root: Path) -> ClassTable:
+    """Classes of a generic layout: ``classes.json`` beside images/ or in masks/, else numbered."""
+    for candidate in (root / CLASSES_FILE, root / "masks" / CLASSES_FILE):
+        if candidate.is_file():
+            return ClassTable.from_json_file(candidate)
+    top = 0
+    names = sorted(n for n in _file_names(root / "masks") if n.lower().endswith(".png"))
+    for name in names[:_GENERIC_SCAN_LIMIT]:
+        try:
+            mask = read_mask(root / "masks" / name, MaskFormat.INDEX_PNG)
+        except DataError:
+            continue  # reported later, when the pair is read
+        if mask.size:
+            top = max(top, int(mask.max()))
+    return ClassTable.numbered(max(2, top + 1))
+
+
+def _match(folder: Path) -> DatasetLayout | None:
+    """The layout ``folder`` itself holds, or ``None``."""
+    if (folder / "train").is_dir() and _has_file_with_ext(folder / "train", frozenset({".jpg", ".jpeg"})):
+        return make_layout("carvana", folder)
+    if (folder / "CameraRGB").is_dir():
+        if (folder / "CameraMask").is_dir():
+            return make_layout("carla", folder)
+        if (folder / "CameraSeg").is_dir():
+            return make_layout("carla_lyft", folder)
+        return make_layout("carla", folder)  # unlabelled CARLA frames
+    if (folder / "images").is_dir():
+        return make_layout("generic", folder, _generic_classes(folder))
+    return None
+
+
+_INNER_FOLDERS = frozenset({"train", "train_masks", "CameraRGB", "CameraMask", "CameraSeg", "images", "masks"})
+
+
+def detect_layout(path: str | Path) -> DatasetLayout:
+    """Recognise the dataset layout in ``path`` or, failing that, in its immediate subfolders.
+
+    The folder itself is checked first, then its non-hidden subfolders in sorted order; the
+    first match wins. When ``path`` is one of a layout's inner folders (``train/``,
+    ``CameraRGB/``, ``images/`` ...) its parent is used. Raises :class:`DataError` for a
+    missing folder or when no layout is found (the message says what was expected).
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError("no such folder", p)
+    if not p.is_dir():
+        raise DataError("not a folder", p)
+    found = _match(p)
+    if found is not None:
+        return found
+    try:
+        with os.scandir(p) as it:
+            subdirs = sorted(e.name for e in it if not e.name.startswith(".") and e.is_dir())
+    except OSError as exc:
+        raise DataError(f"cannot list folder: {exc.strerror or exc}", p) from None
+    for name in subdirs:
+        found = _match(p / name)
+        if found is not None:
+            return found
+    if p.name in _INNER_FOLDERS:
+        found = _match(p.absolute().parent)
+        if found is not None:
+            return found
+    raise DataError(NO_LAYOUT_MESSAGE, p)
+
+
+__all__ = [
+    "IMAGE_EXTS",
+    "LAYOUT_KINDS",
+    "NO_LAYOUT_MESSAGE",
+    "DatasetLayout",
+    "Pair",
+    "detect_layout",
+    "make_layout",
+]

@@ -1,0 +1,5 @@
+"""Entry point for ``python -m unet_core``."""
+
+from unet_core.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""The canvas tools' editing logic: brush, eraser, revert, fill and polygon on the shown mask, with undo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from PySide6.QtGui import QUndoStack
+
+from app.canvas import painting
+from app.canvas.painting import Rect
+from app.canvas.undo import PatchCommand, StrokeRecorder
+
+TOOLS: tuple[str, ...] = ("brush", "eraser", "fill", "polygon", "revert", "pan")
+ROUND_TOOLS: frozenset[str] = frozenset({"brush", "eraser", "revert"})
+PAINT_TOOLS: frozenset[str] = frozenset({"brush", "eraser", "fill", "polygon", "revert"})
+MAX_RADIUS = 500
+UNDO_LIMIT = 200
+
+_TEXTS = {
+    "brush": "Brush stroke",
+    "eraser": "Erase",
+    "revert": "Revert to prediction",
+    "fill": "Fill",
+    "polygon": "Polygon fill",
+}
+
+DirtyListener = Callable[[np.ndarray, Rect], None]
+"""Told (array, rect) after pixels of ``array`` inside ``rect`` changed."""
+
+
+class MaskEditor:
+    """Applies tool operations to one mask array in place and pushes each edit as ONE undo command.
+
+    Brush/eraser/revert work as strokes: :meth:`begin_stroke`, any number of :meth:`stroke_to`,
+    :meth:`end_stroke`. Fill and polygon are single calls. ``on_dirty`` is called after every write
+    (and by the undo commands), ``on_commit`` after an edit became an undo step.
+    """
+
+    def __init__(self, stack: QUndoStack, on_dirty: DirtyListener, on_commit: Callable[[], None]) -> None:
+        self.stack = stack
+        self.mask: np.ndarray | None = None
+        self.reference: np.ndarray | None = None
+        self.editable = False
+        self.active_class = 1
+        self.radius = 10
+        self._on_dirty = on_dirty
+        self._on_commit = on_commit
+        self._stroke: StrokeRecorder | None = None
+        self._stroke_tool = ""
+        self._last: tuple[int, int] | None = None
+
+    # ------------------------------------------------------------------ state
+    def set_mask(self, mask: np.ndarray | None, editable: bool) -> None:
+        """Show ``mask`` (edited in place when ``editable``); a stroke in progress is committed first."""
+        self.end_stroke()
+        self.mask = mask
+        self.editable = bool(editable and mask is not None)
+
+    @property
+    def can_edit(self) -> bool:
+        """Whether painting tools may change the mask now."""
+        return self.mask is not None and self.editable
+
+    @property
+    def stroking(self) -> bool:
+        """Whether a stroke is in progress."""
+        return self._stroke is not None
+
+    # ---------------------------------------------------------------- strokes
+    def begin_stroke(self, tool: str, x: int, y: int) -> bool:
+        """Start a brush/eraser/revert stroke with a dab at pixel (x, y); False if nothing can happen."""
+        self.end_stroke()
+        if tool not in ROUND_TOOLS or not self.can_edit:
+            return False
+        if tool == "revert" and self.reference is None:
+            return False
+        assert self.mask is not None
+        self._stroke = StrokeRecorder(self.mask)
+        self._stroke_tool = tool
+        self._last = (x, y)
+        self._dab((x, y), (x, y))
+        return True
+
+    def stroke_to(self, x: int, y: int) -> None:
+        """Continue the stroke to pixel (x, y), painting every pixel along the way."""
+        if self._stroke is None or self._last is None or (x, y) == self._last:
+            return
+        start, self._last = self._last, (x, y)
+        self._dab(start, (x, y))
+
+    def end_stroke(self) -> bool:
+        """Finish the stroke; True when it changed pixels and was pushed as one undo step."""
+        recorder, tool = self._stroke, self._stroke_tool
+        self._stroke, self._last = None, None
+        if recorder is None:
+            return False
+        return self._commit(recorder, tool)
+
+    def _dab(self, start: tuple[int, int], end: tuple[int, int]) -> None:
+        assert self._stroke is not None and self.mask is not None
+        tool = self._stroke_tool
+        value: int | None = None
+        source: np.ndarray | None = None
+        if tool == "revert":
+            source = self.reference
+        else:
+            value = 0 if tool == "eraser" else self.active_class
+        rect = painting.stamp_segment(
+            self.mask, start, end, self.radius, value, source=source, before_write=self._stroke.before_write
+        )
+        if rect is not None:
+            self._on_dirty(self.mask, rect)
+
+    # ------------------------------------------------------------ one-shots
+    def fill_at(self, x: int, y: int) -> bool:
+        """Flood-fill the 4-connected region of the class at (x, y) with the active class."""
+        self.end_stroke()
+        if not self.can_edit:
+            return False
+        assert self.mask is not None
+        recorder = StrokeRecorder(self.mask)
+        rect = painting.flood_fill(self.mask, x, y, self.active_class, before_write=recorder.before_write)
+        if rect is None:
+            return False
+        self._on_dirty(self.mask, rect)
+        return self._commit(recorder, "fill")
+
+    def fill_polygon(self, points: Sequence[tuple[float, float]]) -> bool:
+        """Fill the polygon (image coordinates) with the active class."""
+        self.end_stroke()
+        if not self.can_edit:
+            return False
+        assert self.mask is not None
+        recorder = StrokeRecorder(self.mask)
+        rect = painting.fill_polygon(self.mask, points, self.active_class, before_write=recorder.before_write)
+        if rect is None:
+            return False
+        self._on_dirty(self.mask, rect)
+        return self._commit(recorder, "polygon")
+
+    def replace_all(self, values: np.ndarray, text: str) -> bool:
+        """Overwrite the whole mask with ``values`` as one undo step (e.g. "accept prediction").
+
+        The undo command keeps only the bounding box of the pixels that really changed.
+        """
+        self.end_stroke()
+        if not self.can_edit:
+            return False
+        assert self.mask is not None
+        if values.shape != self.mask.shape:
+            raise ValueError(f"replacement is {values.shape}, mask is {self.mask.shape}")
+        recorder = StrokeRecorder(self.mask)
+        h, w = self.mask.shape
+        recorder.before_write((0, 0, w, h))
+        self.mask[...] = values
+        patch = recorder.finish()
+        if patch is None:
+            return False
+        self._on_dirty(self.mask, patch.rect)
+        self.stack.push(PatchCommand(recorder.mask, patch, self._on_dirty, text))
+        self._on_commit()
+        return True
+
+    def _commit(self, recorder: StrokeRecorder, tool: str) -> bool:
+        patch = recorder.finish()
+        if patch is None:
+            return False
+        self.stack.push(PatchCommand(recorder.mask, patch, self._on_dirty, _TEXTS.get(tool, "Edit")))
+        self._on_commit()
+        return True

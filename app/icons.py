@@ -1,0 +1,95 @@
+"""Toolbar icons drawn with QPainter (crisp at any scale, nothing to package)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+
+INK = QColor(60, 60, 60)
+ACCENT = QColor(255, 120, 20)
+
+
+def _pen(width: float = 2.0, color: QColor = INK) -> QPen:
+    pen = QPen(color, width)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    return pen
+
+
+def _draw(name: str, p: QPainter) -> None:
+    p.setPen(_pen())
+    if name == "brush":
+        p.drawLine(QPointF(20, 4), QPointF(10, 16))
+        p.setBrush(ACCENT)
+        p.drawEllipse(QRectF(4, 14, 8, 8))
+    elif name == "eraser":
+        p.setBrush(QColor(240, 180, 190))
+        p.drawPolygon(QPolygonF([QPointF(4, 16), QPointF(14, 5), QPointF(20, 11), QPointF(10, 21)]))
+        p.drawLine(QPointF(4, 21), QPointF(20, 21))
+    elif name == "fill":
+        p.setBrush(ACCENT)
+        p.drawPolygon(QPolygonF([QPointF(5, 11), QPointF(12, 4), QPointF(19, 11), QPointF(12, 18)]))
+        p.drawEllipse(QRectF(17, 16, 4, 5))
+    elif name == "polygon":
+        p.setBrush(QColor(255, 120, 20, 90))
+        p.drawPolygon(QPolygonF([QPointF(4, 18), QPointF(7, 5), QPointF(19, 8), QPointF(16, 20)]))
+    elif name == "revert":
+        path = QPainterPath(QPointF(18, 12))
+        path.arcTo(QRectF(6, 6, 12, 12), 0, 270)
+        p.drawPath(path)
+        p.drawLine(QPointF(12, 18), QPointF(9, 21))
+        p.drawLine(QPointF(12, 18), QPointF(9, 15))
+    elif name == "pan":
+        for a, b in (((12, 3), (12, 21)), ((3, 12), (21, 12))):
+            p.drawLine(QPointF(*a), QPointF(*b))
+    elif name in ("undo", "redo"):
+        path = QPainterPath(QPointF(6, 10))
+        path.cubicTo(QPointF(10, 4), QPointF(20, 6), QPointF(19, 17))
+        p.drawPath(path)
+        p.drawLine(QPointF(6, 10), QPointF(6, 4))
+        p.drawLine(QPointF(6, 10), QPointF(12, 10))
+        if name == "redo":
+            return  # mirrored by the caller
+    elif name == "accept":
+        p.setPen(_pen(2.5, QColor(30, 140, 60)))
+        p.drawPolyline(QPolygonF([QPointF(4, 12), QPointF(10, 18), QPointF(20, 6)]))
+    elif name == "reviewed":
+        p.setBrush(QColor(60, 170, 90))
+        p.drawEllipse(QRectF(4, 4, 16, 16))
+        p.setPen(_pen(2, QColor("white")))
+        p.drawPolyline(QPolygonF([QPointF(8, 12), QPointF(11, 15), QPointF(16, 9)]))
+    elif name in ("next", "prev"):
+        pts = [QPointF(8, 5), QPointF(16, 12), QPointF(8, 19)]
+        if name == "prev":
+            pts = [QPointF(24 - q.x(), q.y()) for q in pts]
+        p.drawPolyline(QPolygonF(pts))
+    elif name == "predict":
+        p.setBrush(QColor(60, 120, 220))
+        p.drawEllipse(QRectF(3, 7, 18, 10))
+        p.setBrush(QColor("white"))
+        p.drawEllipse(QRectF(9, 9, 6, 6))
+    elif name == "train":
+        p.drawPolyline(QPolygonF([QPointF(3, 19), QPointF(8, 12), QPointF(13, 15), QPointF(20, 5)]))
+        p.setBrush(ACCENT)
+        p.drawEllipse(QRectF(17, 3, 5, 5))
+    elif name == "open":
+        p.setBrush(QColor(250, 210, 120))
+        p.drawPolygon(QPolygonF([QPointF(3, 6), QPointF(9, 6), QPointF(11, 8), QPointF(21, 8), QPointF(21, 19),
+                                 QPointF(3, 19)]))
+
+
+@cache
+def icon(name: str) -> QIcon:
+    """A 24 px icon by name (brush, eraser, fill, polygon, revert, pan, undo, redo, accept, ...)."""
+    pm = QPixmap(24, 24)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if name == "redo":
+        p.translate(24, 0)
+        p.scale(-1, 1)
+    _draw(name, p)
+    p.end()
+    return QIcon(pm)

@@ -1,0 +1,78 @@
+"""Application entry point: ``maskloop [DIR] [--model M] [--screenshot PNG]`` (also ``python main.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="maskloop", description="Predict, correct and fine-tune segmentation masks.")
+    p.add_argument("folder", nargs="?", metavar="DIR",
+                   help="dataset folder (Carvana, CARLA or images/+masks/); default: the bundled demo")
+    p.add_argument("--model", metavar="M", help="a .safetensors checkpoint to predict with")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="open DIR, show the first image with its overlay, save the window to PNG and exit")
+    p.add_argument("--settings", metavar="INI", help=argparse.SUPPRESS)  # tests and benchmarks
+    p.add_argument("--timeout", type=float, default=120.0, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def _prepare_environment(screenshot: bool) -> None:
+    os.environ.setdefault("QT_DRIVER", "PySide6")  # qimage2ndarray binding
+    os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) and sys.platform.startswith("linux")
+    if screenshot and headless:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the app; returns the exit code."""
+    args = parse_args(argv)
+    _prepare_environment(bool(args.screenshot))
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Maskloop")
+    app.setOrganizationName("Maskloop")
+    from PySide6.QtGui import QIcon
+
+    from resources import resource_path
+
+    app.setWindowIcon(QIcon(str(resource_path("maskloop.svg"))))
+    from app.main_window import MainWindow
+    from app.settings import make_settings
+    from app.workers import preload_training_modules
+
+    preload_training_modules()  # imports that would otherwise hold the GIL during the first training run
+    window = MainWindow(make_settings(args.settings))
+    folder = args.folder
+    if folder is None:
+        from app.demo import ensure_demo
+
+        window.statusBar().showMessage("Preparing the demo dataset…")
+        folder = str(ensure_demo())
+    if not Path(folder).exists():
+        print(f"maskloop: error: {folder}: no such folder", file=sys.stderr)
+        return 1
+    if args.screenshot:
+        from app.screenshot import take_screenshot
+
+        return take_screenshot(app, window, folder, args.model, Path(args.screenshot), args.timeout)
+    window.show()
+    window.open_folder(folder)
+    if args.model:
+        window.open_model(args.model)
+    elif args.folder is None and window.ws.model.predictor is None and window.ws.store is not None \
+            and not window.ws.store.models():
+        window.statusBar().showMessage(
+            "Demo dataset ready. No model yet: press 'Train from scratch' in the Training panel (about a minute).")
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,291 @@
+"""The main window: composes the canvas, docks, menus and status bar; owns no business logic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QUndoGroup, QUndoStack
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
+
+from app.canvas import CanvasView
+from app.panels.classes_panel import ClassesPanel
+from app.panels.file_list import FileListPanel
+from app.panels.training_panel import TrainingPanel
+from app.settings import add_recent_folder, get_float, get_int, recent_folders
+from app.status_widgets import StatusBar
+from app.training_controller import TrainingController
+from app.view_modes import DIFF_COLORS, LABELS, mask_for_mode
+from app.window_actions import build_actions
+from app.window_commands import WindowCommands
+from app.workspace import Workspace
+
+HIDE_KEY = Qt.Key.Key_H
+
+
+class MainWindow(WindowCommands, QMainWindow):
+    """Maskloop's window: file list | canvas | classes + training."""
+
+    def __init__(self, settings: QSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.setWindowTitle("Maskloop")
+        self.setObjectName("maskloop_main")
+        self.ws = Workspace(self)
+        self.canvas = CanvasView(self)
+        self.canvas.setAccessibleName("Image and mask")
+        self.setCentralWidget(self.canvas)
+        self.undo_group = QUndoGroup(self)
+        self.stacks: dict[int, QUndoStack] = {}
+        self.view_mode = "corrected"
+        self.files = FileListPanel()
+        self.classes_panel = ClassesPanel()
+        self.training = TrainingPanel()
+        self.train_ctl = TrainingController(self.ws, self.training, self)
+        files_dock = self._dock("Files", self.files, Qt.DockWidgetArea.LeftDockWidgetArea)
+        classes_dock = self._dock("Classes", self.classes_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        training_dock = self._dock("Training", self.training, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([files_dock, classes_dock, training_dock], [360, 430, 430], Qt.Orientation.Horizontal)
+        self.resizeDocks([classes_dock, training_dock], [220, 600], Qt.Orientation.Vertical)
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+        self.actions_by_name = build_actions(self)
+        for dock in self.findChildren(QDockWidget):
+            self.docks_menu.addAction(dock.toggleViewAction())
+        self._wire()
+        self._restore()
+        self.canvas.installEventFilter(self)
+        self.refresh_recent_menu()
+        self._update_titles()
+
+    def _dock(self, title: str, widget: object, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)  # type: ignore[arg-type]
+        self.addDockWidget(area, dock)
+        return dock
+
+    # -- wiring ----------------------------------------------------------------------------------
+    def _wire(self) -> None:
+        ws, c = self.ws, self.canvas
+        ws.datasetOpened.connect(self._on_dataset_opened)
+        ws.currentChanged.connect(self._on_current_changed)
+        ws.recordChanged.connect(self._on_record_changed)
+        ws.maskReplaced.connect(self._on_mask_replaced)
+        ws.maskDropped.connect(self._drop_undo)
+        ws.predictionReady.connect(self._on_prediction_ready)
+        ws.modelChanged.connect(self._on_model_changed)
+        ws.message.connect(lambda m: self.status.showMessage(m, 6000))
+        ws.problem.connect(self.show_problem)
+        ws.model.batchProgress.connect(self.status.set_progress)
+        ws.model.batchFinished.connect(self._on_batch_finished)
+        self.status.cancelRequested.connect(self.cancel_predictions)
+        self.files.imageActivated.connect(self.show_row)
+        c.maskEdited.connect(lambda _r: self._on_canvas_edit())
+        c.strokeFinished.connect(self.ws.note_stroke)
+        c.cursorMoved.connect(self._on_cursor)
+        c.zoomChanged.connect(lambda z: self.status.zoom.setText(f"{z * 100:.0f} %"))
+        c.brushRadiusChanged.connect(self._on_radius)
+        c.toolChanged.connect(self._on_tool_changed)
+        self.brush_spin.valueChanged.connect(c.set_brush_radius)
+        self.mode_combo.currentIndexChanged.connect(lambda i: self.set_view_mode(self.mode_combo.itemData(i)))
+        self.classes_panel.activeClassChanged.connect(c.set_active_class)
+        self.classes_panel.visibilityChanged.connect(c.set_class_visible)
+        self.classes_panel.opacityChanged.connect(self._on_opacity)
+        self.train_ctl.runFinished.connect(lambda _r: self._refresh_versions_menu())
+
+    # -- dataset and images ----------------------------------------------------------------------
+    def _on_dataset_opened(self) -> None:
+        ws = self.ws
+        self.undo_group.setActiveStack(None)
+        for stack in self.stacks.values():
+            stack.deleteLater()
+        self.stacks.clear()
+        self.files.set_records(ws.records)
+        self._apply_classes()
+        assert ws.layout is not None
+        add_recent_folder(self.settings, ws.layout.root)
+        self.refresh_recent_menu()
+        self._refresh_versions_menu()
+        self._update_titles()
+        if ws.records:
+            last = self.settings.value(f"last_image/{ws.layout.root}", "")
+            self.show_row(ws.row_of.get(str(last), 0))
+        else:
+            self.status.showMessage("This folder has no images", 8000)
+
+    def _apply_classes(self) -> None:
+        classes = self.ws.classes
+        self.classes_panel.set_classes(classes.names, classes.colors)
+        if self.view_mode != "difference":
+            self.canvas.set_classes(classes.colors)
+        active = self.classes_panel.active_class()
+        if active == 0 and classes.num_classes > 1:
+            active = 1  # paint the first real class by default, not background
+        self.select_class(active)
+
+    def show_row(self, row: int) -> None:
+        """Switch to image ``row`` (list order is the file list's business)."""
+        if self.ws.current == row and self.ws.loaded is not None:
+            return
+        self.ws.set_current(row)
+
+    def _on_current_changed(self, row: int) -> None:
+        ws = self.ws
+        self.files.select_row(row)
+        stack = self.stacks.get(row)
+        if stack is None:
+            stack = QUndoStack(self.undo_group)
+            # any push / undo / redo changed this image's working mask, whatever the view shows
+            stack.indexChanged.connect(lambda _i, r=row: self._on_stack_changed(r))
+            self.stacks[row] = stack
+        self.canvas.set_undo_stack(stack)
+        self.undo_group.setActiveStack(stack)
+        if ws.loaded is None:
+            self.canvas.set_mask(None)
+            self.status.image.setText(f"{ws.records[row].image_path.name}: unreadable")
+            return
+        self.canvas.set_image(ws.loaded.image)
+        self._show_mask()
+        h, w = ws.loaded.image.shape[:2]
+        self.status.image.setText(f"{ws.records[row].image_path.name}  {row + 1}/{len(ws.records)}  {w}×{h}")
+        if ws.layout is not None:
+            self.settings.setValue(f"last_image/{ws.layout.root}", ws.records[row].stem)
+        QTimer.singleShot(0, lambda: self.ws.prefetch(self.files.next_row(row)))
+
+    def _show_mask(self) -> None:
+        ws, row = self.ws, self.ws.current
+        if row is None or ws.loaded is None:
+            return
+        prediction = ws.model.labels(row)
+        shown = mask_for_mode(self.view_mode, ws.working_mask(), prediction, ws.loaded.original_mask)
+        colors = DIFF_COLORS if shown.diff_palette else self.ws.classes.colors
+        self.canvas.set_classes(colors)
+        self.canvas.set_mask(shown.mask, editable=shown.editable)
+        self.canvas.set_reference_mask(prediction if prediction is not None else ws.loaded.original_mask)
+        if shown.note:
+            self.status.showMessage(f"{LABELS[self.view_mode]}: {shown.note}", 5000)
+
+    def _on_canvas_edit(self) -> None:
+        self.ws.note_edit()
+
+    def _on_stack_changed(self, row: int) -> None:
+        self.ws.note_edit(row)
+        if row == self.ws.current and self.view_mode != "corrected":
+            self._show_mask()  # e.g. undo while the difference view is shown
+
+    def _on_mask_replaced(self, row: int) -> None:
+        if row == self.ws.current:
+            self._show_mask()
+
+    def _on_prediction_ready(self, row: int) -> None:
+        if row == self.ws.current:
+            self._show_mask()
+
+    def _on_record_changed(self, row: int) -> None:
+        self.files.record_changed(row)
+
+    def _drop_undo(self, row: int) -> None:
+        stack = self.stacks.pop(row, None)
+        if stack is not None:
+            stack.clear()
+            stack.deleteLater()
+
+    def _on_model_changed(self) -> None:
+        self._apply_classes()
+        self._show_mask()
+        self._update_titles()
+        self._refresh_versions_menu()
+
+    def _on_batch_finished(self, completed: bool) -> None:
+        self.status.set_progress(0, 0)
+        self.status.showMessage("Predicted all images" if completed else "Predictions cancelled", 5000)
+        self.files.records_changed()
+
+    def _on_cursor(self, x: int, y: int, cls: int) -> None:
+        names = self.ws.classes.names
+        name = names[cls] if 0 <= cls < len(names) and self.view_mode != "difference" else None
+        self.status.set_pixel(x, y, name)
+
+    def _on_radius(self, r: int) -> None:
+        if self.brush_spin.value() != r:
+            self.brush_spin.setValue(r)
+        self.settings.setValue("tools/radius", r)
+
+    def _on_opacity(self, value: float) -> None:
+        self.canvas.set_opacity(value)
+        self.settings.setValue("tools/opacity", value)
+
+    def _on_tool_changed(self, name: str) -> None:
+        action = self.actions_by_name.get(f"tool_{name}")
+        if action is not None:
+            action.setChecked(True)
+        self.settings.setValue("tools/tool", name)
+
+    def _update_titles(self) -> None:
+        ws = self.ws
+        folder = ws.layout.root.name if ws.layout is not None else "no folder"
+        self.setWindowTitle(f"{folder} — Maskloop")
+        if ws.model.predictor is not None:
+            self.status.device.setText(f"device: {ws.model.predictor.device.type}")
+            self.status.model.setText(f"model {ws.model.version}")
+        else:
+            import torch  # already loaded by the core
+
+            self.status.device.setText("device: cuda" if torch.cuda.is_available() else "device: cpu")
+            self.status.model.setText("no model")
+
+    # -- hold-to-hide ----------------------------------------------------------------------------
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            key_event = event  # type: ignore[assignment]
+            assert isinstance(key_event, QKeyEvent)
+            if key_event.key() == HIDE_KEY and not key_event.isAutoRepeat() and not key_event.modifiers():
+                self.canvas.set_overlay_hidden(event.type() == QEvent.Type.KeyPress)
+                return True
+        return super().eventFilter(obj, event)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def _restore(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        radius = get_int(s, "tools/radius", 12)
+        self.canvas.set_brush_radius(radius)
+        self.brush_spin.setValue(radius)
+        opacity = get_float(s, "tools/opacity", 0.5)
+        self.classes_panel.set_opacity(opacity)
+        self.canvas.set_opacity(opacity)
+        tool = str(s.value("tools/tool", "brush"))
+        self.set_tool(tool if f"tool_{tool}" in self.actions_by_name else "brush")
+        self.training.restore_settings(s)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop training cleanly, write every edit, remember the window."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.training.save_settings(self.settings)
+        self.train_ctl.shutdown()
+        self.files.shutdown()
+        self.ws.shutdown()
+        self.settings.sync()
+        event.accept()
+
+    def show_problem(self, message: str) -> None:
+        """A problem the user must see (non-blocking for tests: a modal box only when visible)."""
+        self.status.showMessage(message, 10000)
+        if self.isVisible() and not self.property("quiet_dialogs"):
+            QMessageBox.warning(self, "Maskloop", message)
+
+    def choose_folder(self) -> None:
+        """File → Open Folder."""
+        start = (recent_folders(self.settings) or [str(Path.home())])[0]
+        folder = QFileDialog.getExistingDirectory(self, "Open dataset folder", start)
+        if folder:
+            self.open_folder(folder)

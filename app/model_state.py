@@ -1,0 +1,235 @@
+"""The workspace's model: loading versions from the store, cached predictions, the prediction worker."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal
+
+from unet_core.checkpoint import CheckpointMeta, read_metadata
+from unet_core.store import ImageStatus
+
+if TYPE_CHECKING:
+    from app.workspace import Workspace
+    from unet_core.inference import Prediction, Predictor
+
+log = logging.getLogger(__name__)
+CACHE_SIZE = 48
+
+
+class ModelState(QObject):
+    """Which model version is active, its predictor, and the predictions made with it."""
+
+    loaded = Signal()  # a version became active (predictor ready)
+    batchProgress = Signal(int, int)
+    batchFinished = Signal(bool)
+
+    def __init__(self, ws: Workspace) -> None:
+        super().__init__(ws)
+        self.ws = ws
+        self.predictor: Predictor | None = None
+        self.meta: CheckpointMeta | None = None
+        self.version: str | None = None
+        self.path: Path | None = None
+        self._labels: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._requested: set[int] = set()
+        self._worker = None
+        self._thread: QThread | None = None
+        self._loading: str | None = None
+
+    # -- versions --------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget the model (a new folder is being opened)."""
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker.set_predictor(None)
+        self.predictor, self.meta, self.version, self.path = None, None, None, None
+        self._labels.clear()
+        self._requested.clear()
+
+    def load_current_version(self) -> None:
+        """Activate the store's current model version, if there is one (in the background)."""
+        store = self.ws.store
+        current = store.current_model() if store is not None else None
+        if current is not None and current.path.exists():
+            self._activate(current.id, current.path)
+
+    def import_model(self, path: str | Path, note: str = "opened from file") -> None:
+        """Copy a checkpoint into the store as a new version and make it active.
+
+        The file is validated first (read_metadata raises CheckpointError for anything else).
+        """
+        src = Path(path)
+        meta = read_metadata(src)
+        store = self.ws.store
+        if store is None:
+            raise RuntimeError("open a folder before loading a model")
+        if self.ws.layout is not None and self.ws.layout.kind != "generic" and \
+                meta.classes.num_classes != self.ws.layout.classes.num_classes:
+            raise ValueError(f"{src.name} predicts {meta.classes.num_classes} classes; this "
+                             f"{self.ws.layout.kind} folder has {self.ws.layout.classes.num_classes}")
+        from unet_core.checkpoint import file_hash
+
+        digest = file_hash(src)
+        for mv in store.models():  # the same file opened again: reuse its version
+            if mv.path.exists() and mv.path.stat().st_size == src.stat().st_size and file_hash(mv.path) == digest:
+                store.set_current_model(mv.id)
+                self._activate(mv.id, mv.path)
+                return
+        version, dest = store.new_model_path()
+        shutil.copyfile(src, dest)
+        store.register_model(version, parent=None, val_dice=meta.training.get("best_val_dice"), note=note)
+        self._activate(version, dest)
+
+    def register_trained(self, path: Path, version: str, parent: str | None, val_dice: float | None,
+                         note: str) -> None:
+        """A training run wrote ``path`` (from ``store.new_model_path``): record it and make it active."""
+        assert self.ws.store is not None
+        self.ws.store.register_model(version, parent=parent, val_dice=val_dice, note=note)
+        self._activate(version, path)
+
+    def set_version(self, version: str) -> None:
+        """Roll back (or forward) to another stored version."""
+        assert self.ws.store is not None
+        for mv in self.ws.store.models():
+            if mv.id == version:
+                self.ws.store.set_current_model(version)
+                self._activate(mv.id, mv.path)
+                return
+        raise ValueError(f"no model version {version}")
+
+    def _activate(self, version: str, path: Path) -> None:
+        from unet_core.inference import Predictor
+
+        self._loading = version
+        self.ws.message.emit(f"Loading model {version}…")
+
+        def done(predictor: Predictor) -> None:
+            if self._loading != version:
+                return  # superseded by a later request
+            self.predictor, self.meta, self.version, self.path = predictor, predictor.meta, version, path
+            self._labels.clear()
+            self._requested.clear()
+            self._ensure_worker().set_predictor(predictor)
+            self.ws.modelChanged.emit()
+            self.loaded.emit()
+            self.ws.message.emit(f"Model {version} ready on {predictor.device.type}")
+            if self.ws.current is not None:
+                self.request_prediction(self.ws.current, urgent=True)
+
+        self.ws.run_in_background(lambda: Predictor.from_checkpoint(path, device="auto"), done,
+                                  lambda m: self.ws.problem.emit(f"Cannot load model {path.name}: {m}"))
+
+    # -- predictions -----------------------------------------------------------------------------
+    def labels(self, row: int | None) -> np.ndarray | None:
+        """The active model's label map for ``row`` (memory cache, then the store's cache)."""
+        if row is None or self.version is None:
+            return None
+        hit = self._labels.get(row)
+        if hit is not None:
+            self._labels.move_to_end(row)
+            return hit
+        store = self.ws.store
+        if store is None:
+            return None
+        try:
+            cached = store.load_prediction(self.ws.records[row].stem, self.version)
+        except Exception:  # a damaged cache entry is simply predicted again
+            log.warning("ignoring damaged prediction cache for row %s", row, exc_info=True)
+            cached = None
+        if cached is None:
+            return None
+        self._remember(row, cached[0])
+        return cached[0]
+
+    def _remember(self, row: int, labels: np.ndarray) -> None:
+        self._labels[row] = labels
+        self._labels.move_to_end(row)
+        while len(self._labels) > CACHE_SIZE:
+            self._labels.popitem(last=False)
+
+    def request_prediction(self, row: int, urgent: bool) -> None:
+        """Ask the worker for ``row`` unless a prediction with the active version exists."""
+        if self.predictor is None or row in self._requested or self.labels(row) is not None:
+            return
+        rec = self.ws.records[row]
+        if rec.error and not urgent:
+            return
+        self._requested.add(row)
+        self._ensure_worker().request(rec.stem, rec.image_path, urgent=urgent)
+
+    def predict_all(self) -> int:
+        """Queue every image without a prediction from the active version; returns how many."""
+        if self.predictor is None:
+            return 0
+        items = []
+        for row, rec in enumerate(self.ws.records):
+            if self.labels(row) is None and not rec.error:
+                items.append((rec.stem, rec.image_path))
+                self._requested.add(row)
+        if items:
+            self._ensure_worker().predict_all(items)
+        return len(items)
+
+    def cancel(self) -> None:
+        """Drop queued predictions and stop a running batch."""
+        if self._worker is not None:
+            self._worker.cancel()
+        self._requested.clear()
+
+    def _ensure_worker(self):  # type: ignore[no-untyped-def]
+        if self._worker is None:
+            from app.workers import PredictWorker, start_worker
+
+            self._worker = PredictWorker()
+            self._worker.predicted.connect(self._on_predicted)
+            self._worker.failed.connect(self._on_failed)
+            self._worker.progress.connect(self.batchProgress)
+            self._worker.batchFinished.connect(self._on_batch_finished)
+            self._thread = start_worker(self._worker)
+        return self._worker
+
+    def _on_batch_finished(self, completed: bool) -> None:
+        self._requested.clear()
+        self.batchFinished.emit(completed)
+
+    def _on_predicted(self, stem: str, pred: Prediction) -> None:
+        row = self.ws.row_of.get(stem)
+        if row is None or self.version is None:
+            return
+        self._requested.discard(row)
+        self._remember(row, pred.labels)
+        rec = self.ws.records[row]
+        rec.uncertainty = pred.score
+        if rec.status == ImageStatus.UNLABELLED.value:
+            rec.status = ImageStatus.PREDICTED.value
+        version, store = self.version, self.ws.store
+        if store is not None and self.ws.writer is not None:
+            self.ws.writer.submit(lambda: store.save_prediction(stem, version, pred.labels, pred.uncertainty,
+                                                                pred.score))
+        self.ws.recordChanged.emit(row)
+        self.ws.replace_working_from_prediction(row)
+        self.ws.predictionReady.emit(row)
+
+    def _on_failed(self, stem: str, message: str) -> None:
+        row = self.ws.row_of.get(stem)
+        if row is not None:
+            self._requested.discard(row)
+            self.ws.records[row].error = message
+            self.ws.recordChanged.emit(row)
+
+    def shutdown(self) -> None:
+        """Stop the prediction thread (closing the window)."""
+        if self._worker is not None:
+            from app.workers import stop_thread
+
+            self._worker.cancel()
+            self._worker.shutdown()
+            if self._thread is not None:
+                stop_thread(self._thread, 5000)
+            self._worker, self._thread = None, None

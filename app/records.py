@@ -1,0 +1,41 @@
+"""ImageRecord: the plain per-image row data the Workspace shares with the file list (no Qt)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+#: Status values in loop order (the values of ``unet_core.store.ImageStatus``).
+STATUSES: tuple[str, ...] = ("unlabelled", "predicted", "corrected", "reviewed")
+
+
+@dataclass
+class ImageRecord:
+    """One image of the open folder as the views see it.
+
+    ``status`` is one of :data:`STATUSES` (an ``ImageStatus`` member is accepted and stored as its
+    value); ``uncertainty`` is the model's score in 0..1 (higher = less sure) or ``None`` when not
+    predicted; ``error`` is a one-line reason when the image cannot be used (shown in red).
+    """
+
+    stem: str
+    image_path: Path
+    mask_path: Path | None = None
+    status: str = "unlabelled"
+    uncertainty: float | None = None
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        self.image_path = Path(self.image_path)
+        if self.mask_path is not None:
+            self.mask_path = Path(self.mask_path)
+        if isinstance(self.status, Enum):
+            self.status = str(self.status.value)
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown image status {self.status!r}; expected one of {', '.join(STATUSES)}")
+
+    @property
+    def has_original_mask(self) -> bool:
+        """True when the dataset itself has a mask for this image."""
+        return self.mask_path is not None

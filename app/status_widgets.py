@@ -1,0 +1,45 @@
+"""Status bar: device, model, image, pixel under the cursor, zoom, and a cancellable progress bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
+
+
+class StatusBar(QStatusBar):
+    """Permanent fields on the right; transient messages on the left."""
+
+    cancelRequested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.device = QLabel("device: –")
+        self.model = QLabel("no model")
+        self.image = QLabel("")
+        self.pixel = QLabel("")
+        self.zoom = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setFormat("predicting %v/%m")
+        self.progress.setVisible(False)
+        self.cancel = QToolButton()
+        self.cancel.setText("Cancel")
+        self.cancel.setToolTip("Cancel predicting all images")
+        self.cancel.setVisible(False)
+        self.cancel.clicked.connect(self.cancelRequested)
+        for w in (self.progress, self.cancel, self.image, self.pixel, self.zoom, self.model, self.device):
+            self.addPermanentWidget(w)
+        self.pixel.setMinimumWidth(190)
+
+    def set_progress(self, done: int, total: int) -> None:
+        """Show predict-all progress (hidden when done)."""
+        running = 0 <= done < total
+        self.progress.setVisible(running)
+        self.cancel.setVisible(running)
+        if running:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+
+    def set_pixel(self, x: int, y: int, class_name: str | None) -> None:
+        """x, y and the class under the cursor ((-1, -1) = outside the image)."""
+        self.pixel.setText("" if x < 0 else f"x {x}  y {y}  {class_name or ''}")

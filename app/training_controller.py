@@ -1,0 +1,217 @@
+"""Connects the training panel to the workspace: starts fine-tune / scratch jobs, keeps or rolls back models."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from app.workers import TrainWorker, start_worker, stop_thread
+from app.workspace import Workspace
+from unet_core.corrections import count_usable, effort_per_round, finetune_job, scratch_job
+from unet_core.training_types import TrainConfig, TrainResult
+
+
+class TrainingController(QObject):
+    """Runs one training job at a time on a QThread and decides which model version is kept."""
+
+    runFinished = Signal(object)  # TrainResult, after the keep/rollback decision
+
+    def __init__(self, ws: Workspace, panel: Any, parent_widget: QWidget) -> None:
+        super().__init__(parent_widget)
+        self.ws, self.panel, self.parent_widget = ws, panel, parent_widget
+        self.worker: TrainWorker | None = None
+        self.thread: QThread | None = None
+        self._job: dict[str, Any] = {}
+        self.ask_user = True  # tests switch the dialog off and set `choice`
+        self.choice_use_new = False
+        panel.fineTuneRequested.connect(self.start_finetune)
+        panel.trainRequested.connect(self.start_scratch)
+        panel.stopRequested.connect(self.stop)
+        self._refresh = QTimer(self, singleShot=True, interval=300)
+        self._refresh.timeout.connect(self.refresh_availability)
+        ws.datasetOpened.connect(self.refresh_availability)
+        ws.modelChanged.connect(self.refresh_availability)
+        ws.recordChanged.connect(lambda *_: self._refresh.start())
+
+    # -- availability --------------------------------------------------------------------------
+    def refresh_availability(self) -> None:
+        """Enable the panel's buttons with reasons the user can act on."""
+        ws = self.ws
+        if ws.layout is None or ws.store is None:
+            self.panel.set_availability(can_finetune=False, finetune_reason="Open a folder first",
+                                        can_train=False, train_reason="Open a folder first", corrected_count=0)
+            return
+        c_train, c_val, originals = count_usable(ws.layout, ws.store, ws.records)
+        busy = self.is_running()
+        if ws.model.predictor is None:
+            ft_ok, ft_reason = False, "Load or train a model first"
+        elif c_train == 0:
+            ft_ok, ft_reason = False, ("Correct at least one image (Ctrl+Z-able brush edits are saved automatically)"
+                                       if c_val == 0 else f"All {c_val} corrected image(s) are in the validation split; "
+                                       "correct one more image")
+        else:
+            ft_ok = True
+            ft_reason = f"Fine-tune on {c_train} corrected image(s); {c_val} more are held out for validation"
+        tr_ok = (c_train + c_val + originals) > 0
+        tr_reason = (f"Train a new model on {originals} dataset mask(s) and {c_train + c_val} correction(s)"
+                     if tr_ok else "No masks yet: correct a few images first")
+        self.panel.set_availability(can_finetune=ft_ok and not busy, finetune_reason=ft_reason,
+                                    can_train=tr_ok and not busy, train_reason=tr_reason, corrected_count=c_train)
+
+    def is_running(self) -> bool:
+        """True while a job runs."""
+        return self.worker is not None and self.worker.is_running()
+
+    # -- starting ------------------------------------------------------------------------------
+    def _config(self, settings: Any, arch: str | None = None) -> TrainConfig:
+        return TrainConfig(
+            arch=arch or getattr(settings, "arch", "unet-small"), size_hw=settings.size_hw,
+            epochs=settings.epochs, time_limit=settings.time_limit_s, lr=settings.lr, device=settings.device,
+            batch_size=4,
+        )
+
+    def _refuse(self, message: str) -> None:
+        """Answer a request that cannot start (the panel leaves its busy state)."""
+        self.panel.on_failed(message)
+        self.ws.message.emit(message)
+
+    def start_finetune(self, settings: Any) -> None:
+        """Fine-tune the active model on the saved corrections."""
+        ws = self.ws
+        if self.is_running():
+            self.ws.message.emit("A training run is already in progress")
+            return
+        if ws.store is None or ws.layout is None:
+            self._refuse("Open a folder first")
+            return
+        if ws.model.path is None or ws.model.version is None:
+            self._refuse("Load or train a model before fine-tuning")
+            return
+        ws.flush()
+        version, out = ws.store.new_model_path()
+        config = self._config(settings)
+        job = finetune_job(ws.model.path, ws.model.version, ws.layout, ws.store, ws.records, out, config,
+                           settings.replay_fraction)
+        self._start(job, {"mode": "finetune", "version": version, "out": out, "parent": ws.model.version})
+
+    def start_scratch(self, settings: Any) -> None:
+        """Train a new model from scratch on the folder's masks and the corrections."""
+        ws = self.ws
+        if self.is_running():
+            self.ws.message.emit("A training run is already in progress")
+            return
+        if ws.store is None or ws.layout is None:
+            self._refuse("Open a folder first")
+            return
+        ws.flush()
+        version, out = ws.store.new_model_path()
+        job = scratch_job(ws.layout, ws.store, ws.records, out, self._config(settings), ws.model.path)
+        self._start(job, {"mode": "scratch", "version": version, "out": out, "parent": None})
+
+    def _start(self, job: Any, info: dict[str, Any]) -> None:
+        self._job = info
+        worker = TrainWorker(job)
+        worker.started.connect(self._on_started)
+        worker.step.connect(self.panel.on_step)
+        worker.epoch.connect(self._on_epoch)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        self.worker = worker
+        self.thread = start_worker(worker)
+        self.ws.message.emit("Fine-tuning…" if info["mode"] == "finetune" else "Training from scratch…")
+        self.refresh_availability()
+
+    def _on_started(self, info: dict[str, Any]) -> None:
+        self.panel.on_started(info)
+        self.panel.set_initial_dice(info.get("initial_val_dice"))
+
+    def _on_epoch(self, info: Any) -> None:
+        self.panel.on_epoch(info)
+
+    def stop(self) -> None:
+        """Ask the job to stop after its current step (the best checkpoint so far is kept)."""
+        if self.worker is not None:
+            self.worker.request_stop()
+            self.ws.message.emit("Stopping after the current step…")
+
+    def shutdown(self, timeout_ms: int = 60_000) -> None:
+        """Closing the window: stop the job and wait for its thread."""
+        if self.worker is not None:
+            self.worker.request_stop()
+        if self.thread is not None:
+            stop_thread(self.thread, timeout_ms)
+        self.worker, self.thread = None, None
+
+    # -- results -------------------------------------------------------------------------------
+    def _on_failed(self, message: str) -> None:
+        self.panel.on_failed(message)
+        self.ws.problem.emit(f"Training failed: {message}")
+        self._cleanup()
+
+    def _on_finished(self, result: TrainResult) -> None:
+        self.panel.on_finished(result)
+        info = self._job
+        before, after = result.initial_val_dice, result.best_val_dice
+        out: Path = info["out"]
+        kind = "fine-tune" if info["mode"] == "finetune" else "train from scratch"
+        improved = before is None or (after is not None and after > before)
+        keep_new = improved
+        if not improved:
+            keep_new = self._ask(before, after, result)
+            if keep_new and info["mode"] == "finetune" and result.last_path.exists():
+                shutil.copyfile(result.last_path, out)  # the last epoch's weights, as the user chose
+        if keep_new and out.exists() and self.ws.store is not None:
+            note = f"{kind}: {result.epochs} epochs, stop: {result.stop_reason}"
+            self.ws.model.register_trained(out, info["version"], info["parent"], after, note)
+            self.ws.message.emit(f"Model {info['version']} is active (validation Dice {_fmt(before)} → {_fmt(after)})")
+        elif not keep_new:
+            self.ws.message.emit(f"Kept model {self.ws.model.version}: validation Dice did not improve")
+        self.panel.set_round_summary(self.round_summary(before, after))
+        self._cleanup()
+        self.runFinished.emit(result)
+
+    def _ask(self, before: float | None, after: float | None, result: TrainResult) -> bool:
+        if not self.ask_user:
+            return self.choice_use_new
+        box = QMessageBox(self.parent_widget)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Validation Dice did not improve")
+        box.setText(f"Validation Dice before: {_fmt(before)}, best after training: {_fmt(after)}.\n"
+                    "Keep the current model, or use the newly trained one anyway?")
+        keep = box.addButton("Keep current model", QMessageBox.ButtonRole.RejectRole)
+        box.addButton("Use new model", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(keep)
+        box.exec()
+        return box.clickedButton() is not keep
+
+    def round_summary(self, before: float | None, after: float | None) -> str:
+        """"Round N · Dice a → b · K corrected · effort now vs round 1"."""
+        store = self.ws.store
+        if store is None:
+            return ""
+        rounds = [m for m in store.models() if m.note.startswith("fine-tune")]
+        corrected = len(store.corrected_stems())
+        text = f"Round {max(1, len(rounds))} · validation Dice {_fmt(before)} → {_fmt(after)}"
+        if before is not None and after is not None:
+            text += f" ({after - before:+.3f})"
+        text += f" · {corrected} images corrected so far"
+        effort = effort_per_round(store)
+        if len(effort) >= 2:
+            text += f" · effort per image now vs round 1: {effort[-1][2]:.1f} s vs {effort[0][2]:.1f} s"
+        elif effort:
+            text += f" · {effort[0][2]:.1f} s of editing per image"
+        return text
+
+    def _cleanup(self) -> None:
+        if self.thread is not None:
+            stop_thread(self.thread, 10_000)
+        self.worker, self.thread = None, None
+        self.refresh_availability()
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"

@@ -1,0 +1,201 @@
+"""The main window's commands (menu and shortcut targets), kept apart from its layout and wiring."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.settings import recent_folders
+from app.view_modes import LABELS, MODES
+from unet_core.errors import MaskloopError
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
+SHORTCUTS = """<table cellspacing=6>
+<tr><td><b>Ctrl+O</b></td><td>open folder</td><td><b>Ctrl+M</b></td><td>open model</td></tr>
+<tr><td><b>B E G P V</b></td><td>brush, eraser, fill, polygon, revert-to-prediction</td>
+<td><b>[ ]</b></td><td>brush size</td></tr>
+<tr><td><b>0–9</b></td><td>active class (its id)</td><td><b>hold H</b></td><td>hide overlay</td></tr>
+<tr><td><b>Space+drag, middle drag</b></td><td>pan</td><td><b>wheel</b></td><td>zoom at cursor</td></tr>
+<tr><td><b>Ctrl+0 / Ctrl+1</b></td><td>fit / 1:1</td><td><b>Alt+1…4</b></td><td>corrected / prediction / original / difference</td></tr>
+<tr><td><b>Ctrl+Z / Ctrl+Shift+Z</b></td><td>undo / redo (one stroke each)</td><td><b>Ctrl+Enter</b></td><td>accept prediction</td></tr>
+<tr><td><b>D / A, PgDn / PgUp</b></td><td>next / previous image</td><td><b>N</b></td><td>next not reviewed</td></tr>
+<tr><td><b>R</b></td><td>mark reviewed</td><td><b>Ctrl+P / Ctrl+Shift+P</b></td><td>predict image / all</td></tr>
+<tr><td><b>Ctrl+T</b></td><td>fine-tune on corrections</td><td><b>Ctrl+F</b></td><td>filter the file list</td></tr>
+<tr><td><b>Polygon</b></td><td>click points, double-click or Enter closes, Esc cancels</td><td></td><td></td></tr>
+</table>"""
+
+
+class WindowCommands:
+    """Mixed into :class:`MainWindow`; every method is a user command."""
+
+    # -- files -----------------------------------------------------------------------------------
+    def open_folder(self: MainWindow, folder: str | Path) -> bool:
+        """Open a dataset folder, saying what was expected when the layout is unknown."""
+        try:
+            self.ws.open_folder(folder)
+        except MaskloopError as err:
+            self.show_problem(f"Cannot open this folder.\n\n{err}")
+            return False
+        return True
+
+    def open_model(self: MainWindow, path: str | Path) -> bool:
+        """Load a checkpoint into the open folder's store as a new version."""
+        if self.ws.store is None:
+            self.show_problem("Open a dataset folder before loading a model.")
+            return False
+        try:
+            self.ws.model.import_model(path)
+        except (MaskloopError, ValueError, OSError) as err:
+            self.show_problem(f"Cannot load this model.\n\n{err}")
+            return False
+        return True
+
+    def choose_model(self: MainWindow) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", "Maskloop checkpoints (*.safetensors)")
+        if path:
+            self.open_model(path)
+
+    def save_model_as(self: MainWindow) -> None:
+        src = self.ws.model.path
+        if src is None:
+            self.show_problem("There is no model to save yet.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save model as", f"{self.ws.model.version}.safetensors",
+                                              "Maskloop checkpoints (*.safetensors)")
+        if path:
+            shutil.copyfile(src, path)
+            self.status.showMessage(f"Saved {self.ws.model.version} to {path}", 6000)
+
+    def export_corrections(self: MainWindow) -> None:
+        ws = self.ws
+        if ws.store is None or ws.layout is None:
+            return
+        out = QFileDialog.getExistingDirectory(self, "Export corrected masks to…")
+        if not out:
+            return
+        self.export_to(Path(out))
+
+    def export_to(self: MainWindow, out: Path) -> int:
+        """Write every correction in the dataset's native mask format into ``out`` (explicit; never in place)."""
+        from unet_core.cli_commands import NATIVE_MASKS
+        from unet_core.data.io import write_mask
+
+        ws = self.ws
+        assert ws.store is not None and ws.layout is not None
+        ws.flush()
+        fmt, pattern = NATIVE_MASKS.get(ws.layout.kind, NATIVE_MASKS["generic"])
+        classes = ws.classes
+        try:
+            n = ws.store.export_masks(out, lambda p, m: write_mask(p, m, fmt, classes),
+                                      lambda stem: pattern.format(stem=stem))
+        except (MaskloopError, OSError) as err:
+            self.show_problem(f"Export failed: {err}")
+            return 0
+        self.status.showMessage(f"Exported {n} corrected mask(s) to {out}", 8000)
+        return n
+
+    def refresh_recent_menu(self: MainWindow) -> None:
+        self.recent_menu.clear()
+        folders = recent_folders(self.settings)
+        for folder in folders:
+            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))
+        self.recent_menu.setEnabled(bool(folders))
+
+    def _refresh_versions_menu(self: MainWindow) -> None:
+        menu = self.versions_menu
+        menu.clear()
+        store = self.ws.store
+        versions = store.models() if store is not None else []
+        for mv in reversed(versions):
+            dice = f"Dice {mv.val_dice:.3f}" if mv.val_dice is not None else "Dice n/a"
+            act = menu.addAction(f"{mv.id} · {dice} · {mv.note}", lambda v=mv.id: self.ws.model.set_version(v))
+            act.setCheckable(True)
+            act.setChecked(mv.id == self.ws.model.version)
+        menu.setEnabled(bool(versions))
+
+    # -- editing ---------------------------------------------------------------------------------
+    def accept_prediction(self: MainWindow) -> None:
+        row = self.ws.current
+        pred = self.ws.model.labels(row)
+        if row is None or pred is None:
+            self.status.showMessage("No prediction for this image yet (Ctrl+P predicts it)", 5000)
+            return
+        if self.view_mode != "corrected":
+            self.set_view_mode("corrected")
+        if not self.canvas.replace_mask_pixels(pred, "Accept prediction"):
+            self.status.showMessage("The mask already equals the prediction", 4000)
+
+    def mark_reviewed(self: MainWindow) -> None:
+        self.ws.mark_reviewed(True)
+        self.status.showMessage("Marked reviewed", 3000)
+
+    def set_tool(self: MainWindow, name: str) -> None:
+        self.canvas.set_tool(name)
+
+    def select_class(self: MainWindow, class_id: int) -> None:
+        if class_id < self.ws.classes.num_classes:
+            self.classes_panel.set_active_class(class_id)
+            self.canvas.set_active_class(class_id)
+
+    def set_view_mode(self: MainWindow, mode: Any) -> None:
+        if mode not in MODES:
+            return
+        self.view_mode = mode
+        self.actions_by_name[f"mode_{mode}"].setChecked(True)
+        idx = self.mode_combo.findData(mode)
+        if self.mode_combo.currentIndex() != idx:
+            self.mode_combo.setCurrentIndex(idx)
+        self._show_mask()
+        self.status.showMessage(f"View: {LABELS[mode]}", 2000)
+
+    # -- navigation ------------------------------------------------------------------------------
+    def next_image(self: MainWindow) -> None:
+        self._go(self.files.next_row(self.ws.current) if self.ws.current is not None else 0)
+
+    def previous_image(self: MainWindow) -> None:
+        self._go(self.files.previous_row(self.ws.current) if self.ws.current is not None else 0)
+
+    def next_not_reviewed(self: MainWindow) -> None:
+        cur = self.ws.current if self.ws.current is not None else -1
+        self._go(self.files.next_row(cur, not_reviewed=True))
+
+    def _go(self: MainWindow, row: int | None) -> None:
+        if row is None:
+            self.status.showMessage("No more images in this direction", 3000)
+            return
+        self.show_row(row)
+
+    # -- model -----------------------------------------------------------------------------------
+    def predict_current(self: MainWindow) -> None:
+        if self.ws.model.predictor is None:
+            self.status.showMessage("Load a model (Ctrl+M) or train one first", 5000)
+        elif self.ws.current is not None:
+            self.ws.model.request_prediction(self.ws.current, urgent=True)
+
+    def predict_all(self: MainWindow) -> None:
+        n = self.ws.model.predict_all()
+        self.status.showMessage(f"Predicting {n} image(s)…" if n else "Every image is already predicted", 5000)
+        if n:
+            self.status.set_progress(0, n)
+
+    def cancel_predictions(self: MainWindow) -> None:
+        self.ws.model.cancel()
+        self.status.set_progress(0, 0)
+
+    def finetune_now(self: MainWindow) -> None:
+        self.train_ctl.start_finetune(self.training.settings("finetune"))
+
+    # -- help ------------------------------------------------------------------------------------
+    def show_shortcuts(self: MainWindow) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS)
+
+    def show_about(self: MainWindow) -> None:
+        from unet_core import __version__
+
+        QMessageBox.about(self, "About Maskloop", f"<b>Maskloop {__version__}</b><br>Predict, correct, fine-tune: "
+                          "semantic-segmentation masks with a from-scratch UNet.")

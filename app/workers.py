@@ -1,0 +1,27 @@
+"""Background workers of the app (training, prediction) and the helpers that put them on QThreads."""
+
+from __future__ import annotations
+
+from app.workers_common import (
+    default_threads,
+    error_text,
+    preload_training_modules,
+    start_worker,
+    stop_thread,
+    torch_threads,
+)
+from app.workers_predict import PredictWorker
+from app.workers_train import STEP_INTERVAL_S, TrainJob, TrainWorker
+
+__all__ = [
+    "STEP_INTERVAL_S",
+    "PredictWorker",
+    "TrainJob",
+    "TrainWorker",
+    "default_threads",
+    "error_text",
+    "preload_training_modules",
+    "start_worker",
+    "stop_thread",
+    "torch_threads",
+]

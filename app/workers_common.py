@@ -1,0 +1,137 @@
+"""Thread plumbing shared by the app's workers: start/stop QThreads, torch thread budget, one-line errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread
+
+from unet_core.errors import MaskloopError
+
+log = logging.getLogger("maskloop.workers")
+
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_original: int | None = None
+
+
+def default_threads() -> int:
+    """Torch threads for background work: all cores but one, so the GUI thread always keeps a core."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """Run the block with ``torch.set_num_threads(threads or default_threads())`` in this thread.
+
+    Torch's OpenMP pool size is per calling thread once set, so a worker limiting itself does not
+    slow the GUI thread. Nested/concurrent workers share one saved original, restored by the last
+    one to leave.
+    """
+    global _threads_users, _threads_original
+    n = max(1, int(threads)) if threads else default_threads()
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_original = torch.get_num_threads()
+        _threads_users += 1
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            restore = _threads_original if _threads_users == 0 else None
+        if restore is not None:
+            torch.set_num_threads(restore)
+
+
+_preload_lock = threading.Lock()
+_preloaded = False
+
+
+def preload_training_modules() -> float:
+    """Import what a first training run would import lazily; returns the seconds spent (0 when done before).
+
+    Importing holds Python's GIL for up to ~250 ms at a time (measured: ``torch._dynamo``, pulled in by
+    ``torch.optim.Optimizer.__init__``, ~1.9 s in total with sympy; albumentations ~0.8 s). Done in the
+    worker thread, that freezes the GUI; so call this once at startup, before showing the window (or
+    in a background thread right after, accepting short stalls then). Thread-safe and idempotent.
+    """
+    global _preloaded
+    with _preload_lock:
+        if _preloaded:
+            return 0.0
+        t0 = time.perf_counter()
+        os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+        import albumentations  # noqa: F401  (unet_core.transforms imports it lazily)
+        import torch._dynamo  # noqa: F401  (torch.optim imports it lazily)
+
+        _preloaded = True
+        return time.perf_counter() - t0
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for the user: the text of expected errors, else ``unexpected error: ...`` (traceback logged)."""
+    if isinstance(exc, (MaskloopError, ValueError, FileNotFoundError)):
+        text = str(exc) or type(exc).__name__
+    else:
+        log.error("unexpected error in a worker", exc_info=exc)
+        text = f"unexpected error: {type(exc).__name__}: {exc}"
+    return " ".join(text.split())
+
+
+def start_worker(worker: QObject, entry: str = "run") -> QThread:
+    """Run ``worker.<entry>`` in a new QThread and return the started thread.
+
+    The worker object itself keeps the GUI thread's affinity: only its entry method runs in the new
+    thread (called directly from ``QThread.started``). So a GUI signal connected the ordinary way to
+    a worker's thread-safe methods (``request_stop``, ``request``, ``cancel``) calls them at once; were
+    the object moved to the thread, such calls would be queued to an event loop that never runs
+    while ``entry`` works. Signals the worker emits from its thread still reach GUI receivers queued.
+    If the worker has a ``done`` signal (emitted as ``entry`` returns) the thread's event loop is
+    quit right then, so ``thread.wait()`` returns without the GUI loop's help. The thread is kept
+    on the worker (``worker._qthread``): keep a reference to the worker while it runs.
+    """
+    if worker.parent() is not None:
+        raise ValueError("a worker run on a thread must not have a parent (it could be deleted mid-run)")
+    slot = getattr(worker, entry, None)
+    if not callable(slot):
+        raise ValueError(f"worker has no method {entry!r}")
+    thread = QThread()
+    thread.setObjectName(f"{type(worker).__name__}Thread")
+    thread.started.connect(slot, Qt.ConnectionType.DirectConnection)
+    done = getattr(worker, "done", None)
+    if done is not None:
+        done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    worker._qthread = thread  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def stop_thread(thread: QThread | None, timeout_ms: int = 5000) -> bool:
+    """Quit ``thread``'s event loop and wait up to ``timeout_ms``; True if it has ended (or never ran)."""
+    if thread is None:
+        return True
+    if thread is QThread.currentThread():
+        raise RuntimeError("a thread cannot wait for itself")
+    app = QCoreApplication.instance()
+    if app is not None and thread is app.thread():
+        raise RuntimeError("refusing to stop the GUI thread")
+    thread.quit()
+    return bool(thread.wait(max(0, int(timeout_ms))))
+
+
+__all__ = [
+    "default_threads",
+    "error_text",
+    "preload_training_modules",
+    "start_worker",
+    "stop_thread",
+    "torch_threads",
+]

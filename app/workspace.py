@@ -1,0 +1,291 @@
+"""The open document: dataset + project store + model + per-image state; views observe its signals."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.background import run_in_background
+from app.image_cache import ImageCache, LoadedImage
+from app.mask_writer import MaskWriter
+from app.records import ImageRecord
+from unet_core.data.classes import ClassTable
+from unet_core.data.layouts import DatasetLayout, detect_layout
+from unet_core.errors import DataError
+from unet_core.store import ImageStatus, ProjectStore
+
+log = logging.getLogger(__name__)
+AUTOSAVE_MS = 1000  # edits reach disk at most ~1 s after the first unsaved change
+IDLE_CAP_S = 10.0  # longer pauses between strokes do not count as editing time
+KEEP_EDITED = 24  # working masks (and their undo history) kept in memory
+
+
+class Workspace(QObject):
+    """Owns the dataset, the store and the per-image masks; the single truth the views display and edit."""
+
+    datasetOpened = Signal()
+    currentChanged = Signal(int)  # row; views pull image(), working_mask() ...
+    recordChanged = Signal(int)
+    recordsChanged = Signal()
+    maskReplaced = Signal(int)  # the working mask of this row changed outside the canvas: repaint it
+    maskDropped = Signal(int)  # the working mask of this row left memory: drop its undo history
+    modelChanged = Signal()
+    predictionReady = Signal(int)
+    message = Signal(str)  # for the status bar
+    problem = Signal(str)  # needs the user's attention (dialog)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.layout: DatasetLayout | None = None
+        self.store: ProjectStore | None = None
+        self.records: list[ImageRecord] = []
+        self.row_of: dict[str, int] = {}
+        self.current: int | None = None
+        self.loaded: LoadedImage | None = None
+        self._cache: ImageCache | None = None
+        self._writer: MaskWriter | None = None
+        self._masks: OrderedDict[int, np.ndarray] = OrderedDict()  # row -> working mask (the truth)
+        self._bases: dict[int, np.ndarray | None] = {}  # row -> what the working mask started from
+        self._dirty: set[int] = set()
+        self._pending_seconds: dict[int, float] = {}
+        self._pending_strokes: dict[int, int] = {}
+        self._last_edit: float | None = None
+        self._autosave = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.save_all)
+        from app.model_state import ModelState  # local: keeps torch out of a bare Workspace import
+
+        self.model = ModelState(self)
+
+    # -- dataset -------------------------------------------------------------------------------
+    @property
+    def classes(self) -> ClassTable:
+        """The class table of the loaded model, else of the dataset."""
+        if self.model.meta is not None:
+            return self.model.meta.classes
+        if self.layout is not None:
+            return self.layout.classes
+        return ClassTable(("background", "foreground"), ((0, 0, 0), (255, 96, 0)))
+
+    def open_folder(self, path: str | Path, store_dir: Path | None = None) -> None:
+        """Open a dataset folder (layout detected); raises DataError/StoreError with a clear message."""
+        layout = detect_layout(path)
+        store = ProjectStore.for_dataset(layout.root, fallback=store_dir)
+        pairs, skipped = layout.pairs()
+        self.close_folder()
+        self.layout, self.store = layout, store
+        states = store.states()
+        self.records = []
+        for pair in pairs:
+            st = states.get(pair.stem)
+            rec = ImageRecord(stem=pair.stem, image_path=pair.image, mask_path=pair.mask)
+            if st is not None:
+                rec.status = st.status.value if isinstance(st.status, ImageStatus) else str(st.status)
+                rec.uncertainty, rec.error = st.uncertainty, st.error
+            self.records.append(rec)
+        self.row_of = {r.stem: i for i, r in enumerate(self.records)}
+        self._cache = ImageCache(layout.mask_format, layout.classes.num_classes)
+        self._writer = MaskWriter(store, on_error=lambda stem, msg: self.problem.emit(f"Autosave failed for {stem}: {msg}"))
+        self.datasetOpened.emit()
+        note = f", {skipped} mask(s) without an image ignored" if skipped else ""
+        self.message.emit(f"Opened {layout.kind} folder {layout.root} — {len(self.records)} images{note}")
+        self.model.load_current_version()
+
+    def close_folder(self) -> None:
+        """Save everything and forget the open folder."""
+        self.save_all()
+        if self._writer is not None:
+            self._writer.shutdown()
+        if self._cache is not None:
+            self._cache.shutdown()
+        self.model.reset()
+        if self.store is not None:
+            self.store.close()
+        self.layout = self.store = self._cache = self._writer = None
+        self.records, self.row_of, self.current, self.loaded = [], {}, None, None
+        self._masks.clear()
+        self._bases.clear()
+        self._dirty.clear()
+
+    # -- current image -------------------------------------------------------------------------
+    def set_current(self, row: int) -> bool:
+        """Show ``row``: decode (or take from the prefetch cache) and build its working mask."""
+        if not (0 <= row < len(self.records)) or self._cache is None:
+            return False
+        if self.current is not None and self.current != row:
+            self.save_row(self.current)
+        rec = self.records[row]
+        try:
+            loaded = self._cache.get(rec.image_path, rec.mask_path)
+        except DataError as err:
+            self._mark_error(row, str(err))
+            self.current, self.loaded = row, None
+            self.currentChanged.emit(row)
+            self.message.emit(f"Cannot open {rec.image_path.name}: {err}")
+            return False
+        if loaded.mask_error and rec.error != loaded.mask_error:
+            self._mark_error(row, loaded.mask_error)
+        elif not loaded.mask_error and rec.error:
+            rec.error = None
+            self.recordChanged.emit(row)
+        self.current, self.loaded = row, loaded
+        self._ensure_working_mask(row, loaded)
+        self._last_edit = None
+        self.currentChanged.emit(row)
+        self.model.request_prediction(row, urgent=True)
+        return True
+
+    def prefetch(self, row: int | None) -> None:
+        """Decode ``row`` in the background (and ask for its prediction) so switching to it is instant."""
+        if row is None or self._cache is None or not (0 <= row < len(self.records)):
+            return
+        rec = self.records[row]
+        self._cache.prefetch(rec.image_path, rec.mask_path)
+        self.model.request_prediction(row, urgent=False)
+
+    def is_prefetched(self, row: int) -> bool:
+        """True when switching to ``row`` needs no decoding."""
+        return self._cache is not None and self._cache.is_cached(self.records[row].image_path)
+
+    def _mark_error(self, row: int, message: str) -> None:
+        self.records[row].error = message
+        if self.store is not None:
+            self.store.update_state(self.records[row].stem, error=message)
+        self.recordChanged.emit(row)
+
+    def _ensure_working_mask(self, row: int, loaded: LoadedImage) -> None:
+        if row in self._masks:
+            self._masks.move_to_end(row)
+            return
+        stem = self.records[row].stem
+        assert self.store is not None
+        saved = None
+        try:
+            saved = self.store.load_mask(stem)
+        except Exception as err:  # a corrupt correction file: keep the image usable, say why
+            self.problem.emit(f"The saved correction for {stem} is unreadable and was not used: {err}")
+        h, w = loaded.image.shape[:2]
+        if saved is not None and saved.shape != (h, w):
+            self.problem.emit(f"The saved correction for {stem} has the wrong size and was not used")
+            saved = None
+        base = self.base_mask(row, loaded)
+        self._masks[row] = saved if saved is not None else (base.copy() if base is not None else np.zeros((h, w), np.uint8))
+        self._bases[row] = base
+        self._evict()
+
+    def base_mask(self, row: int, loaded: LoadedImage | None = None) -> np.ndarray | None:
+        """What a correction of ``row`` starts from: the model's prediction, else the dataset's mask."""
+        pred = self.model.labels(row)
+        if pred is not None:
+            return pred
+        loaded = loaded or (self.loaded if row == self.current else None)
+        return loaded.original_mask if loaded is not None else None
+
+    def _evict(self) -> None:
+        while len(self._masks) > KEEP_EDITED:
+            row = next(iter(self._masks))
+            if row == self.current:
+                self._masks.move_to_end(row)
+                continue
+            self.save_row(row)
+            del self._masks[row]
+            self._bases.pop(row, None)
+            self.maskDropped.emit(row)
+
+    def working_mask(self, row: int | None = None) -> np.ndarray | None:
+        """The editable mask of ``row`` (default: current) — the one array that is the truth."""
+        row = self.current if row is None else row
+        return self._masks.get(row) if row is not None else None
+
+    def has_correction(self, row: int) -> bool:
+        """True when the user edited this image (saved or not yet saved)."""
+        return row in self._dirty or (self.store is not None and self.store.has_mask(self.records[row].stem))
+
+    # -- edits ---------------------------------------------------------------------------------
+    def note_edit(self, row: int | None = None) -> None:
+        """A working mask changed in place (a dab, an undo, a redo); autosave soon."""
+        row = self.current if row is None else row
+        if row is None or row not in self._masks:
+            return
+        now = time.monotonic()
+        if self._last_edit is not None and row == self.current:
+            self._pending_seconds[row] = self._pending_seconds.get(row, 0.0) + min(now - self._last_edit, IDLE_CAP_S)
+        self._last_edit = now
+        self._dirty.add(row)
+        rec = self.records[row]
+        if rec.status not in (ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value):
+            rec.status = ImageStatus.CORRECTED.value
+            self.recordChanged.emit(row)
+        if not self._autosave.isActive():
+            self._autosave.start()
+
+    def note_stroke(self) -> None:
+        """A stroke / fill / polygon was committed."""
+        if self.current is not None:
+            self._pending_strokes[self.current] = self._pending_strokes.get(self.current, 0) + 1
+            self.note_edit()
+
+    def save_row(self, row: int) -> None:
+        """Queue the atomic save of ``row`` if it has unsaved edits."""
+        if row not in self._dirty or self._writer is None or row not in self._masks:
+            return
+        self._dirty.discard(row)
+        rec = self.records[row]
+        state = {"status": rec.status, "add_seconds": self._pending_seconds.pop(row, 0.0),
+                 "add_strokes": self._pending_strokes.pop(row, 0)}
+        if self.model.version is not None:
+            state["model_version"] = self.model.version
+        self._writer.save(rec.stem, self._masks[row], self._bases.get(row), state)
+
+    def save_all(self) -> None:
+        """Queue saves of every image with unsaved edits."""
+        for row in list(self._dirty):
+            self.save_row(row)
+
+    def flush(self) -> bool:
+        """Save everything and wait until it is on disk (closing, switching folders, training)."""
+        self.save_all()
+        return self._writer.flush() if self._writer is not None else True
+
+    def mark_reviewed(self, reviewed: bool = True) -> None:
+        """Mark the current image reviewed (its working mask is saved as the correction)."""
+        row = self.current
+        if row is None or row not in self._masks:
+            return
+        self.records[row].status = ImageStatus.REVIEWED.value if reviewed else ImageStatus.CORRECTED.value
+        self._dirty.add(row)
+        self.save_row(row)
+        self.recordChanged.emit(row)
+
+    def corrected_rows(self) -> list[int]:
+        """Rows with a saved or pending correction."""
+        stems = set(self.store.corrected_stems()) if self.store is not None else set()
+        rows = {self.row_of[s] for s in stems if s in self.row_of} | set(self._dirty)
+        return sorted(rows)
+
+    def replace_working_from_prediction(self, row: int) -> None:
+        """A prediction arrived for an image the user has not touched: start its correction from it."""
+        if row in self._masks and not self.has_correction(row):
+            pred = self.model.labels(row)
+            if pred is not None and pred.shape == self._masks[row].shape:
+                self._masks[row][...] = pred
+                self._bases[row] = pred
+                self.maskReplaced.emit(row)
+
+    @property
+    def writer(self) -> MaskWriter | None:
+        """The background writer of the open folder's store."""
+        return self._writer
+
+    def shutdown(self) -> None:
+        """Close: stop workers and write every edit."""
+        self.model.shutdown()
+        self.close_folder()
+
+    def run_in_background(self, fn, on_done, on_error=None) -> None:  # type: ignore[no-untyped-def]
+        """Convenience for collaborators (model loading, exports)."""
+        run_in_background(fn, on_done, on_error or (lambda m: self.problem.emit(m)))

@@ -1,0 +1,44 @@
+"""Helpers for driving the real main window in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt
+
+from app.main_window import MainWindow
+from app.settings import make_settings
+
+
+def make_window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
+    """A shown main window with settings in a temp INI file and dialogs off."""
+    window = MainWindow(make_settings(tmp_path / "settings.ini"))
+    window.setProperty("quiet_dialogs", True)
+    window.train_ctl.ask_user = False
+    qtbot.addWidget(window)
+    window.resize(1300, 850)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def wait_for(qtbot, condition: Callable[[], object], timeout: int = 30000) -> None:  # type: ignore[no-untyped-def]
+    """Process events until ``condition()`` is truthy."""
+    qtbot.waitUntil(lambda: bool(condition()), timeout=timeout)
+
+
+def image_to_viewport(window: MainWindow, x: float, y: float) -> QPoint:
+    """Viewport coordinates of image pixel (x, y) at the canvas's current zoom."""
+    p = window.canvas.mapFromScene(x + 0.5, y + 0.5)
+    return QPoint(p.x(), p.y())
+
+
+def paint_stroke(qtbot, window: MainWindow, points: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
+    """Press, drag through ``points`` (image coordinates) and release with the left button."""
+    vp = window.canvas.viewport()
+    first = image_to_viewport(window, *points[0])
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=first)
+    for pt in points[1:]:
+        qtbot.mouseMove(vp, image_to_viewport(window, *pt))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=image_to_viewport(window, *points[-1]))

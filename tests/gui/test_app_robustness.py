@@ -1,0 +1,92 @@
+"""Error paths in the real window: corrupt files, two windows on one folder, unknown layouts, bad models."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.gui.app_helpers import make_window, paint_stroke, wait_for
+from unet_core.store import ProjectStore
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def folder(carvana_dir: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "data"
+    shutil.copytree(carvana_dir, dest)
+    return dest
+
+
+def test_corrupt_image_is_marked_and_the_rest_keeps_working(qtbot, folder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    images = sorted((folder / "train").glob("*.jpg"))
+    images[1].write_bytes(images[1].read_bytes()[:200])  # truncated JPEG
+    masks = sorted((folder / "train_masks").glob("*.gif"))
+    masks[2].write_bytes(b"GIF89a broken")  # unreadable original mask
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    w.show_row(1)
+    rec = w.ws.records[1]
+    assert rec.error and "truncated" in rec.error
+    assert w.ws.loaded is None and w.canvas.mask() is None
+    w.show_row(2)  # image fine, mask broken: opens, says why
+    assert w.ws.loaded is not None and w.ws.loaded.original_mask is None
+    assert w.ws.records[2].error and masks[2].name in w.ws.records[2].error
+    w.show_row(3)
+    paint_stroke(qtbot, w, [(30, 30), (60, 30)])
+    assert w.ws.working_mask()[30, 45] == w.canvas.active_class()
+    w.close()
+    with ProjectStore(folder / ".maskloop") as store:
+        assert store.state(rec.stem).error and "truncated" in store.state(rec.stem).error
+        assert store.has_mask(w.ws.records[3].stem) if w.ws.records else True
+
+
+def test_two_windows_on_one_folder_do_not_corrupt_the_store(qtbot, folder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a = make_window(qtbot, tmp_path / "a")
+    b = make_window(qtbot, tmp_path / "b")
+    assert a.open_folder(folder) and b.open_folder(folder)
+    wait_for(qtbot, lambda: a.ws.loaded is not None and b.ws.loaded is not None)
+    a.show_row(0)
+    b.show_row(5)
+    paint_stroke(qtbot, a, [(20, 20), (50, 20)])
+    paint_stroke(qtbot, b, [(20, 60), (50, 60)])
+    mask_a, mask_b = a.ws.working_mask().copy(), b.ws.working_mask().copy()
+    # both also edit the same image: the file on disk is one complete version
+    a.show_row(7)
+    b.show_row(7)
+    paint_stroke(qtbot, a, [(10, 100), (40, 100)])
+    paint_stroke(qtbot, b, [(10, 120), (40, 120)])
+    both = (a.ws.working_mask().copy(), b.ws.working_mask().copy())
+    a.close()
+    b.close()
+    with ProjectStore(folder / ".maskloop") as store:
+        stems = [r.stem for r in a.ws.records] if a.ws.records else sorted(p.stem for p in (folder / "train").glob("*.jpg"))
+        assert np.array_equal(store.load_mask(stems[0]), mask_a)
+        assert np.array_equal(store.load_mask(stems[5]), mask_b)
+        last = store.load_mask(stems[7])
+        assert any(np.array_equal(last, m) for m in both)
+        states = store.states()
+        assert {stems[0], stems[5], stems[7]} <= set(states)
+
+
+def test_unknown_layout_and_bad_model_get_clear_messages(qtbot, tmp_path: Path, carvana_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    w = make_window(qtbot, tmp_path)
+    problems: list[str] = []
+    w.ws.problem.connect(problems.append)
+    odd = tmp_path / "odd"
+    (odd / "pictures").mkdir(parents=True)
+    assert not w.open_folder(odd)
+    assert "expected" in w.statusBar().currentMessage() and "train/" in w.statusBar().currentMessage()
+    data = tmp_path / "data"
+    shutil.copytree(carvana_dir, data)
+    assert w.open_folder(data)
+    fake = tmp_path / "model.pt"
+    fake.write_bytes(b"\x80\x04not a checkpoint")
+    assert not w.open_model(fake)
+    assert "pickle" in w.statusBar().currentMessage()
+    assert w.ws.model.predictor is None and not w.ws.store.models()
+    w.close()

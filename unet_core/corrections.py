@@ -1,0 +1,156 @@
+"""The correction loop's data rules: fixed validation split, correction-weighted fine-tune and scratch jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Event
+from typing import Protocol
+
+import numpy as np
+
+from unet_core.data.dataset import Example
+from unet_core.data.io import MaskFormat
+from unet_core.data.layouts import DatasetLayout
+from unet_core.data.split import split_by_group
+from unet_core.store import ProjectStore
+from unet_core.training_types import Callback, TrainConfig, TrainResult
+
+VAL_FRACTION = 0.2
+SPLIT_SEED = 0
+
+
+class ImageRecord(Protocol):
+    """What the loop needs to know about one image (the app's records and plain dataclasses both fit)."""
+
+    stem: str
+    image_path: Path
+    mask_path: Path | None
+    error: str | None
+
+
+@dataclass
+class JobData:
+    """What a run trains and validates on."""
+
+    train: list[Example]
+    val: list[Example]
+    replay: list[Example]
+    corrected_train: int  # corrected images used for training
+    corrected_val: int  # corrected images held out for validation
+
+
+def validation_stems(layout: DatasetLayout, records: Sequence[ImageRecord]) -> set[str]:
+    """The fixed validation split: about 20 % of the groups (Carvana: cars), the same every round."""
+    stems = [r.stem for r in records]
+    _, val = split_by_group(stems, [layout.group_of(s) for s in stems], VAL_FRACTION, seed=SPLIT_SEED)
+    return set(val)
+
+
+def collect(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord],
+            weights_from: str | None, boost: float = 4.0) -> JobData:
+    """Corrected pairs (with correction weights), original pairs for replay, and the validation pairs.
+
+    Validation uses the user's correction where one exists (it is the verified truth), else the
+    dataset's own mask. Images in the validation split are never trained on.
+    """
+    from unet_core.finetune import correction_weight_map
+
+    val_stems = validation_stems(layout, records)
+    corrected = set(store.corrected_stems())
+    train, val, replay = [], [], []
+    n_train = n_val = 0
+    for rec in records:
+        group = layout.group_of(rec.stem)
+        if rec.stem in corrected:
+            if rec.stem in val_stems:
+                val.append(Example(rec.image_path, store.mask_path(rec.stem), MaskFormat.INDEX_PNG, group))
+                n_val += 1
+                continue
+            weight = None
+            if weights_from is not None:
+                version = store.state(rec.stem).model_version or weights_from
+                cached = store.load_prediction(rec.stem, version)
+                mask = store.load_mask(rec.stem)
+                if cached is not None and mask is not None and cached[0].shape == mask.shape:
+                    weight = correction_weight_map(cached[0], mask, boost=boost)
+            train.append(Example(rec.image_path, store.mask_path(rec.stem), MaskFormat.INDEX_PNG, group,
+                                 weight=weight))
+            n_train += 1
+        elif rec.mask_path is not None and not rec.error:
+            ex = Example(rec.image_path, rec.mask_path, layout.mask_format, group)
+            (val if rec.stem in val_stems else replay).append(ex)
+    return JobData(train, val, replay, n_train, n_val)
+
+
+def count_usable(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord]) -> tuple[int, int, int]:
+    """(corrected for training, corrected held out, original masks) — for the panel's tooltips."""
+    val_stems = validation_stems(layout, records)
+    corrected = set(store.corrected_stems())
+    c_train = sum(1 for r in records if r.stem in corrected and r.stem not in val_stems)
+    c_val = sum(1 for r in records if r.stem in corrected and r.stem in val_stems)
+    originals = sum(1 for r in records if r.mask_path is not None)
+    return c_train, c_val, originals
+
+
+def finetune_job(checkpoint: Path, version: str, layout: DatasetLayout, store: ProjectStore,
+                 records: Sequence[ImageRecord], out: Path, config: TrainConfig,
+                 replay_fraction: float) -> Callable[..., TrainResult]:
+    """A job (callbacks, stop) -> TrainResult fine-tuning ``checkpoint`` on the corrections."""
+    from unet_core.finetune import fine_tune
+
+    snapshot = list(records)
+
+    def job(callbacks: Sequence[Callback] = (), stop: Event | None = None) -> TrainResult:
+        data = collect(layout, store, snapshot, weights_from=version)
+        if not data.train:
+            raise ValueError("no corrected images outside the validation split to fine-tune on")
+        return fine_tune(checkpoint, data.train, data.val, out, replay_pool=data.replay,
+                         replay_fraction=replay_fraction, config=config, callbacks=callbacks, stop=stop)
+
+    return job
+
+
+def scratch_job(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord], out: Path,
+                config: TrainConfig, current: Path | None) -> Callable[..., TrainResult]:
+    """A job training a new model on corrections + original masks; the current model is scored on the same split."""
+    from unet_core.training import train
+
+    snapshot = list(records)
+
+    def job(callbacks: Sequence[Callback] = (), stop: Event | None = None) -> TrainResult:
+        data = collect(layout, store, snapshot, weights_from=None)
+        examples = data.train + data.replay
+        if not examples:
+            raise ValueError("no masks to train on: correct some images or open a folder with masks")
+        result = train(examples, data.val, layout.classes, config, out, callbacks=callbacks, stop=stop,
+                       dataset_kind=layout.kind)
+        if current is not None and data.val and result.stop_reason != "stopped":
+            result.initial_val_dice = score(current, data.val, config.device)
+        return result
+
+    return job
+
+
+def score(checkpoint: Path, val: Sequence[Example], device: str) -> float | None:
+    """Validation Dice of a checkpoint on ``val`` (full resolution)."""
+    from unet_core.inference import Predictor
+    from unet_core.metrics import summarize
+    from unet_core.validation import ValidationSet, validate
+
+    predictor = Predictor.from_checkpoint(checkpoint, device=device)
+    vset, _ = ValidationSet.build(val, predictor.meta.input_size, predictor.num_classes)
+    if not len(vset):
+        return None
+    return summarize(validate(predictor, vset), predictor.meta.classes.names)["dice"]["mean"]
+
+
+def effort_per_round(store: ProjectStore) -> list[tuple[str, int, float]]:
+    """(model version, corrected images, mean editing seconds per image) in version order."""
+    by_version: dict[str, list[float]] = {}
+    for st in store.states().values():
+        if st.status.value in ("corrected", "reviewed") and st.edit_seconds > 0:
+            by_version.setdefault(st.model_version or "none", []).append(st.edit_seconds)
+    order = ["none"] + [m.id for m in store.models()]
+    return [(v, len(by_version[v]), float(np.mean(by_version[v]))) for v in order if v in by_version]

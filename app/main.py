@@ -30,10 +30,38 @@ def _prepare_environment(screenshot: bool) -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+XCB_LIBS = ("libxcb-cursor.so.0", "libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxkbcommon-x11.so.0",
+            "libxcb-image.so.0", "libxcb-render-util.so.0", "libxcb-shape.so.0")
+XCB_PACKAGES = ("libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-image0 "
+                "libxcb-render-util0 libxcb-shape0")
+
+
+def missing_x11_libraries() -> list[str]:
+    """System libraries Qt's X11 plugin needs that this Linux machine lacks (Qt would abort without them)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM", "xcb") != "xcb":
+        return []
+    if not os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return []
+    import ctypes
+
+    missing = []
+    for lib in XCB_LIBS:
+        try:
+            ctypes.CDLL(lib)
+        except OSError:
+            missing.append(lib)
+    return missing
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app; returns the exit code."""
     args = parse_args(argv)
     _prepare_environment(bool(args.screenshot))
+    missing = missing_x11_libraries()
+    if missing:
+        print(f"maskloop: error: Qt needs X11 libraries that are not installed ({', '.join(missing)}); "
+              f"on Debian/Ubuntu: sudo apt-get install {XCB_PACKAGES}", file=sys.stderr)
+        return 1
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -50,7 +50,7 @@ class TrainingController(QObject):
         if ws.model.predictor is None:
             ft_ok, ft_reason = False, "Load or train a model first"
         elif c_train == 0:
-            ft_ok, ft_reason = False, ("Correct at least one image (Ctrl+Z-able brush edits are saved automatically)"
+            ft_ok, ft_reason = False, ("Correct at least one image first (edits are saved automatically)"
                                        if c_val == 0 else f"All {c_val} corrected image(s) are in the validation split; "
                                        "correct one more image")
         else:
@@ -71,6 +71,7 @@ class TrainingController(QObject):
         return TrainConfig(
             arch=arch or getattr(settings, "arch", "unet-small"), size_hw=settings.size_hw,
             epochs=settings.epochs, time_limit=settings.time_limit_s, lr=settings.lr, device=settings.device,
+            min_epoch_samples=48,
             batch_size=4,
         )
 

@@ -100,6 +100,12 @@ def clean_stale_temps(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
     return removed
 
 
+def _may_write(folder: Path) -> bool:
+    """Writable for us *and* not marked read-only: root ignores permissions, but a folder with no write
+    bit at all (e.g. a shared, read-only dataset) is treated as read-only anyway."""
+    return os.access(folder, os.W_OK | os.X_OK) and bool(folder.stat().st_mode & 0o222)
+
+
 def writable_dir(path: Path) -> bool:
     """True if ``path`` exists (or can be created) as a folder we can create files in.
 
@@ -107,11 +113,11 @@ def writable_dir(path: Path) -> bool:
     """
     try:
         if path.exists():
-            if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+            if not path.is_dir() or not _may_write(path):
                 return False
         else:
             parent = path.parent
-            if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            if not parent.is_dir() or not _may_write(parent):
                 return False
             path.mkdir()
         with tempfile.TemporaryFile(dir=path, prefix=".probe.", suffix=".tmp"):

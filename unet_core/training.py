@@ -161,8 +161,9 @@ class _Run:
                 self.train_data, num_replicas=self.dist.world_size, rank=self.dist.rank, seed=cfg.seed
             )
         else:
-            sampler = RandomSampler(self.train_data, generator=generator)
-        per_rank = len(self.train_data) // max(1, self.dist.world_size)
+            n = max(len(self.train_data), cfg.min_epoch_samples)
+            sampler = RandomSampler(self.train_data, num_samples=n, generator=generator)
+        per_rank = len(sampler)  # DistributedSampler already counts one rank's share
         return DataLoader(
             self.train_data,
             batch_size=cfg.batch_size,

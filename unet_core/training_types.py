@@ -29,6 +29,7 @@ class TrainConfig:
     amp: bool | None = None  # None: on for CUDA (bf16 where supported), off elsewhere
     channels_last: bool | None = None  # None: on for CUDA and CPU
     patience: int | None = None  # stop after this many validations without improvement
+    min_epoch_samples: int = 0  # tiny sets: repeat images so an epoch has at least this many samples
     augment: bool = True
     dropout: float = 0.0
     log_dir: Path | None = None

@@ -28,7 +28,7 @@ STATUS_FILTERS: tuple[str, ...] = ("all", *STATUSES, "not_reviewed", "errors")
 #: Sort keys ("uncertainty" is descending: most uncertain first, unpredicted last).
 SORT_KEYS: tuple[str, ...] = ("name", "status", "uncertainty")
 _STATUS_RANK = {s: i for i, s in enumerate(STATUSES)}
-_DIGITS = re.compile(r"(\d+)")
+_FIELDS = re.compile(r"[_\-. ]+")
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
@@ -49,8 +49,9 @@ def _uncertainty(record: ImageRecord) -> float | None:
 
 
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that orders ``img2`` before ``img10`` (case-insensitive)."""
-    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in _DIGITS.split(text.casefold()) if t)
+    """Sort key: fields split at ``_ - .`` and spaces; all-digit fields compare as numbers (``car_2`` before
+    ``car_10``), others as case-insensitive text — so hex ids such as Carvana's sort as ``ls`` does."""
+    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in _FIELDS.split(text.casefold()) if t)
 
 
 class FileListModel(QAbstractTableModel):

@@ -155,8 +155,8 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.status_label)
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.summary)
-        self.settings_toggle.setChecked(True)
-        self._show_settings(True)
+        self.settings_toggle.setChecked(False)  # collapsed: the plots get the room; the hint line says the values
+        self._show_settings(False)
 
     def _show_settings(self, shown: bool) -> None:
         self.tabs.setVisible(shown)
@@ -325,7 +325,7 @@ class TrainingPanel(QWidget):
         """Restore values written by :meth:`save_settings` (missing keys keep the defaults)."""
         for form in self.forms.values():
             form.restore(qsettings, SETTINGS_PREFIX)
-        shown = qsettings.value(f"{SETTINGS_PREFIX}/settings_shown", True)
+        shown = qsettings.value(f"{SETTINGS_PREFIX}/settings_shown", False)
         self.settings_toggle.setChecked(str(shown).lower() not in ("false", "0"))
         try:
             self.tabs.setCurrentIndex(int(qsettings.value(f"{SETTINGS_PREFIX}/settings_tab", 0)))

@@ -99,6 +99,11 @@ def test_natural_name_order(panel: FileListPanel, tmp_path: Path) -> None:
     recs = make_records(tmp_path, 12)
     panel.set_records(recs)
     assert [recs[r].stem for r in view_order(panel)][:4] == ["car_0", "car_1", "car_2", "car_3"]
+    from app.panels.file_list_model import natural_key
+
+    hex_ids = ["0ed6904e1004_01", "0795e132d090_05", "0795e132d090_01", "1ae8a68a40e4_01", "car_10", "car_9"]
+    assert sorted(hex_ids, key=natural_key) == [
+        "0795e132d090_01", "0795e132d090_05", "0ed6904e1004_01", "1ae8a68a40e4_01", "car_9", "car_10"]
 
 
 def test_sort_by_uncertainty_most_uncertain_first_none_last(panel: FileListPanel, tmp_path: Path) -> None:

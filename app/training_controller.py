@@ -19,6 +19,7 @@ class TrainingController(QObject):
     """Runs one training job at a time on a QThread and decides which model version is kept."""
 
     runFinished = Signal(object)  # TrainResult, after the keep/rollback decision
+    runFailed = Signal(str)  # a run could not start or failed (the message says why)
 
     def __init__(self, ws: Workspace, panel: Any, parent_widget: QWidget) -> None:
         super().__init__(parent_widget)
@@ -79,6 +80,7 @@ class TrainingController(QObject):
         """Answer a request that cannot start (the panel leaves its busy state)."""
         self.panel.on_failed(message)
         self.ws.message.emit(message)
+        self.runFailed.emit(message)
 
     def start_finetune(self, settings: Any) -> None:
         """Fine-tune the active model on the saved corrections."""
@@ -152,6 +154,7 @@ class TrainingController(QObject):
         self.panel.on_failed(message)
         self.ws.problem.emit(f"Training failed: {message}")
         self._cleanup()
+        self.runFailed.emit(message)
 
     def _on_finished(self, result: TrainResult) -> None:
         self.panel.on_finished(result)

@@ -82,19 +82,25 @@ class TrainingController(QObject):
         self.ws.message.emit(message)
         self.runFailed.emit(message)
 
+    def _ready(self) -> bool:
+        """A folder is open and no run is in progress; otherwise say why."""
+        if self.is_running():
+            self.ws.message.emit("A training run is already in progress")
+            return False
+        if self.ws.store is None or self.ws.layout is None:
+            self._refuse("Open a folder first")
+            return False
+        self.ws.flush()  # every correction on disk before the job reads them
+        return True
+
     def start_finetune(self, settings: Any) -> None:
         """Fine-tune the active model on the saved corrections."""
         ws = self.ws
-        if self.is_running():
-            self.ws.message.emit("A training run is already in progress")
-            return
-        if ws.store is None or ws.layout is None:
-            self._refuse("Open a folder first")
+        if not self._ready():
             return
         if ws.model.path is None or ws.model.version is None:
             self._refuse("Load or train a model before fine-tuning")
             return
-        ws.flush()
         version, out = ws.store.new_model_path()
         config = self._config(settings)
         job = finetune_job(ws.model.path, ws.model.version, ws.layout, ws.store, ws.records, out, config,
@@ -104,13 +110,8 @@ class TrainingController(QObject):
     def start_scratch(self, settings: Any) -> None:
         """Train a new model from scratch on the folder's masks and the corrections."""
         ws = self.ws
-        if self.is_running():
-            self.ws.message.emit("A training run is already in progress")
+        if not self._ready():
             return
-        if ws.store is None or ws.layout is None:
-            self._refuse("Open a folder first")
-            return
-        ws.flush()
         version, out = ws.store.new_model_path()
         job = scratch_job(ws.layout, ws.store, ws.records, out, self._config(settings), ws.model.path)
         self._start(job, {"mode": "scratch", "version": version, "out": out, "parent": None})

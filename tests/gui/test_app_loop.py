@@ -16,14 +16,6 @@ from unet_core.store import ProjectStore
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture()
-def folder(carvana_dir: Path, tmp_path: Path) -> Path:
-    import shutil
-
-    dest = tmp_path / "data"
-    shutil.copytree(carvana_dir, dest)
-    return dest
-
 
 def test_open_paint_undo_redo_switch_and_persist(qtbot, folder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     w = make_window(qtbot, tmp_path)

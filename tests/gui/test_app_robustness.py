@@ -14,12 +14,6 @@ from unet_core.store import ProjectStore
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture()
-def folder(carvana_dir: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "data"
-    shutil.copytree(carvana_dir, dest)
-    return dest
-
 
 def test_corrupt_image_is_marked_and_the_rest_keeps_working(qtbot, folder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     images = sorted((folder / "train").glob("*.jpg"))

@@ -42,11 +42,9 @@ class MainWindow(WindowCommands, QMainWindow):
         self.classes_panel = ClassesPanel()
         self.training = TrainingPanel()
         self.train_ctl = TrainingController(self.ws, self.training, self)
-        files_dock = self._dock("Files", self.files, Qt.DockWidgetArea.LeftDockWidgetArea)
-        classes_dock = self._dock("Classes", self.classes_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        training_dock = self._dock("Training", self.training, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([files_dock, classes_dock, training_dock], [360, 430, 430], Qt.Orientation.Horizontal)
-        self.resizeDocks([classes_dock, training_dock], [220, 600], Qt.Orientation.Vertical)
+        self._docks = (self._dock("Files", self.files, Qt.DockWidgetArea.LeftDockWidgetArea),
+                       self._dock("Classes", self.classes_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+                       self._dock("Training", self.training, Qt.DockWidgetArea.RightDockWidgetArea))
         self.status = StatusBar()
         self.setStatusBar(self.status)
         self.actions_by_name = build_actions(self)
@@ -256,6 +254,8 @@ class MainWindow(WindowCommands, QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
+        else:  # first start: room for file names, the class list and the plots
+            QTimer.singleShot(0, self._default_dock_sizes)
         radius = get_int(s, "tools/radius", 12)
         self.canvas.set_brush_radius(radius)
         self.brush_spin.setValue(radius)
@@ -265,6 +265,11 @@ class MainWindow(WindowCommands, QMainWindow):
         tool = str(s.value("tools/tool", "brush"))
         self.set_tool(tool if f"tool_{tool}" in self.actions_by_name else "brush")
         self.training.restore_settings(s)
+
+    def _default_dock_sizes(self) -> None:
+        files, classes, training = self._docks
+        self.resizeDocks([files, classes], [400, 440], Qt.Orientation.Horizontal)
+        self.resizeDocks([classes, training], [230, 620], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop training cleanly, write every edit, remember the window."""

@@ -125,8 +125,8 @@ class FileListPanel(QWidget):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(FileListModel.COL_NAME, QHeaderView.ResizeMode.Stretch)
         for col, width in (
-            (FileListModel.COL_STATUS, 104),
-            (FileListModel.COL_UNCERTAINTY, 76),
+            (FileListModel.COL_STATUS, 98),
+            (FileListModel.COL_UNCERTAINTY, 78),
             (FileListModel.COL_ERROR, 22),
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)

@@ -29,12 +29,15 @@ def take_screenshot(app: QApplication, window: MainWindow, folder: str, model: s
     window.ws.problem.connect(problems.append)
     window.resize(1500, 950)
     window.show()
+    def fail() -> int:
+        message = problems[-1] if problems else window.statusBar().currentMessage()
+        print("maskloop: error: " + " ".join(message.replace("\n\n", ": ").split()), file=sys.stderr)
+        return 1
+
     if not window.open_folder(folder):
-        print(f"maskloop: error: {problems[-1] if problems else folder}".replace("\n\n", ": "), file=sys.stderr)
-        return 1
+        return fail()
     if model and not window.open_model(model):
-        print(f"maskloop: error: {problems[-1]}".replace("\n\n", ": "), file=sys.stderr)
-        return 1
+        return fail()
     ws = window.ws
     _wait(app, lambda: ws.loaded is not None, timeout)
     wants_model = model is not None or bool(ws.store and ws.store.current_model())

@@ -84,3 +84,19 @@ def test_unknown_layout_and_bad_model_get_clear_messages(qtbot, tmp_path: Path, 
     assert "pickle" in w.statusBar().currentMessage()
     assert w.ws.model.predictor is None and not w.ws.store.models()
     w.close()
+
+
+def test_holding_h_hides_the_overlay_only_while_held(qtbot, folder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    w.canvas.setFocus()
+    overlay = w.canvas._overlay  # the overlay item (no public getter needed elsewhere)
+    assert overlay.isVisible()
+    qtbot.keyPress(w.canvas, Qt.Key.Key_H)
+    assert not overlay.isVisible()
+    qtbot.keyRelease(w.canvas, Qt.Key.Key_H)
+    assert overlay.isVisible()
+    w.close()

@@ -143,8 +143,14 @@ class TrainingController(QObject):
             self.ws.message.emit("Stopping after the current step…")
 
     def shutdown(self, timeout_ms: int = 60_000) -> None:
-        """Closing the window: stop the job and wait for its thread."""
+        """Closing the window: stop the job and wait for its thread (no dialogs about its result)."""
         if self.worker is not None:
+            for sig in (self.worker.started, self.worker.step, self.worker.epoch, self.worker.finished,
+                        self.worker.failed):
+                try:
+                    sig.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
             self.worker.request_stop()
         if self.thread is not None:
             stop_thread(self.thread, timeout_ms)

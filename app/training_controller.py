@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -147,10 +148,8 @@ class TrainingController(QObject):
         if self.worker is not None:
             for sig in (self.worker.started, self.worker.step, self.worker.epoch, self.worker.finished,
                         self.worker.failed):
-                try:
+                with contextlib.suppress(RuntimeError, TypeError):
                     sig.disconnect()
-                except (RuntimeError, TypeError):
-                    pass
             self.worker.request_stop()
         if self.thread is not None:
             stop_thread(self.thread, timeout_ms)

@@ -1,0 +1,209 @@
+"""Benchmark: the correction loop with a simulated annotator, uncertainty vs random queue order (prints JSON).
+
+Usage: ``python benchmarks/loop.py --data DIR [--rounds 4] [--per-round K] [--target-dice 0.99]
+[--strategies uncertainty random] [--start-model M] [--size HxW] [--time-per-round SEC] [--out DIR]``
+(or ``--generate carvana|carla`` instead of ``--data`` for a generated folder). The folder's images are
+linked into a temporary working folder, so no ``.maskloop`` store is written into the dataset. Writes
+``loop.json`` and ``loop.png`` (effort and held-out Dice per round) into ``--out``. See docs/loop.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from unet_core.annotator import AnnotatorConfig
+from unet_core.errors import MaskloopError
+from unet_core.loop_sim import LoopConfig, simulate_loop
+from unet_core.queue_order import STRATEGIES
+
+COLORS = {"uncertainty": (200, 90, 20), "random": (40, 40, 200)}  # BGR
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW, e.g. 256x384, got {text!r}") from None
+    if min(h, w) < 16:
+        raise argparse.ArgumentTypeError("sizes must be at least 16")
+    return h, w
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", type=Path, help="dataset folder with ground-truth masks (read only)")
+    src.add_argument("--generate", choices=("carvana", "carla"), help="use a generated folder instead")
+    p.add_argument("--count", type=int, default=16, help="images to generate (with --generate)")
+    p.add_argument("--gen-size", type=_size, default=None, help="generated image size HxW (with --generate)")
+    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--per-round", type=int, default=3, help="images corrected between fine-tunes (K)")
+    p.add_argument("--target-dice", type=float, default=0.99)
+    p.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    p.add_argument("--start-model", type=Path, default=None, help="round 0 predicts with this model")
+    p.add_argument("--size", type=_size, default=None, help="model input size HxW")
+    p.add_argument("--arch", default="unet-small")
+    p.add_argument("--steps-per-round", type=int, default=144,
+                   help="optimisation steps per round (0: use --epochs); reproducible, unlike a time limit")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per round when --steps-per-round is 0")
+    p.add_argument("--time-per-round", type=float, default=600.0, help="cap on training seconds per round (0: none)")
+    p.add_argument("--scratch-lr", type=float, default=2e-3)
+    p.add_argument("--finetune-lr", type=float, default=1e-3)
+    p.add_argument("--patience", type=int, default=None, help="early-stop patience in epochs (default: half)")
+    p.add_argument("--heldout-fraction", type=float, default=0.25)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", type=Path, default=Path("out/loop"), help="folder for loop.json and loop.png")
+    p.add_argument("--work", type=Path, default=None, help="parent of the temporary working folders")
+    p.add_argument("--keep-work", action="store_true", help="keep the working folders (store, models)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p.parse_args(argv)
+
+
+def loop_config(args: argparse.Namespace, strategy: str) -> LoopConfig:
+    """The library configuration for one strategy."""
+    return LoopConfig(
+        rounds=args.rounds, per_round=args.per_round, strategy=strategy, target_dice=args.target_dice,
+        heldout_fraction=args.heldout_fraction, seed=args.seed, arch=args.arch, size_hw=args.size,
+        steps_per_round=args.steps_per_round or None, time_per_round=args.time_per_round or None,
+        epochs_per_round=args.epochs, scratch_lr=args.scratch_lr,
+        finetune_lr=args.finetune_lr, patience=args.patience, device=args.device, start_model=args.start_model,
+        annotator=AnnotatorConfig(target_dice=args.target_dice, seed=args.seed),
+    )
+
+
+def compare(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Uncertainty against random (both share round 0): held-out Dice and held-out correction effort
+    after the last round (the same images for both), and the strokes spent after round 0."""
+    if not {"uncertainty", "random"} <= reports.keys():
+        return {}
+    u, r = reports["uncertainty"]["summary"], reports["random"]["summary"]
+    if not u or not r:
+        return {}
+    du, dr = u["heldout_dice_after"][-1], r["heldout_dice_after"][-1]
+    su, sr = u["heldout_strokes"][-1], r["heldout_strokes"][-1]
+    return {
+        "final_heldout_dice": {"uncertainty": du, "random": dr},
+        "final_heldout_strokes_per_image": {"uncertainty": su, "random": sr},
+        "strokes_after_round0": {"uncertainty": u["strokes_after_round0"], "random": r["strokes_after_round0"]},
+        "uncertainty_dice_not_lower": None if du is None or dr is None else du >= dr - 1e-9,
+        "uncertainty_heldout_effort_not_higher": None if su is None or sr is None else su <= sr + 1e-9,
+    }
+
+
+# ---- plot ---------------------------------------------------------------------------------------
+def _panel(img: np.ndarray, box: tuple[int, int, int, int], title: str, series: dict[str, list[float | None]],
+           y_range: tuple[float, float], y_fmt: str, x_labels: list[str] | None = None) -> None:
+    x0, y0, x1, y1 = box
+    cv2.rectangle(img, (x0, y0), (x1, y1), (120, 120, 120), 1)
+    cv2.putText(img, title, (x0, y0 - 12), _FONT, 0.55, (20, 20, 20), 1, cv2.LINE_AA)
+    lo, hi = y_range
+    n = max((len(v) for v in series.values()), default=1)
+
+    def px(i: int, v: float) -> tuple[int, int]:
+        fx = x0 + 30 + (x1 - x0 - 60) * (i / max(1, n - 1))
+        fy = y1 - 10 - (y1 - y0 - 20) * ((v - lo) / (hi - lo) if hi > lo else 0.5)
+        return round(fx), round(fy)
+
+    for k in range(5):
+        v = lo + (hi - lo) * k / 4
+        _, yy = px(0, v)
+        cv2.line(img, (x0, yy), (x1, yy), (225, 225, 225), 1)
+        cv2.putText(img, format(v, y_fmt), (x0 - 52, yy + 4), _FONT, 0.4, (60, 60, 60), 1, cv2.LINE_AA)
+    for i in range(n):
+        xx, _ = px(i, lo)
+        text = x_labels[i] if x_labels and i < len(x_labels) else f"r{i}"
+        cv2.putText(img, text, (xx - 4 * len(text), y1 + 18), _FONT, 0.45, (60, 60, 60), 1, cv2.LINE_AA)
+    for name, values in series.items():
+        color = COLORS.get(name, (0, 140, 0))
+        pts = [px(i, v) for i, v in enumerate(values) if v is not None]
+        for a, b in itertools.pairwise(pts):
+            cv2.line(img, a, b, color, 2, cv2.LINE_AA)
+        for p in pts:
+            cv2.circle(img, p, 4, color, -1, cv2.LINE_AA)
+
+
+def plot(reports: dict[str, dict[str, Any]], path: Path, title: str) -> None:
+    """Write a PNG: strokes per corrected image, strokes needed on the held-out images, and the held-out
+    Dice after each round, one line per strategy."""
+    img = np.full((440, 1440, 3), 255, np.uint8)
+    cv2.putText(img, title[:150], (20, 24), _FONT, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    strokes = {s: [r["strokes_per_image"] for r in rep["rounds"]] for s, rep in reports.items()}
+    relative = {s: [rep["rounds"][0].get("heldout_strokes_before")] + [r.get("heldout_strokes_after") for r in rep["rounds"]]
+                for s, rep in reports.items() if rep["rounds"]}
+    n_rounds = max((len(rep["rounds"]) for rep in reports.values()), default=0)
+    dice = {s: [r["heldout_dice_after"] for r in rep["rounds"]] for s, rep in reports.items()}
+    top = max([v for vals in strokes.values() for v in vals] + [1.0])
+    rtop = max([v for vals in relative.values() for v in vals if v is not None] + [1.0])
+    dvals = [v for vals in dice.values() for v in vals if v is not None]
+    dlo = min([*dvals, 0.9]) if dvals else 0.0
+    _panel(img, (80, 70, 440, 390), "strokes per image (round r's images)", strokes, (0.0, top * 1.05), ".0f")
+    _panel(img, (540, 70, 900, 390), "held-out images: strokes to correct, by model", relative, (0.0, rtop * 1.05),
+           ".0f", ["none"] + [f"r{i}" for i in range(n_rounds)])
+    _panel(img, (1000, 70, 1400, 390), "held-out Dice after round r", dice, (max(0.0, dlo - 0.02), 1.0), ".3f")
+    for i, name in enumerate(reports):
+        color = COLORS.get(name, (0, 140, 0))
+        cv2.line(img, (80 + 170 * i, 428), (110 + 170 * i, 428), color, 3)
+        cv2.putText(img, name, (116 + 170 * i, 433), _FONT, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(".png", img)
+    if not ok:
+        raise OSError(f"cannot encode {path}")
+    path.write_bytes(buf.tobytes())
+
+
+# ---- main ---------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """Run every strategy on the same folder; print the JSON report; write loop.json and loop.png."""
+    args = parse_args(argv)
+    log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    try:
+        if args.work is not None:
+            args.work.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="maskloop-loop-", dir=args.work))
+    except OSError as exc:
+        print(f"error: cannot create a working folder: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if args.generate:
+            from unet_core.sample import write_sample
+
+            data = write_sample(scratch / "data", args.generate, count=args.count, seed=args.seed,
+                                size_hw=args.gen_size)
+        else:
+            data = args.data
+        reports: dict[str, dict[str, Any]] = {}
+        for strategy in args.strategies:
+            reports[strategy] = simulate_loop(data, scratch / f"work-{strategy}", loop_config(args, strategy), log)
+        result = {"benchmark": "loop", "data": args.generate or str(Path(data).absolute()),
+                  "strategies": reports, "comparison": compare(reports)}
+        args.out.mkdir(parents=True, exist_ok=True)
+        json_path, png_path = args.out / "loop.json", args.out / "loop.png"
+        json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        plot(reports, png_path, f"Maskloop loop benchmark: {result['data']} "
+                                f"(K={args.per_round}, target Dice {args.target_dice})")
+        result["files"] = {"json": str(json_path), "png": str(png_path)}
+        print(json.dumps(result))
+    except (MaskloopError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if not args.keep_work:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

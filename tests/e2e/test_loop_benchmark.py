@@ -1,0 +1,159 @@
+"""The loop benchmark's small configuration end to end: simulated corrections, fine-tunes, JSON and plot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from unet_core.corrections import collect, validation_stems
+from unet_core.data.layouts import detect_layout
+from unet_core.errors import DataError
+from unet_core.loop_sim import (
+    LoopConfig,
+    SimRecord,
+    make_working_folder,
+    round_epochs,
+    simulate_loop,
+    split_heldout,
+)
+from unet_core.store import ProjectStore
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "loop.py"
+SMALL = ["--rounds", "2", "--per-round", "3", "--arch", "unet-tiny", "--size", "64x96", "--steps-per-round", "24",
+         "--scratch-lr", "3e-3", "--finetune-lr", "1e-3", "--quiet"]
+
+
+def _run(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def small_run(carvana_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    """Both strategies, 2 rounds of 3 images, unet-tiny at 64x96 on 12 generated 160x240 Carvana images."""
+    base = tmp_path_factory.mktemp("loop")
+    proc = _run(["--data", str(carvana_dir), *SMALL, "--out", str(base / "out"), "--work", str(base / "work"),
+                 "--keep-work"])
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), base
+
+
+def test_small_configuration_reports_every_round(small_run: tuple[dict, Path], carvana_dir: Path) -> None:
+    result, base = small_run
+    assert result["benchmark"] == "loop" and set(result["strategies"]) == {"uncertainty", "random"}
+    assert json.loads((base / "out" / "loop.json").read_text()) == {k: v for k, v in result.items() if k != "files"}
+    png = cv2.imread(str(base / "out" / "loop.png"))
+    assert png is not None and png.shape[0] > 300 and png.shape[1] > 800
+    assert not (carvana_dir / ".maskloop").exists()  # nothing was written into the dataset
+    for report in result["strategies"].values():
+        assert report["queue_images"] == 8 and report["heldout_images"] == 4  # one car of three held out
+        assert not set(report["heldout_stems"]) & {im["stem"] for r in report["rounds"] for im in r["images"]}
+        rounds = report["rounds"]
+        assert [r["round"] for r in rounds] == [0, 1] and [r["corrected_so_far"] for r in rounds] == [3, 6]
+        first, second = rounds
+        assert first["model_version"] is None and first["heldout_dice_before"] is None
+        assert first["start_dice_per_image"] == 0.0 and first["strokes_per_image"] > 0  # painted from scratch
+        assert first["effort_vs_scratch"] == 1.0
+        assert first["training"]["mode"] == "train from scratch" and first["training"]["kept"]
+        assert second["model_version"] == first["training"]["version"]
+        assert second["training"]["mode"] == "fine-tune"
+        assert first["heldout_strokes_before"] > 0  # the held-out images painted from scratch
+        for r in rounds:
+            assert 0.0 <= r["heldout_dice_after"] <= 1.0 and r["heldout_strokes_after"] >= 0
+            assert 0 < r["effort_vs_scratch"] <= 1.0 + 1 / r["scratch_strokes_per_image"]
+            assert all(im["reached_target"] and im["dice_end"] >= 0.99 for im in r["images"])
+            assert r["pixels_changed_per_image"] > 0 and r["seconds_per_image"] > 0
+        assert second["images"][0]["uncertainty"] is not None
+        summary = report["summary"]
+        assert summary["images_corrected"] == 6 and summary["strokes_per_image"][0] == pytest.approx(first["strokes_per_image"], abs=0.01)
+    u, r = (result["strategies"][s]["rounds"] for s in ("uncertainty", "random"))
+    assert [im["stem"] for im in u[0]["images"]] == [im["stem"] for im in r[0]["images"]]  # same round 0
+    assert u[0]["heldout_dice_after"] == r[0]["heldout_dice_after"]  # step-budgeted training is reproducible
+    scores = [im["uncertainty"] for im in u[1]["images"] if not im["validation"]]
+    assert scores and scores == sorted(scores, reverse=True)  # most uncertain first (validation spread apart)
+    assert set(result["comparison"]) >= {"strokes_after_round0", "final_heldout_dice", "final_heldout_strokes_per_image"}
+
+
+def test_store_holds_the_corrections_effort_and_weighted_examples(small_run: tuple[dict, Path]) -> None:
+    result, _ = small_run
+    report = result["strategies"]["uncertainty"]
+    layout = detect_layout(report["work"])
+    with ProjectStore.for_dataset(layout.root) as store:
+        corrected = {im["stem"]: im for r in report["rounds"] for im in r["images"]}
+        assert set(store.corrected_stems()) == set(corrected)
+        for stem, im in corrected.items():
+            state = store.state(stem)
+            assert state.status.value == "corrected" and state.strokes == im["strokes"]
+            assert state.pixels_changed == im["pixels_changed"]
+            assert state.edit_seconds == pytest.approx(im["seconds"])
+        assert [m.id for m in store.models()] == [r["training"]["version"] for r in report["rounds"]
+                                                  if r["training"]["kept"]]
+        pairs, _ = layout.pairs()
+        records = [SimRecord(p.stem, p.image) for p in pairs]
+        current = store.current_model()
+        assert current is not None
+        data = collect(layout, store, records, weights_from=current.id)
+        val = validation_stems(layout, records)
+        round1 = {im["stem"] for im in report["rounds"][1]["images"]} - val
+        weighted = [ex for ex in data.train if ex.weight is not None]
+        # images corrected from a cached prediction are weighted: 1 + boost on the pixels the annotator changed
+        assert len(weighted) == len(round1)
+        for ex in weighted:
+            stem = ex.image_path.stem
+            pred, _ = store.load_prediction(stem, report["rounds"][1]["model_version"])
+            changed = pred != store.load_mask(stem)
+            assert np.all(ex.weight[changed] == 5.0) and ex.weight.min() == 1.0
+
+
+def test_bad_folder_fails_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    proc = _run(["--data", str(tmp_path / "missing"), *SMALL, "--out", str(tmp_path / "out"),
+                 "--work", str(tmp_path)], timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "missing" in proc.stderr and proc.stdout == ""
+    assert not (tmp_path / "out").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_working_folder_links_images_without_masks(carvana_dir: Path, tmp_path: Path) -> None:
+    layout = detect_layout(carvana_dir)
+    pairs, _ = layout.pairs()
+    pool, heldout = split_heldout(pairs, 0.25, seed=0)
+    assert len(heldout) == 4 and {p.group for p in pool}.isdisjoint({p.group for p in heldout})
+    work = make_working_folder(layout, pool, tmp_path / "work")
+    linked, _ = work.pairs()
+    assert [p.stem for p in linked] == [p.stem for p in pool] and all(p.mask is None for p in linked)
+    assert all(p.image.is_symlink() for p in linked)
+    with pytest.raises(ValueError, match="not empty"):
+        make_working_folder(layout, pool, tmp_path / "work")
+
+
+def test_loop_settings_are_checked_and_steps_become_epochs() -> None:
+    for bad in (LoopConfig(strategy="entropy"), LoopConfig(rounds=0), LoopConfig(heldout_fraction=1.0),
+                LoopConfig(target_dice=0.0), LoopConfig(steps_per_round=0)):
+        with pytest.raises(ValueError):
+            bad.validate()
+    cfg = LoopConfig(steps_per_round=144, batch_size=4)
+    assert round_epochs(cfg, 3) == 12  # a small set is repeated to 48 samples = 12 steps an epoch
+    assert round_epochs(cfg, 100) == 6  # 25 steps an epoch
+    assert round_epochs(LoopConfig(steps_per_round=None, epochs_per_round=7), 100) == 7
+
+
+def test_a_start_model_predicts_round_0(carvana_dir: Path, carla_dir: Path, tiny_model: Path, tmp_path: Path) -> None:
+    cfg = LoopConfig(rounds=1, per_round=2, arch="unet-tiny", size_hw=(64, 96), steps_per_round=12,
+                     start_model=tiny_model)
+    report = simulate_loop(carvana_dir, tmp_path / "work", cfg)
+    (first,) = report["rounds"]
+    assert first["model_version"] == "v0001" and report["models"][0]["note"].startswith("opened from file")
+    assert first["heldout_dice_before"] is not None and first["start_dice_per_image"] > 0.5
+    assert all(im["uncertainty"] is not None for im in first["images"])
+    assert first["training"]["mode"] == "fine-tune"
+    with pytest.raises(DataError, match="classes"):  # a Carvana model on a CARLA folder
+        simulate_loop(carla_dir, tmp_path / "work2", replace(cfg, per_round=1))
+    assert not (tmp_path / "work2").exists()  # refused before anything was written

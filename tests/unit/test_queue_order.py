@@ -1,0 +1,72 @@
+"""Tests of the correction queue order: most uncertain first, seeded random as the baseline."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from unet_core.queue_order import STRATEGIES, check_strategy, next_batch, order_queue, random_order
+
+STEMS = [f"img{i:02d}" for i in range(12)]
+
+
+def test_random_order_is_a_seeded_permutation() -> None:
+    a = random_order(STEMS, seed=3)
+    assert sorted(a) == sorted(STEMS) and a != sorted(STEMS)
+    assert random_order(list(reversed(STEMS)), seed=3) == a  # input order does not matter
+    assert random_order(STEMS, seed=4) != a
+
+
+def test_uncertainty_puts_the_least_sure_first() -> None:
+    scores = {s: i / 20 for i, s in enumerate(STEMS)}
+    order = order_queue(STEMS, "uncertainty", scores, seed=0)
+    assert order == list(reversed(STEMS))
+    assert next_batch(STEMS, 3, "uncertainty", scores) == ["img11", "img10", "img09"]
+
+
+def test_ties_and_missing_scores_follow_the_seeded_order() -> None:
+    scores = {s: 0.5 for s in STEMS[:6]}
+    scores["img07"] = math.nan
+    order = order_queue(STEMS, "uncertainty", scores, seed=1)
+    shuffled = random_order(STEMS, seed=1)
+    assert order[:6] == [s for s in shuffled if s in STEMS[:6]]
+    assert order[6:] == [s for s in shuffled if s not in STEMS[:6]]
+
+
+def test_without_a_model_both_strategies_agree() -> None:
+    for strategy in STRATEGIES:
+        assert order_queue(STEMS, strategy, None, seed=5) == random_order(STEMS, seed=5)
+        assert order_queue(STEMS, strategy, {}, seed=5) == random_order(STEMS, seed=5)
+    scores = {s: float(i) for i, s in enumerate(STEMS)}
+    assert order_queue(STEMS, "random", scores, seed=5) == random_order(STEMS, seed=5)
+
+
+def test_validation_images_are_spread_not_sorted_to_the_front() -> None:
+    # the model never trains on the validation split, so it stays unsure there: those images must not
+    # crowd the front of the queue, but come at their share (here 1 in 4), in the seeded order
+    val = set(STEMS[:3])
+    scores = {s: (0.9 if s in val else i / 100) for i, s in enumerate(STEMS)}
+    order = order_queue(STEMS, "uncertainty", scores, seed=2, validation=val)
+    assert sorted(order) == sorted(STEMS)
+    positions = [order.index(s) for s in val]
+    assert sorted(positions) == [2, 6, 10]
+    rest = [s for s in order if s not in val]
+    assert rest == sorted(rest, key=lambda s: -scores[s])  # the others strictly most uncertain first
+    assert next_batch(STEMS, 4, "uncertainty", scores, seed=2, validation=val)[:2] == ["img11", "img10"]
+    assert order_queue(STEMS, "random", scores, seed=2, validation=val) == random_order(STEMS, seed=2)
+
+
+def test_batch_takes_what_is_left() -> None:
+    assert next_batch(STEMS[:2], 5, "random", seed=0) == random_order(STEMS[:2], seed=0)
+
+
+def test_bad_input_is_refused() -> None:
+    with pytest.raises(ValueError, match="uncertainty, random"):
+        order_queue(STEMS, "entropy")
+    with pytest.raises(ValueError, match="unknown queue order"):
+        check_strategy("")
+    with pytest.raises(ValueError, match="unique"):
+        random_order(["a", "a"], seed=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        next_batch(STEMS, 0, "random")

@@ -1,0 +1,85 @@
+"""The order in which a person works through the images: most uncertain first (active learning) or random."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
+
+STRATEGIES: tuple[str, ...] = ("uncertainty", "random")
+
+
+def check_strategy(strategy: str) -> str:
+    """Return ``strategy`` if known, else raise ``ValueError`` listing the valid ones."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown queue order {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    return strategy
+
+
+def random_order(stems: Sequence[str], seed: int) -> list[str]:
+    """A seeded shuffle of ``stems`` (independent of their input order: they are sorted first)."""
+    base = sorted(set(stems))
+    if len(base) != len(stems):
+        raise ValueError("stems must be unique")
+    perm = np.random.default_rng(seed).permutation(len(base))
+    return [base[i] for i in perm]
+
+
+def order_queue(
+    stems: Sequence[str],
+    strategy: str,
+    scores: Mapping[str, float] | None = None,
+    seed: int = 0,
+    validation: Collection[str] = (),
+) -> list[str]:
+    """The queue: ``stems`` in the order a person would correct them.
+
+    ``"uncertainty"``: descending ``scores`` (the model's mean normalised entropy,
+    :attr:`unet_core.inference.Prediction.score`; higher = less sure), ties and images without a
+    score (NaN or missing, placed last) in the seeded random order. Images of the fixed
+    ``validation`` split are never trained on, so the model stays unsure of them and a plain sort
+    would keep sending the person there; they are spread evenly through the queue instead (in the
+    seeded order), at their share of the images, as random order would. ``"random"``: the seeded
+    random order. Without scores (no model yet) both strategies give the seeded random order, so a
+    comparison starts from the same first round.
+    """
+    check_strategy(strategy)
+    shuffled = random_order(stems, seed)
+    if strategy == "random" or not scores:
+        return shuffled
+
+    def key(stem: str) -> tuple[int, float]:
+        value = scores.get(stem)
+        if value is None or not np.isfinite(value):
+            return (1, 0.0)
+        return (0, -float(value))
+
+    held = set(validation)
+    ranked = sorted((s for s in shuffled if s not in held), key=key)  # stable: ties keep the random order
+    spread = [s for s in shuffled if s in held]
+    return _interleave(ranked, spread)
+
+
+def _interleave(main: list[str], spread: list[str]) -> list[str]:
+    """``main`` in order with ``spread`` inserted at evenly spaced places (its share of the total)."""
+    total = len(main) + len(spread)
+    places = {int((j + 0.5) * total / len(spread)): j for j in range(len(spread))} if spread else {}
+    rest = iter(main)
+    return [spread[places[n]] if n in places else next(rest) for n in range(total)]
+
+
+def next_batch(
+    stems: Sequence[str],
+    count: int,
+    strategy: str,
+    scores: Mapping[str, float] | None = None,
+    seed: int = 0,
+    validation: Collection[str] = (),
+) -> list[str]:
+    """The first ``count`` stems of :func:`order_queue` (all of them when fewer remain)."""
+    if count < 1:
+        raise ValueError(f"batch size must be at least 1, got {count}")
+    return order_queue(stems, strategy, scores, seed, validation)[:count]
+
+
+__all__ = ["STRATEGIES", "check_strategy", "next_batch", "order_queue", "random_order"]

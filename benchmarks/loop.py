@@ -23,7 +23,7 @@ import numpy as np
 
 from unet_core.annotator import AnnotatorConfig
 from unet_core.errors import MaskloopError
-from unet_core.loop_sim import LoopConfig, simulate_loop
+from unet_core.loop_sim import LoopConfig, simulate_strategies
 from unet_core.queue_order import STRATEGIES
 
 COLORS = {"uncertainty": (200, 90, 20), "random": (40, 40, 200)}  # BGR
@@ -184,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                                 size_hw=args.gen_size)
         else:
             data = args.data
-        reports: dict[str, dict[str, Any]] = {}
-        for strategy in args.strategies:
-            reports[strategy] = simulate_loop(data, scratch / f"work-{strategy}", loop_config(args, strategy), log)
+        reports = simulate_strategies(data, scratch, loop_config(args, args.strategies[0]), args.strategies, log)
         result = {"benchmark": "loop", "data": args.generate or str(Path(data).absolute()),
                   "strategies": reports, "comparison": compare(reports)}
         args.out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -15,23 +14,13 @@ import numpy as np
 
 from unet_core.annotator import AnnotatorConfig, annotate
 from unet_core.data.io import read_image, read_mask
-from unet_core.data.layouts import DatasetLayout, Pair, detect_layout, make_layout
-from unet_core.data.split import split_by_group
+from unet_core.data.layouts import detect_layout, make_layout
 from unet_core.errors import DataError
+from unet_core.loop_data import SimRecord, heldout_eval, make_working_folder, split_heldout
 from unet_core.queue_order import check_strategy, next_batch
 from unet_core.store import ProjectStore
 
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class SimRecord:
-    """An image as the loop's jobs see it: the truth is hidden (``mask_path`` is None), as in an unlabelled folder."""
-
-    stem: str
-    image_path: Path
-    mask_path: Path | None = None
-    error: str | None = None
 
 
 @dataclass
@@ -80,37 +69,6 @@ class LoopConfig:
         return d
 
 
-def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
-    """(pool the annotator works through, held-out test pairs), split by group so a car is on one side."""
-    if fraction <= 0:
-        return list(pairs), []
-    return split_by_group(list(pairs), [p.group for p in pairs], fraction, seed=seed + 7919)
-
-
-def make_working_folder(layout: DatasetLayout, pairs: Sequence[Pair], dest: Path) -> DatasetLayout:
-    """A folder of the same layout at ``dest`` holding links to ``pairs``' images and no masks.
-
-    The store (``dest/.maskloop``) is written there, never into the source dataset. ``dest`` must
-    be missing or empty; images are symlinked (copied where links are not possible).
-    """
-    dest = Path(dest).absolute()
-    if dest.exists() and any(dest.iterdir()):
-        raise ValueError(f"working folder {dest} is not empty")
-    work = make_layout(layout.kind, dest, layout.classes)
-    work.image_dir.mkdir(parents=True, exist_ok=True)
-    work.mask_dir.mkdir(parents=True, exist_ok=True)
-    classes_file = layout.root / "classes.json"
-    if layout.kind == "generic" and classes_file.is_file():
-        shutil.copyfile(classes_file, dest / "classes.json")
-    for p in pairs:
-        target = work.image_dir / p.image.name
-        try:
-            os.symlink(p.image.absolute(), target)
-        except OSError:
-            shutil.copyfile(p.image, target)
-    return work
-
-
 def round_epochs(cfg: LoopConfig, train_images: int) -> int:
     """Epochs for a round: enough for ``steps_per_round`` optimisation steps on ``train_images`` images
     (an epoch repeats a small set up to the app's ``FINETUNE_EPOCH_SAMPLES`` samples, as the loader does)."""
@@ -138,44 +96,10 @@ def _train_config(cfg: LoopConfig, finetune: bool, round_index: int, train_image
     )
 
 
-def heldout_eval(model: Path | None, layout: DatasetLayout, heldout: Sequence[Pair], device: str,
-                 annotator: AnnotatorConfig) -> dict[str, Any]:
-    """On the held-out pairs: the model's Dice at full resolution (the ``evaluate --json`` ``dice.mean``)
-    and what correcting its predictions would cost the annotator (without a model: painting from scratch).
-
-    The same never-shown images every round, so the effort curve compares models, not image draws.
-    """
-    from unet_core.metrics import confusion_matrix, summarize
-
-    if not heldout:
-        return {"dice": None, "strokes_per_image": None, "seconds_per_image": None}
-    predictor = None
-    if model is not None:
-        from unet_core.inference import Predictor
-
-        predictor = Predictor.from_checkpoint(model, device=device)
-    k = layout.classes.num_classes
-    matrix = np.zeros((k, k), dtype=np.int64)
-    strokes, seconds = [], []
-    for pair in heldout:
-        assert pair.mask is not None
-        truth = read_mask(pair.mask, layout.mask_format)
-        if predictor is None:
-            start = np.zeros(truth.shape, np.uint8)
-        else:
-            start = predictor.predict(read_image(pair.image)).labels
-            matrix += confusion_matrix(truth, start, k)
-        result = annotate(start, truth, annotator, k)
-        strokes.append(result.strokes)
-        seconds.append(result.seconds)
-    dice = summarize(matrix, layout.classes.names)["dice"]["mean"] if predictor is not None else None
-    return {"dice": dice, "strokes_per_image": float(np.mean(strokes)), "seconds_per_image": float(np.mean(seconds))}
-
-
 class _Loop:
     """State of one simulated session (kept in one object so :meth:`run_round` reads top to bottom)."""
 
-    def __init__(self, data: Path, work: Path, cfg: LoopConfig, log: Log) -> None:
+    def __init__(self, data: Path, work: Path, cfg: LoopConfig, log: Log, resume: bool = False) -> None:
         cfg.validate()
         self.cfg, self.log = cfg, log
         self.layout = detect_layout(data)
@@ -188,14 +112,20 @@ class _Loop:
         self.num_classes = self.layout.classes.num_classes
         if cfg.start_model is not None:  # check it before anything is written
             self._check_model(Path(cfg.start_model))
-        self.work = make_working_folder(self.layout, self.pool, work)
+        if resume:  # a copy of a session's working folder: continue where it stopped
+            self.work = make_layout(self.layout.kind, Path(work).absolute(), self.layout.classes)
+        else:
+            self.work = make_working_folder(self.layout, self.pool, work)
         self.records = [SimRecord(p.stem, self.work.image_dir / p.image.name) for p in self.pool]
         self.store = ProjectStore.for_dataset(self.work.root)
         self.ann_cfg = replace(cfg.annotator, target_dice=cfg.target_dice, seed=cfg.seed)
         self.model: tuple[str, Path] | None = None
-        self.done: list[str] = []
+        self.done: list[str] = list(self.store.corrected_stems()) if resume else []
         self.eval_cache: dict[str | None, dict[str, Any]] = {}
-        if cfg.start_model is not None:
+        current = self.store.current_model() if resume else None
+        if current is not None:
+            self.model = (current.id, current.path)
+        if cfg.start_model is not None and not resume:
             self._import_start_model(Path(cfg.start_model))
 
     def _check_model(self, path: Path) -> Any:
@@ -374,7 +304,7 @@ def summarize_rounds(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def simulate_loop(data: str | Path, work: str | Path, config: LoopConfig | None = None,
-                  log: Log | None = None) -> dict[str, Any]:
+                  log: Log | None = None, resume_from: dict[str, Any] | None = None) -> dict[str, Any]:
     """Play the user on ``data`` (a folder with ground truth) for ``config.rounds`` rounds; return a JSON-able report.
 
     The folder's images (minus a held-out set of groups) are linked into ``work`` without their
@@ -383,18 +313,26 @@ def simulate_loop(data: str | Path, work: str | Path, config: LoopConfig | None 
     (:func:`unet_core.queue_order.order_queue`), the next ``per_round`` images are corrected by
     :func:`unet_core.annotator.annotate` and saved through the store, then the app's one-click job
     (:func:`unet_core.corrections.finetune_job`, or ``scratch_job`` without a model) runs and the
-    new version is kept when its validation Dice did not drop. Held-out Dice is measured at full
-    resolution before and after every round.
+    new version is kept when its validation Dice did not drop. Held-out Dice and correction effort
+    are measured at full resolution before and after every round.
+
+    ``resume_from``: the report of an earlier session whose working folder was copied to ``work``;
+    its rounds are kept and the session continues from there (see :func:`simulate_strategies`).
     """
     cfg = config or LoopConfig()
     say = log or (lambda _msg: None)
-    loop = _Loop(Path(data), Path(work), cfg, say)
+    loop = _Loop(Path(data), Path(work), cfg, say, resume=resume_from is not None)
     say(f"{loop.layout.kind}: {len(loop.pool)} images in the queue, {len(loop.heldout)} held out; "
         f"order {cfg.strategy}, {cfg.rounds} rounds of {cfg.per_round}")
     t0 = time.perf_counter()
-    rounds = []
+    rounds = [{**r, "strategy": cfg.strategy, "shared": True} for r in (resume_from or {}).get("rounds", [])]
+    if rounds and loop.model is not None:
+        last = rounds[-1]
+        loop.eval_cache[loop.model[0]] = {"dice": last["heldout_dice_after"],
+                                          "strokes_per_image": last["heldout_strokes_after"],
+                                          "seconds_per_image": last["heldout_seconds_after"]}
     try:
-        for r in range(cfg.rounds):
+        for r in range(len(rounds), cfg.rounds):
             record = loop.run_round(r)
             if record is None:
                 say(f"queue empty after {r} rounds")
@@ -408,8 +346,30 @@ def simulate_loop(data: str | Path, work: str | Path, config: LoopConfig | None 
         "strategy": cfg.strategy, "config": cfg.to_dict(), "queue_images": len(loop.pool),
         "heldout_images": len(loop.heldout), "heldout_stems": [p.stem for p in loop.heldout],
         "rounds": rounds, "summary": summarize_rounds(rounds), "models": models,
-        "seconds": round(time.perf_counter() - t0, 1),
+        "seconds": round(time.perf_counter() - t0, 1) + (resume_from or {}).get("seconds", 0.0),
     }
+
+
+def simulate_strategies(data: str | Path, work: str | Path, config: LoopConfig, strategies: Sequence[str],
+                        log: Log | None = None) -> dict[str, dict[str, Any]]:
+    """:func:`simulate_loop` once per queue order, in ``work/work-<strategy>``.
+
+    Without a start model, round 0 does not depend on the order (the user paints from scratch in
+    the seeded random order), so it runs once and every strategy continues from a copy of it:
+    the comparison then starts from the very same model, which CPU training under varying load
+    does not guarantee bit for bit.
+    """
+    work = Path(work)
+    for s in strategies:
+        check_strategy(s)
+    if config.start_model is not None or len(strategies) < 2 or config.rounds < 2:
+        return {s: simulate_loop(data, work / f"work-{s}", replace(config, strategy=s), log) for s in strategies}
+    first = simulate_loop(data, work / "round0", replace(config, strategy="random", rounds=1), log)
+    reports = {}
+    for s in strategies:
+        shutil.copytree(work / "round0", work / f"work-{s}", symlinks=True)
+        reports[s] = simulate_loop(data, work / f"work-{s}", replace(config, strategy=s), log, resume_from=first)
+    return reports
 
 
 __all__ = [
@@ -419,6 +379,7 @@ __all__ = [
     "make_working_folder",
     "round_epochs",
     "simulate_loop",
+    "simulate_strategies",
     "split_heldout",
     "summarize_rounds",
 ]

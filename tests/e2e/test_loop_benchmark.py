@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -32,8 +33,9 @@ SMALL = ["--rounds", "2", "--per-round", "3", "--arch", "unet-tiny", "--size", "
 
 
 def _run(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+                          timeout=timeout, check=False, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,8 @@ def test_small_configuration_reports_every_round(small_run: tuple[dict, Path], c
         assert summary["images_corrected"] == 6 and summary["strokes_per_image"][0] == pytest.approx(first["strokes_per_image"], abs=0.01)
     u, r = (result["strategies"][s]["rounds"] for s in ("uncertainty", "random"))
     assert [im["stem"] for im in u[0]["images"]] == [im["stem"] for im in r[0]["images"]]  # same round 0
-    assert u[0]["heldout_dice_after"] == r[0]["heldout_dice_after"]  # step-budgeted training is reproducible
+    assert u[0]["heldout_dice_after"] == r[0]["heldout_dice_after"] and u[0]["shared"] and r[0]["shared"]
+    assert u[0]["training"]["version"] == r[0]["training"]["version"]  # both continue from the same round 0
     scores = [im["uncertainty"] for im in u[1]["images"] if not im["validation"]]
     assert scores and scores == sorted(scores, reverse=True)  # most uncertain first (validation spread apart)
     assert set(result["comparison"]) >= {"strokes_after_round0", "final_heldout_dice", "final_heldout_strokes_per_image"}

@@ -65,6 +65,13 @@ def _draw(name: str, p: QPainter) -> None:
         if name == "prev":
             pts = [QPointF(24 - q.x(), q.y()) for q in pts]
         p.drawPolyline(QPolygonF(pts))
+    elif name == "queue":  # a stack of rows with the top one highlighted, and a chevron
+        p.setBrush(ACCENT)
+        p.drawRect(QRectF(3, 4, 11, 4))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(QRectF(3, 11, 11, 3))
+        p.drawRect(QRectF(3, 17, 11, 3))
+        p.drawPolyline(QPolygonF([QPointF(16, 8), QPointF(21, 12), QPointF(16, 16)]))
     elif name == "predict":
         p.setBrush(QColor(60, 120, 220))
         p.drawEllipse(QRectF(3, 7, 18, 10))

@@ -18,12 +18,13 @@ from app.training_controller import TrainingController
 from app.view_modes import DIFF_COLORS, LABELS, mask_for_mode
 from app.window_actions import build_actions
 from app.window_commands import WindowCommands
+from app.window_queue import QueueCommands
 from app.workspace import Workspace
 
 HIDE_KEY = Qt.Key.Key_H
 
 
-class MainWindow(WindowCommands, QMainWindow):
+class MainWindow(WindowCommands, QueueCommands, QMainWindow):
     """Maskloop's window: file list | canvas | classes + training."""
 
     def __init__(self, settings: QSettings) -> None:
@@ -90,7 +91,8 @@ class MainWindow(WindowCommands, QMainWindow):
         self.classes_panel.activeClassChanged.connect(c.set_active_class)
         self.classes_panel.visibilityChanged.connect(c.set_class_visible)
         self.classes_panel.opacityChanged.connect(self._on_opacity)
-        self.train_ctl.runFinished.connect(lambda _r: self._refresh_versions_menu())
+        self.train_ctl.runFinished.connect(self._after_training)
+        ws.model.loaded.connect(self._on_model_loaded)
 
     # -- dataset and images ----------------------------------------------------------------------
     def _on_dataset_opened(self) -> None:
@@ -197,8 +199,14 @@ class MainWindow(WindowCommands, QMainWindow):
 
     def _on_batch_finished(self, completed: bool) -> None:
         self.status.set_progress(0, 0)
-        self.status.showMessage("Predicted all images" if completed else "Predictions cancelled", 5000)
         self.files.records_changed()
+        if not completed:
+            self.status.showMessage("Predictions cancelled", 5000)
+        elif self.files.sort_key() == "uncertainty":
+            self.status.showMessage("Predicted all images; the list is ranked most uncertain first — "
+                                    "Q goes to the next image of the queue", 8000)
+        else:
+            self.status.showMessage("Predicted all images", 5000)
 
     def _on_cursor(self, x: int, y: int, cls: int) -> None:
         names = self.ws.classes.names

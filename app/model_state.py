@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,11 @@ class ModelState(QObject):
         self.predictor, self.meta, self.version, self.path = None, None, None, None
         self._labels.clear()
         self._requested.clear()
+
+    @property
+    def loading_version(self) -> str | None:
+        """The version being loaded to replace the active one, or ``None``."""
+        return self._loading if self._loading is not None and self._loading != self.version else None
 
     def load_current_version(self) -> None:
         """Activate the store's current model version, if there is one (in the background)."""
@@ -122,8 +128,12 @@ class ModelState(QObject):
             if self.ws.current is not None:
                 self.request_prediction(self.ws.current, urgent=True)
 
-        self.ws.run_in_background(lambda: Predictor.from_checkpoint(path, device="auto"), done,
-                                  lambda m: self.ws.problem.emit(f"Cannot load model {path.name}: {m}"))
+        def failed(message: str) -> None:
+            if self._loading == version:
+                self._loading = None
+            self.ws.problem.emit(f"Cannot load model {path.name}: {message}")
+
+        self.ws.run_in_background(lambda: Predictor.from_checkpoint(path, device="auto"), done, failed)
 
     # -- predictions -----------------------------------------------------------------------------
     def labels(self, row: int | None) -> np.ndarray | None:
@@ -163,12 +173,14 @@ class ModelState(QObject):
         self._requested.add(row)
         self._ensure_worker().request(rec.stem, rec.image_path, urgent=urgent)
 
-    def predict_all(self) -> int:
-        """Queue every image without a prediction from the active version; returns how many."""
+    def predict_all(self, rows: Iterable[int] | None = None) -> int:
+        """Queue every image (or those of ``rows``) without a prediction from the active version; returns how many."""
         if self.predictor is None:
             return 0
         items = []
-        for row, rec in enumerate(self.ws.records):
+        records = self.ws.records
+        for row in range(len(records)) if rows is None else rows:
+            rec = records[row]
             if self.labels(row) is None and not rec.error:
                 items.append((rec.stem, rec.image_path))
                 self._requested.add(row)
@@ -205,7 +217,7 @@ class ModelState(QObject):
         self._requested.discard(row)
         self._remember(row, pred.labels)
         rec = self.ws.records[row]
-        rec.uncertainty = pred.score
+        rec.uncertainty, rec.scored_by = pred.score, self.version
         if rec.status == ImageStatus.UNLABELLED.value:
             rec.status = ImageStatus.PREDICTED.value
         version, store = self.version, self.ws.store

@@ -65,6 +65,10 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["next"] = _act(w, "&Next Image", w.next_image, "D", "Next image in the list order", "next")
     a["prev"] = _act(w, "&Previous Image", w.previous_image, "A", "Previous image in the list order", "prev")
     a["next_todo"] = _act(w, "Next &Not Reviewed", w.next_not_reviewed, "N", "Next image that is not reviewed yet")
+    a["next_queue"] = _act(w, "Next in &Queue", w.next_in_queue, "Q",
+                           "The most uncertain image not corrected yet (the active-learning queue)", "queue")
+    a["rescore"] = _act(w, "&Rank Queue by Uncertainty", w.rescore_queue, "Ctrl+Shift+Q",
+                        "Predict the images still to correct with the active model and sort them most uncertain first")
     for extra, target in (("PgDown", "next"), ("PgUp", "prev")):
         a[target].setShortcuts([a[target].shortcut(), QKeySequence(extra)])
     a["predict"] = _act(w, "&Predict Image", w.predict_current, "Ctrl+P", "Predict the current image", "predict")
@@ -139,7 +143,7 @@ def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
     t.addAction(a["bigger"])
     t.addAction(a["smaller"])
     n = mb.addMenu("&Go")
-    for k in ("next", "prev", "next_todo"):
+    for k in ("next", "prev", "next_todo", "next_queue", "rescore"):
         n.addAction(a[k])
     m = mb.addMenu("&Model")
     for k in ("predict", "predict_all", "cancel_predict", "finetune"):
@@ -177,5 +181,5 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
     w.mode_combo.setToolTip("What the overlay shows (Alt+1…4); hold H to hide it")
     tb.addWidget(w.mode_combo)
     tb.addSeparator()
-    for k in ("accept", "reviewed", "prev", "next", "predict", "finetune"):
+    for k in ("accept", "reviewed", "prev", "next", "next_queue", "predict", "finetune"):
         tb.addAction(a[k])

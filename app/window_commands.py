@@ -24,6 +24,7 @@ SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>Ctrl+0 / Ctrl+1</b></td><td>fit / 1:1</td><td><b>Alt+1…4</b></td><td>corrected / prediction / original / difference</td></tr>
 <tr><td><b>Ctrl+Z / Ctrl+Shift+Z</b></td><td>undo / redo (one stroke each)</td><td><b>Ctrl+Enter</b></td><td>accept prediction</td></tr>
 <tr><td><b>D / A, PgDn / PgUp</b></td><td>next / previous image</td><td><b>N</b></td><td>next not reviewed</td></tr>
+<tr><td><b>Q</b></td><td>next in queue (most uncertain first)</td><td><b>Ctrl+Shift+Q</b></td><td>rank the queue by uncertainty</td></tr>
 <tr><td><b>R</b></td><td>mark reviewed</td><td><b>Ctrl+P / Ctrl+Shift+P</b></td><td>predict image / all</td></tr>
 <tr><td><b>Ctrl+T</b></td><td>fine-tune on corrections</td><td><b>Ctrl+F</b></td><td>filter the file list</td></tr>
 <tr><td><b>Polygon</b></td><td>click points, double-click or Enter closes, Esc cancels</td><td></td><td></td></tr>

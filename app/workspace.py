@@ -86,6 +86,7 @@ class Workspace(QObject):
             if st is not None:
                 rec.status = st.status.value if isinstance(st.status, ImageStatus) else str(st.status)
                 rec.uncertainty, rec.error = st.uncertainty, st.error
+                rec.scored_by = st.model_version if st.uncertainty is not None else None
             self.records.append(rec)
         self.row_of = {r.stem: i for i, r in enumerate(self.records)}
         self._cache = ImageCache(layout.mask_format, layout.classes.num_classes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
@@ -14,6 +14,7 @@ from unet_core.data.dataset import Example
 from unet_core.data.io import MaskFormat
 from unet_core.data.layouts import DatasetLayout
 from unet_core.data.split import split_by_group
+from unet_core.queue_order import order_queue
 from unet_core.store import ProjectStore
 from unet_core.training_types import Callback, TrainConfig, TrainResult
 
@@ -46,6 +47,19 @@ def validation_stems(layout: DatasetLayout, records: Sequence[ImageRecord]) -> s
     stems = [r.stem for r in records]
     _, val = split_by_group(stems, [layout.group_of(s) for s in stems], VAL_FRACTION, seed=SPLIT_SEED)
     return set(val)
+
+
+def correction_queue(layout: DatasetLayout, records: Sequence[ImageRecord], done: Collection[str],
+                     scores: Mapping[str, float] | None, strategy: str = "uncertainty", seed: int = 0) -> list[str]:
+    """The images still to correct (not in ``done``, readable), in the order a person works through them.
+
+    The app's "Next in Queue" and the simulated annotator both take their next image from here:
+    :func:`unet_core.queue_order.order_queue` over the remaining stems, ``scores`` from the active
+    model (missing ones go last), the fixed validation split spread through the queue.
+    """
+    skip = set(done)
+    remaining = [r.stem for r in records if r.stem not in skip and not r.error]
+    return order_queue(remaining, strategy, scores, seed=seed, validation=validation_stems(layout, records))
 
 
 def collect(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord],

@@ -17,7 +17,7 @@ from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import detect_layout, make_layout
 from unet_core.errors import DataError
 from unet_core.loop_data import SimRecord, heldout_eval, make_working_folder, split_heldout
-from unet_core.queue_order import check_strategy, next_batch
+from unet_core.queue_order import check_strategy
 from unet_core.store import ProjectStore
 
 Log = Callable[[str], None]
@@ -219,7 +219,7 @@ class _Loop:
 
     def run_round(self, r: int) -> dict[str, Any] | None:
         """One round: predict the queue, correct the next K images, fine-tune, evaluate held out."""
-        from unet_core.corrections import validation_stems
+        from unet_core.corrections import correction_queue, validation_stems
 
         remaining = [rec.stem for rec in self.records if rec.stem not in self.done]
         if not remaining:
@@ -232,8 +232,8 @@ class _Loop:
         predict_s = time.perf_counter() - t0
         scores = {s: p.score for s, p in preds.items()} or None
         val_stems = validation_stems(self.work, self.records)
-        chosen = next_batch(remaining, self.cfg.per_round, self.cfg.strategy, scores, seed=self.cfg.seed + r,
-                            validation=val_stems)
+        queue = correction_queue(self.work, self.records, self.done, scores, self.cfg.strategy, seed=self.cfg.seed + r)
+        chosen = queue[:self.cfg.per_round]
         t0 = time.perf_counter()
         images = []
         for stem in chosen:

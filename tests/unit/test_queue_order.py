@@ -70,3 +70,25 @@ def test_bad_input_is_refused() -> None:
         random_order(["a", "a"], seed=0)
     with pytest.raises(ValueError, match="at least 1"):
         next_batch(STEMS, 0, "random")
+
+
+def test_correction_queue_skips_done_and_unreadable_images_and_spreads_validation(carvana_dir) -> None:  # type: ignore[no-untyped-def]
+    from unet_core.corrections import correction_queue, validation_stems
+    from unet_core.data.layouts import detect_layout
+    from unet_core.loop_data import SimRecord
+
+    layout = detect_layout(carvana_dir)
+    pairs, _ = layout.pairs()
+    records = [SimRecord(p.stem, p.image) for p in pairs]
+    records[5] = SimRecord(records[5].stem, records[5].image_path, error="cannot read")
+    val = validation_stems(layout, records)
+    done = {records[0].stem, records[1].stem}
+    scores = {r.stem: i / 20 for i, r in enumerate(records)}  # later images less sure
+    queue = correction_queue(layout, records, done, scores)
+    assert set(queue) == {r.stem for r in records} - done - {records[5].stem}
+    trained = [s for s in queue if s not in val]
+    assert trained == sorted(trained, key=lambda s: -scores[s])  # most uncertain first
+    assert queue[0] not in val and queue[-1] not in val and val & set(queue)  # validation spread through
+    # the same function with the random strategy is the benchmark's baseline
+    assert sorted(correction_queue(layout, records, done, scores, "random")) == sorted(queue)
+    assert correction_queue(layout, records, {r.stem for r in records}, scores) == []

@@ -1,0 +1,76 @@
+"""The correction queue in the window: "Next in Queue" (most uncertain first) and re-scoring after a fine-tune."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from unet_core.corrections import correction_queue
+from unet_core.store import ImageStatus
+
+if TYPE_CHECKING:
+    from app.main_window import MainWindow
+
+DONE_STATUSES = (ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value)
+
+
+class QueueCommands:
+    """Mixed into :class:`MainWindow`: the app's side of the active-learning queue.
+
+    The order is :func:`unet_core.corrections.correction_queue` — the same function the loop
+    benchmark's simulated annotator takes its next image from — over the images not yet corrected
+    or reviewed, scored by the active model only (scores of older versions count as missing).
+    """
+
+    _rescore_after_load: bool = False
+
+    def queue(self: MainWindow) -> list[int]:
+        """Rows still to correct, most uncertain first (validation images spread through)."""
+        ws = self.ws
+        if ws.layout is None:
+            return []
+        version = ws.model.version
+        scores = {r.stem: r.uncertainty for r in ws.records
+                  if version is not None and r.scored_by == version and r.uncertainty is not None}
+        done = {r.stem for r in ws.records if r.status in DONE_STATUSES}
+        stems = correction_queue(ws.layout, ws.records, done, scores or None)
+        return [ws.row_of[s] for s in stems]
+
+    def next_in_queue(self: MainWindow) -> None:
+        """Go to the first image of the queue other than the current one."""
+        queue = self.queue()
+        rows = [r for r in queue if r != self.ws.current]
+        if not rows:
+            self.status.showMessage("The queue is empty: every image is corrected or reviewed", 6000)
+            return
+        self.show_row(rows[0])
+        rec = self.ws.records[rows[0]]
+        unscored = sum(1 for r in rows if self.ws.records[r].scored_by != self.ws.model.version
+                       or self.ws.records[r].uncertainty is None)
+        text = f"Queue: {len(queue)} image(s) to correct"
+        if rec.uncertainty is not None and rec.scored_by == self.ws.model.version:
+            text += f"; this one has uncertainty {rec.uncertainty:.3f}"
+        if self.ws.model.predictor is not None and unscored:
+            text += f"; {unscored} not scored by model {self.ws.model.version} yet (Predict All ranks them)"
+        self.status.showMessage(text, 8000)
+
+    def rescore_queue(self: MainWindow) -> int:
+        """Predict every queued image the active model has not scored (background, cancellable);
+        the file list sorts by uncertainty. Returns how many predictions were queued."""
+        rows = [r for r, rec in enumerate(self.ws.records) if rec.status not in DONE_STATUSES]
+        n = self.ws.model.predict_all(rows)
+        self.files.set_sort("uncertainty")
+        if n:
+            self.status.set_progress(0, n)
+            self.status.showMessage(f"Re-scoring {n} queued image(s) with model {self.ws.model.version}…", 6000)
+        return n
+
+    def _after_training(self: MainWindow, _result: object) -> None:
+        """A run ended: once the new version (if any) is loaded, re-score the queue with it."""
+        self._refresh_versions_menu()
+        if self.ws.model.loading_version is not None:
+            self._rescore_after_load = True
+
+    def _on_model_loaded(self: MainWindow) -> None:
+        if self._rescore_after_load:
+            self._rescore_after_load = False
+            self.rescore_queue()

@@ -1,0 +1,90 @@
+"""The active-learning queue in the window: Q goes to the most uncertain image still to correct; after a
+fine-tune the queue is re-scored by the new model and the list sorted most uncertain first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.panels.train_form import TrainSettings
+from tests.gui.app_helpers import make_window, paint_stroke, wait_for
+from unet_core.corrections import validation_stems
+
+pytestmark = pytest.mark.slow
+
+
+def _predicted_all(qtbot, w) -> None:  # type: ignore[no-untyped-def]
+    w.predict_all()
+    wait_for(qtbot, lambda: all(r.scored_by == w.ws.model.version for r in w.ws.records), timeout=60000)
+
+
+def test_q_goes_to_the_most_uncertain_image_not_yet_corrected(qtbot, folder: Path, tiny_model: Path,
+                                                             tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    assert w.open_model(tiny_model)
+    wait_for(qtbot, lambda: w.ws.model.predictor is not None)
+    _predicted_all(qtbot, w)
+    records = w.ws.records
+    val = validation_stems(w.ws.layout, records)
+    ranked = sorted((i for i, r in enumerate(records) if r.stem not in val), key=lambda i: -records[i].uncertainty)
+    w.show_row(ranked[-1])  # start on the surest image
+    qtbot.keyClick(w, Qt.Key.Key_Q)
+    wait_for(qtbot, lambda: w.ws.current == ranked[0])
+    assert "uncertainty" in w.status.currentMessage()
+    # correct it: it leaves the queue and Q moves on to the next most uncertain one
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    w.select_class(1)
+    paint_stroke(qtbot, w, [(100, 60), (130, 70)])
+    assert records[ranked[0]].status == "corrected"
+    qtbot.keyClick(w, Qt.Key.Key_Q)
+    wait_for(qtbot, lambda: w.ws.current == ranked[1])
+    assert w.queue()[0] == ranked[1] and ranked[0] not in w.queue()
+    # a score from another model version does not count: that image goes to the back of the queue
+    records[ranked[2]].scored_by = "v9999"
+    assert w.queue()[-1] == ranked[2]
+    # every image done: Q says so and stays
+    for r in records:
+        r.status = "reviewed"
+    here = w.ws.current
+    w.next_in_queue()
+    assert w.ws.current == here and "queue is empty" in w.status.currentMessage()
+    w.close()
+
+
+def test_after_a_finetune_the_queue_is_rescored_by_the_new_model(qtbot, folder: Path, tiny_model: Path,
+                                                                 tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = make_window(qtbot, tmp_path)
+    w.open_folder(folder)
+    w.open_model(tiny_model)
+    wait_for(qtbot, lambda: w.ws.model.predictor is not None)
+    _predicted_all(qtbot, w)
+    assert w.files.sort_key() == "name"
+    val = validation_stems(w.ws.layout, w.ws.records)
+    for row in [i for i, r in enumerate(w.ws.records) if r.stem not in val][:3]:
+        w.show_row(row)
+        wait_for(qtbot, lambda row=row: w.ws.current == row and w.ws.loaded is not None)
+        w.select_class(1)
+        paint_stroke(qtbot, w, [(100, 60), (130, 70)])
+    w.ws.flush()
+    first = w.ws.model.version
+    w.train_ctl.choice_use_new = True
+    w.training.forms["finetune"].set_values(TrainSettings("finetune", None, 1, None, 3e-4, "cpu", 0.3, "unet-tiny"))
+    w.finetune_now()
+    with qtbot.waitSignal(w.train_ctl.runFinished, timeout=120000):
+        pass
+    new = w.ws.store.current_model().id
+    assert new != first
+    todo = [r for r in w.ws.records if r.status not in ("corrected", "reviewed")]
+    wait_for(qtbot, lambda: w.ws.model.version == new and all(r.scored_by == new for r in todo), timeout=60000)
+    wait_for(qtbot, lambda: w.files.sort_key() == "uncertainty")
+    # the list shows the queue most uncertain first, and its first row is where Q goes
+    model = w.files.model
+    shown = [w.ws.records[model.source_row(v)] for v in range(model.rowCount())]
+    scores = [r.uncertainty for r in shown if r.uncertainty is not None]
+    assert scores == sorted(scores, reverse=True)
+    w.next_in_queue()
+    assert w.ws.records[w.ws.current].scored_by == new
+    w.close()

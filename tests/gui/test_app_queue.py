@@ -88,3 +88,12 @@ def test_after_a_finetune_the_queue_is_rescored_by_the_new_model(qtbot, folder: 
     w.next_in_queue()
     assert w.ws.records[w.ws.current].scored_by == new
     w.close()
+    # reopened, the scores and the versions that gave them come back from the store: Q needs no re-predicting
+    w2 = make_window(qtbot, tmp_path)
+    w2.open_folder(folder)
+    wait_for(qtbot, lambda: w2.ws.model.version == new)
+    assert all(r.scored_by == new for r in w2.ws.records if r.status not in ("corrected", "reviewed"))
+    recs = w2.ws.records
+    candidates = [i for i, r in enumerate(recs) if r.status not in ("corrected", "reviewed") and r.stem not in val]
+    assert w2.queue()[0] == max(candidates, key=lambda i: recs[i].uncertainty)
+    w2.close()

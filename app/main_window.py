@@ -192,6 +192,7 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
             stack.deleteLater()
 
     def _on_model_changed(self) -> None:
+        self.files.model.set_active_version(self.ws.model.version)
         self._apply_classes()
         self._show_mask()
         self._update_titles()

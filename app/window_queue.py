@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from unet_core.corrections import correction_queue
+from unet_core.corrections import correction_queue, validation_stems
 from unet_core.store import ImageStatus
 
 if TYPE_CHECKING:
@@ -47,7 +47,11 @@ class QueueCommands:
         unscored = sum(1 for r in rows if self.ws.records[r].scored_by != self.ws.model.version
                        or self.ws.records[r].uncertainty is None)
         text = f"Queue: {len(queue)} image(s) to correct"
-        if rec.uncertainty is not None and rec.scored_by == self.ws.model.version:
+        assert self.ws.layout is not None
+        if rec.stem in validation_stems(self.ws.layout, self.ws.records):
+            text += ("; this one is a validation image (it checks every fine-tune, so it comes in turn, "
+                     "not by uncertainty)")
+        elif rec.uncertainty is not None and rec.scored_by == self.ws.model.version:
             text += f"; this one has uncertainty {rec.uncertainty:.3f}"
         if self.ws.model.predictor is not None and unscored:
             text += f"; {unscored} not scored by model {self.ws.model.version} yet (Predict All ranks them)"

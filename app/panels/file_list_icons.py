@@ -16,6 +16,7 @@ STATUS_COLORS: dict[str, str] = {
     "reviewed": "#43a047",
 }
 ERROR_COLOR = "#d32f2f"
+STALE_COLOR = "#9a9a9a"  # uncertainty given by another model version than the active one
 #: Model role holding a row's status string (read by :class:`NameDelegate`).
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
 

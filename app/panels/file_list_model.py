@@ -19,7 +19,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
-from app.panels.file_list_icons import ERROR_COLOR, STATUS_ROLE, FileListIcons
+from app.panels.file_list_icons import ERROR_COLOR, STALE_COLOR, STATUS_ROLE, FileListIcons
 from app.panels.thumbnails import ThumbnailLoader
 from app.records import STATUSES, ImageRecord
 
@@ -89,6 +89,19 @@ class FileListModel(QAbstractTableModel):
         self._sort = "name"
         self._counts: dict[str, int] = {}
         self._known: list[tuple[str, bool]] = []  # (status, has error) per record, as last counted
+        self._active_version: str | None = None  # scores from other model versions are shown as stale
+
+    def set_active_version(self, version: str | None) -> None:
+        """The active model version: uncertainty scores given by another version are greyed out."""
+        if version != self._active_version:
+            self._active_version = version
+            if self._visible:
+                self.dataChanged.emit(self.index(0, self.COL_UNCERTAINTY),
+                                      self.index(len(self._visible) - 1, self.COL_UNCERTAINTY))
+
+    def _stale(self, rec: ImageRecord) -> bool:
+        return rec.uncertainty is not None and self._active_version is not None \
+            and rec.scored_by is not None and rec.scored_by != self._active_version
 
     # ------------------------------------------------------------------ records and ordering
     @property
@@ -380,7 +393,9 @@ class FileListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(rec)
         if role == Qt.ItemDataRole.ForegroundRole:
-            return QBrush(QColor(ERROR_COLOR)) if rec.error is not None else None
+            if rec.error is not None:
+                return QBrush(QColor(ERROR_COLOR))
+            return QBrush(QColor(STALE_COLOR)) if col == self.COL_UNCERTAINTY and self._stale(rec) else None
         if role == Qt.ItemDataRole.TextAlignmentRole and col == self.COL_UNCERTAINTY:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == self.StatusRole:
@@ -391,14 +406,15 @@ class FileListModel(QAbstractTableModel):
             return f"{rec.stem}, {status_of(rec)}" + (f", error: {rec.error}" if rec.error else "")
         return None
 
-    @staticmethod
-    def _tooltip(rec: ImageRecord) -> str:
+    def _tooltip(self, rec: ImageRecord) -> str:
         if rec.error is not None:
             return f"{rec.stem}: {rec.error}"
         lines = [str(rec.image_path), f"Status: {status_of(rec)}"]
         u = _uncertainty(rec)
         if u is not None:
-            lines.append(f"Uncertainty: {u:.3f}")
+            lines.append(f"Uncertainty: {u:.3f}" + (f" (from model {rec.scored_by}, not the active "
+                                                     f"{self._active_version}; predict again to update)"
+                                                     if self._stale(rec) else ""))
         lines.append(
             f"Original mask: {rec.mask_path.name}" if rec.mask_path is not None else "No original mask"
         )

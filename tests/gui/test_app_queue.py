@@ -45,6 +45,12 @@ def test_q_goes_to_the_most_uncertain_image_not_yet_corrected(qtbot, folder: Pat
     # a score from another model version does not count: that image goes to the back of the queue
     records[ranked[2]].scored_by = "v9999"
     assert w.queue()[-1] == ranked[2]
+    # only validation images left: they come in turn, and the status bar says why
+    for r in records:
+        if r.stem not in val:
+            r.status = "reviewed"
+    w.next_in_queue()
+    assert records[w.ws.current].stem in val and "validation image" in w.status.currentMessage()
     # every image done: Q says so and stays
     for r in records:
         r.status = "reviewed"

@@ -128,6 +128,30 @@ def test_sort_by_uncertainty_most_uncertain_first_none_last(panel: FileListPanel
         panel.set_sort("size")
 
 
+def test_scores_of_another_model_version_are_greyed_with_a_reason(panel: FileListPanel, tmp_path: Path,
+                                                                 qtbot) -> None:  # type: ignore[no-untyped-def]
+    recs = make_records(tmp_path, 3)
+    for i, rec in enumerate(recs):
+        rec.uncertainty, rec.scored_by = 0.1 * (i + 1), ("v0001", "v0002", None)[i]
+    panel.set_records(recs)
+    model = panel.model
+    col = FileListModel.COL_UNCERTAINTY
+
+    def row_of(i: int) -> int:
+        return next(v for v in range(model.rowCount()) if model.source_row(v) == i)
+
+    fg = Qt.ItemDataRole.ForegroundRole
+    assert all(model.data(model.index(row_of(i), col), fg) is None for i in range(3))  # no model yet
+    with qtbot.waitSignal(model.dataChanged):
+        model.set_active_version("v0002")
+    stale = model.index(row_of(0), col)
+    assert model.data(stale, fg) is not None and model.data(stale, fg).color().name() == "#9a9a9a"
+    assert "from model v0001, not the active v0002" in model.data(stale, Qt.ItemDataRole.ToolTipRole)
+    assert model.data(model.index(row_of(1), col), fg) is None  # scored by the active version
+    assert model.data(model.index(row_of(2), col), fg) is None  # version unknown: not called stale
+    assert "not the active" not in model.data(model.index(row_of(1), col), Qt.ItemDataRole.ToolTipRole)
+
+
 def test_header_click_sorts(panel: FileListPanel, tmp_path: Path, qtbot) -> None:
     panel.set_records(make_records(tmp_path, 8))
     header = panel.view.horizontalHeader()

@@ -63,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--finetune-lr", type=float, default=1e-3)
     p.add_argument("--patience", type=int, default=None, help="early-stop patience in epochs (default: half)")
     p.add_argument("--heldout-fraction", type=float, default=0.25)
+    p.add_argument("--heldout-stems", type=lambda v: tuple(x for x in v.split(",") if x), default=(),
+                   help="comma-separated images to hold out instead of --heldout-fraction of the groups")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, default=Path("out/loop"), help="folder for loop.json and loop.png")
@@ -76,7 +78,8 @@ def loop_config(args: argparse.Namespace, strategy: str) -> LoopConfig:
     """The library configuration for one strategy."""
     return LoopConfig(
         rounds=args.rounds, per_round=args.per_round, strategy=strategy, target_dice=args.target_dice,
-        heldout_fraction=args.heldout_fraction, seed=args.seed, arch=args.arch, size_hw=args.size,
+        heldout_fraction=args.heldout_fraction, heldout_stems=args.heldout_stems,
+        seed=args.seed, arch=args.arch, size_hw=args.size,
         steps_per_round=args.steps_per_round or None, time_per_round=args.time_per_round or None,
         epochs_per_round=args.epochs, scratch_lr=args.scratch_lr,
         finetune_lr=args.finetune_lr, patience=args.patience, device=args.device, start_model=args.start_model,

@@ -27,8 +27,22 @@ class SimRecord:
     error: str | None = None
 
 
-def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
-    """(pool the annotator works through, held-out test pairs), split by group so a car is on one side."""
+def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int,
+                  stems: Sequence[str] = ()) -> tuple[list[Pair], list[Pair]]:
+    """(pool the annotator works through, held-out test pairs), split by group so a car is on one side.
+
+    ``stems``: hold out exactly these images instead (e.g. whole drive segments of a CARLA folder, whose
+    frames the layout cannot group); every one must be a labelled image of the folder.
+    """
+    if stems:
+        known = {p.stem for p in pairs}
+        missing = [s for s in stems if s not in known]
+        if missing:
+            raise ValueError(f"held-out images not among the labelled images: {', '.join(missing[:5])}")
+        chosen = set(stems)
+        if len(chosen) >= len(known):
+            raise ValueError("holding out every image leaves nothing to correct")
+        return [p for p in pairs if p.stem not in chosen], [p for p in pairs if p.stem in chosen]
     if fraction <= 0:
         return list(pairs), []
     return split_by_group(list(pairs), [p.group for p in pairs], fraction, seed=seed + 7919)

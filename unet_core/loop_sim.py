@@ -32,6 +32,7 @@ class LoopConfig:
     strategy: str = "uncertainty"  # queue order: "uncertainty" or "random"
     target_dice: float = 0.99  # the annotator stops correcting an image at this Dice against the truth
     heldout_fraction: float = 0.25  # of the groups (Carvana: cars), never shown, evaluated after each round
+    heldout_stems: tuple[str, ...] = ()  # hold out exactly these images instead of a fraction of the groups
     seed: int = 0
     arch: str = "unet-small"
     size_hw: tuple[int, int] | None = None  # model input size; None: chosen from the data
@@ -66,6 +67,7 @@ class LoopConfig:
         d = asdict(self)
         d["start_model"] = str(self.start_model) if self.start_model else None
         d["size_hw"] = list(self.size_hw) if self.size_hw else None
+        d["heldout_stems"] = list(self.heldout_stems)
         return d
 
 
@@ -107,7 +109,7 @@ class _Loop:
         labelled = [p for p in pairs if p.mask is not None]
         if len(labelled) < 2:
             raise DataError("the benchmark needs at least two images with ground-truth masks", self.layout.root)
-        self.pool, self.heldout = split_heldout(labelled, cfg.heldout_fraction, cfg.seed)
+        self.pool, self.heldout = split_heldout(labelled, cfg.heldout_fraction, cfg.seed, cfg.heldout_stems)
         self.truth = {p.stem: p for p in self.pool}
         self.num_classes = self.layout.classes.num_classes
         if cfg.start_model is not None:  # check it before anything is written

@@ -124,6 +124,17 @@ def test_bad_folder_fails_with_one_line_and_writes_nothing(tmp_path: Path) -> No
     assert not (tmp_path / "out").exists() and list(tmp_path.iterdir()) == []
 
 
+def test_unknown_heldout_image_fails_with_one_line_and_writes_nothing(carvana_dir: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = _run(["--data", str(carvana_dir), *SMALL, "--heldout-stems", "no_such_image", "--out", str(tmp_path / "out"),
+                 "--work", str(work)], timeout=60)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().count("\n") == 0 and "no_such_image" in proc.stderr
+    assert not (tmp_path / "out").exists() and list(work.iterdir()) == []
+    assert not (carvana_dir / ".maskloop").exists()
+
+
 def test_working_folder_links_images_without_masks(carvana_dir: Path, tmp_path: Path) -> None:
     layout = detect_layout(carvana_dir)
     pairs, _ = layout.pairs()
@@ -135,6 +146,18 @@ def test_working_folder_links_images_without_masks(carvana_dir: Path, tmp_path: 
     assert all(p.image.is_symlink() for p in linked)
     with pytest.raises(ValueError, match="not empty"):
         make_working_folder(layout, pool, tmp_path / "work")
+
+
+def test_explicit_heldout_images_replace_the_group_split(carvana_dir: Path) -> None:
+    pairs, _ = detect_layout(carvana_dir).pairs()
+    chosen = [pairs[1].stem, pairs[6].stem]
+    pool, heldout = split_heldout(pairs, 0.25, seed=0, stems=chosen)
+    assert [p.stem for p in heldout] == sorted(chosen, key=[p.stem for p in pairs].index)
+    assert len(pool) == len(pairs) - 2 and not {p.stem for p in pool} & set(chosen)
+    with pytest.raises(ValueError, match="not among the labelled images: nope"):
+        split_heldout(pairs, 0.25, seed=0, stems=[pairs[0].stem, "nope"])
+    with pytest.raises(ValueError, match="leaves nothing"):
+        split_heldout(pairs, 0.25, seed=0, stems=[p.stem for p in pairs])
 
 
 def test_loop_settings_are_checked_and_steps_become_epochs() -> None:

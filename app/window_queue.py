@@ -37,6 +37,9 @@ class QueueCommands:
 
     def next_in_queue(self: MainWindow) -> None:
         """Go to the first image of the queue other than the current one."""
+        if self.ws.layout is None:
+            self.status.showMessage("Open a folder first (Ctrl+O)", 5000)
+            return
         queue = self.queue()
         rows = [r for r in queue if r != self.ws.current]
         if not rows:
@@ -53,13 +56,19 @@ class QueueCommands:
                      "not by uncertainty)")
         elif rec.uncertainty is not None and rec.scored_by == self.ws.model.version:
             text += f"; this one has uncertainty {rec.uncertainty:.3f}"
-        if self.ws.model.predictor is not None and unscored:
+        if self.ws.model.predictor is None:
+            text += "; no model yet, so the queue is in a fixed shuffled order"
+        elif unscored:
             text += f"; {unscored} not scored by model {self.ws.model.version} yet (Predict All ranks them)"
         self.status.showMessage(text, 8000)
 
     def rescore_queue(self: MainWindow) -> int:
         """Predict every queued image the active model has not scored (background, cancellable);
         the file list sorts by uncertainty. Returns how many predictions were queued."""
+        if self.ws.model.predictor is None:
+            self.status.showMessage("Load a model (Ctrl+M) or train one first: the queue is ranked by its "
+                                    "uncertainty", 6000)
+            return 0
         rows = [r for r, rec in enumerate(self.ws.records) if rec.status not in DONE_STATUSES]
         n = self.ws.model.predict_all(rows)
         self.files.set_sort("uncertainty")

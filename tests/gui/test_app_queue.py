@@ -104,3 +104,21 @@ def test_after_a_finetune_the_queue_is_rescored_by_the_new_model(qtbot, folder: 
     candidates = [i for i, r in enumerate(recs) if r.status not in ("corrected", "reviewed") and r.stem not in val]
     assert w2.queue()[0] == max(candidates, key=lambda i: recs[i].uncertainty)
     w2.close()
+
+
+def test_queue_without_folder_or_model_says_what_is_missing(qtbot, folder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = make_window(qtbot, tmp_path)
+    w.next_in_queue()
+    assert "Open a folder" in w.status.currentMessage() and w.ws.current is None
+    assert w.open_folder(folder)
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    assert w.rescore_queue() == 0 and "Load a model" in w.status.currentMessage()
+    assert w.files.sort_key() == "name"  # nothing to rank by: the list is left as it was
+    start = w.ws.current
+    w.next_in_queue()  # without a model: the fixed shuffled order, and the status bar says so
+    assert w.ws.current != start and "no model yet" in w.status.currentMessage()
+    first = w.ws.current
+    w.show_row(start)
+    w.next_in_queue()
+    assert w.ws.current == first  # the same order every time
+    w.close()

@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from app.main_window import MainWindow
 from app.settings import make_settings
+from unet_core.corrections import validation_stems
 
 
 def make_window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
@@ -42,3 +43,16 @@ def paint_stroke(qtbot, window: MainWindow, points: list[tuple[float, float]]) -
     for pt in points[1:]:
         qtbot.mouseMove(vp, image_to_viewport(window, *pt))
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=image_to_viewport(window, *points[-1]))
+
+
+def correct_outside_validation(qtbot, w) -> list[int]:  # type: ignore[no-untyped-def]
+    """Paint a stroke of class 1 on the first 3 images outside the validation split; returns their rows."""
+    val = validation_stems(w.ws.layout, w.ws.records)
+    rows = [i for i, r in enumerate(w.ws.records) if r.stem not in val][:3]
+    for row in rows:
+        w.show_row(row)
+        wait_for(qtbot, lambda row=row: w.ws.current == row and w.ws.loaded is not None)
+        w.select_class(1)
+        paint_stroke(qtbot, w, [(100, 60), (130, 70)])
+    w.ws.flush()
+    return rows

@@ -9,8 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.panels.train_form import TrainSettings
-from tests.gui.app_helpers import make_window, paint_stroke, wait_for
-from unet_core.corrections import validation_stems
+from tests.gui.app_helpers import correct_outside_validation, make_window, paint_stroke, wait_for
 from unet_core.store import ProjectStore
 
 pytestmark = pytest.mark.slow
@@ -89,18 +88,6 @@ def test_model_predicts_and_accept_prediction_is_one_undo_step(qtbot, folder: Pa
     w.close()
 
 
-def _correct_outside_validation(qtbot, w) -> list[int]:  # type: ignore[no-untyped-def]
-    val = validation_stems(w.ws.layout, w.ws.records)
-    rows = [i for i, r in enumerate(w.ws.records) if r.stem not in val][:3]
-    for row in rows:
-        w.show_row(row)
-        wait_for(qtbot, lambda row=row: w.ws.current == row and w.ws.loaded is not None)
-        w.select_class(1)
-        paint_stroke(qtbot, w, [(100, 60), (130, 70)])
-    w.ws.flush()
-    return rows
-
-
 def test_finetune_plots_points_registers_version_and_repredicts(qtbot, folder: Path, tiny_model: Path,
                                                               tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     w = make_window(qtbot, tmp_path)
@@ -108,7 +95,7 @@ def test_finetune_plots_points_registers_version_and_repredicts(qtbot, folder: P
     w.open_model(tiny_model)
     wait_for(qtbot, lambda: w.ws.model.predictor is not None)
     first_version = w.ws.model.version
-    _correct_outside_validation(qtbot, w)
+    correct_outside_validation(qtbot, w)
     w.train_ctl.refresh_availability()
     assert w.training.finetune_button.isEnabled()
     w.train_ctl.choice_use_new = True  # keep the new model even if Dice did not improve
@@ -139,7 +126,7 @@ def test_stop_is_honoured_and_close_during_training_loses_nothing(qtbot, folder:
     w.open_folder(folder)
     w.open_model(tiny_model)
     wait_for(qtbot, lambda: w.ws.model.predictor is not None)
-    rows = _correct_outside_validation(qtbot, w)
+    rows = correct_outside_validation(qtbot, w)
     w.training.forms["finetune"].set_values(TrainSettings("finetune", None, 50, None, 3e-4, "cpu", 0.3, "unet-tiny"))
     w.finetune_now()
     wait_for(qtbot, lambda: len(w.training.plots.loss.data()[0]) >= 1, timeout=60000)

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.panels.train_form import TrainSettings
-from tests.gui.app_helpers import make_window, paint_stroke, wait_for
+from tests.gui.app_helpers import correct_outside_validation, make_window, paint_stroke, wait_for
 from unet_core.corrections import validation_stems
 
 pytestmark = pytest.mark.slow
@@ -70,12 +70,7 @@ def test_after_a_finetune_the_queue_is_rescored_by_the_new_model(qtbot, folder: 
     _predicted_all(qtbot, w)
     assert w.files.sort_key() == "name"
     val = validation_stems(w.ws.layout, w.ws.records)
-    for row in [i for i, r in enumerate(w.ws.records) if r.stem not in val][:3]:
-        w.show_row(row)
-        wait_for(qtbot, lambda row=row: w.ws.current == row and w.ws.loaded is not None)
-        w.select_class(1)
-        paint_stroke(qtbot, w, [(100, 60), (130, 70)])
-    w.ws.flush()
+    correct_outside_validation(qtbot, w)
     first = w.ws.model.version
     w.train_ctl.choice_use_new = True
     w.training.forms["finetune"].set_values(TrainSettings("finetune", None, 1, None, 3e-4, "cpu", 0.3, "unet-tiny"))

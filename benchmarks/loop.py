@@ -4,7 +4,8 @@ Usage: ``python benchmarks/loop.py --data DIR [--rounds 4] [--per-round K] [--ta
 [--strategies uncertainty random] [--start-model M] [--size HxW] [--time-per-round SEC] [--out DIR]``
 (or ``--generate carvana|carla`` instead of ``--data`` for a generated folder). The folder's images are
 linked into a temporary working folder, so no ``.maskloop`` store is written into the dataset. Writes
-``loop.json`` and ``loop.png`` (effort and held-out Dice per round) into ``--out``. See docs/loop.md.
+``loop.json`` and ``loop.png`` (effort and held-out Dice per round) into ``--out``; ``--replot
+loop.json`` only draws the plot again. See docs/loop.md.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", type=Path, help="dataset folder with ground-truth masks (read only)")
     src.add_argument("--generate", choices=("carvana", "carla"), help="use a generated folder instead")
+    src.add_argument("--replot", type=Path, metavar="LOOP_JSON",
+                     help="only draw loop.png again from a saved loop.json (into --out, default: beside it)")
     p.add_argument("--count", type=int, default=16, help="images to generate (with --generate)")
     p.add_argument("--gen-size", type=_size, default=None, help="generated image size HxW (with --generate)")
     p.add_argument("--rounds", type=int, default=4)
@@ -67,11 +70,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="comma-separated images to hold out instead of --heldout-fraction of the groups")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", type=Path, default=Path("out/loop"), help="folder for loop.json and loop.png")
+    p.add_argument("--out", type=Path, default=None, help="folder for loop.json and loop.png (default out/loop)")
     p.add_argument("--work", type=Path, default=None, help="parent of the temporary working folders")
     p.add_argument("--keep-work", action="store_true", help="keep the working folders (store, models)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.out_given = args.out is not None
+    if args.out is None:
+        args.out = Path("out/loop")
+    return args
 
 
 def loop_config(args: argparse.Namespace, strategy: str) -> LoopConfig:
@@ -139,23 +146,26 @@ def _panel(img: np.ndarray, box: tuple[int, int, int, int], title: str, series: 
 
 
 def plot(reports: dict[str, dict[str, Any]], path: Path, title: str) -> None:
-    """Write a PNG: strokes per corrected image, strokes needed on the held-out images, and the held-out
-    Dice after each round, one line per strategy."""
-    img = np.full((440, 1440, 3), 255, np.uint8)
+    """Write a PNG, one line per strategy: strokes per corrected image, the same over what painting those
+    images costs, strokes needed on the held-out images, and the held-out Dice after each round."""
+    img = np.full((440, 1900, 3), 255, np.uint8)
     cv2.putText(img, title[:150], (20, 24), _FONT, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
     strokes = {s: [r["strokes_per_image"] for r in rep["rounds"]] for s, rep in reports.items()}
+    vs_scratch = {s: [r.get("effort_vs_scratch") for r in rep["rounds"]] for s, rep in reports.items()}
     relative = {s: [rep["rounds"][0].get("heldout_strokes_before")] + [r.get("heldout_strokes_after") for r in rep["rounds"]]
                 for s, rep in reports.items() if rep["rounds"]}
     n_rounds = max((len(rep["rounds"]) for rep in reports.values()), default=0)
     dice = {s: [r["heldout_dice_after"] for r in rep["rounds"]] for s, rep in reports.items()}
     top = max([v for vals in strokes.values() for v in vals] + [1.0])
+    vtop = max([v for vals in vs_scratch.values() for v in vals if v is not None] + [1.0])
     rtop = max([v for vals in relative.values() for v in vals if v is not None] + [1.0])
     dvals = [v for vals in dice.values() for v in vals if v is not None]
     dlo = min([*dvals, 0.9]) if dvals else 0.0
     _panel(img, (80, 70, 440, 390), "strokes per image (round r's images)", strokes, (0.0, top * 1.05), ".0f")
-    _panel(img, (540, 70, 900, 390), "held-out images: strokes to correct, by model", relative, (0.0, rtop * 1.05),
-           ".0f", ["none"] + [f"r{i}" for i in range(n_rounds)])
-    _panel(img, (1000, 70, 1400, 390), "held-out Dice after round r", dice, (max(0.0, dlo - 0.02), 1.0), ".3f")
+    _panel(img, (540, 70, 900, 390), "... over painting the same images", vs_scratch, (0.0, vtop * 1.05), ".2f")
+    _panel(img, (1000, 70, 1360, 390), "held-out images: strokes to correct, by model", relative,
+           (0.0, rtop * 1.05), ".0f", ["none"] + [f"r{i}" for i in range(n_rounds)])
+    _panel(img, (1460, 70, 1860, 390), "held-out Dice after round r", dice, (max(0.0, dlo - 0.02), 1.0), ".3f")
     for i, name in enumerate(reports):
         color = COLORS.get(name, (0, 140, 0))
         cv2.line(img, (80 + 170 * i, 428), (110 + 170 * i, 428), color, 3)
@@ -167,11 +177,37 @@ def plot(reports: dict[str, dict[str, Any]], path: Path, title: str) -> None:
     path.write_bytes(buf.tobytes())
 
 
+def plot_title(data: str, reports: dict[str, dict[str, Any]]) -> str:
+    """The plot's title: the data and the settings every strategy shared."""
+    cfg = next(iter(reports.values()))["config"] if reports else {}
+    return f"Maskloop loop benchmark: {data} (K={cfg.get('per_round')}, target Dice {cfg.get('target_dice')})"
+
+
+def replot(json_path: Path, png_path: Path) -> None:
+    """Draw the plot again from a saved ``loop.json`` (no training)."""
+    try:
+        result = json.loads(json_path.read_text(encoding="utf-8"))
+        reports = result["strategies"]
+        data = result["data"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{json_path} is not a loop.json written by this benchmark ({exc})") from exc
+    plot(reports, png_path, plot_title(data, reports))
+
+
 # ---- main ---------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """Run every strategy on the same folder; print the JSON report; write loop.json and loop.png."""
     args = parse_args(argv)
     log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    if args.replot is not None:
+        png = (args.out if args.out_given else args.replot.parent) / "loop.png"
+        try:
+            replot(args.replot, png)
+        except (ValueError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps({"benchmark": "loop", "files": {"png": str(png)}}))
+        return 0
     try:
         if args.work is not None:
             args.work.mkdir(parents=True, exist_ok=True)
@@ -193,8 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         json_path, png_path = args.out / "loop.json", args.out / "loop.png"
         json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
-        plot(reports, png_path, f"Maskloop loop benchmark: {result['data']} "
-                                f"(K={args.per_round}, target Dice {args.target_dice})")
+        plot(reports, png_path, plot_title(result["data"], reports))
         result["files"] = {"json": str(json_path), "png": str(png_path)}
         print(json.dumps(result))
     except (MaskloopError, ValueError, OSError) as exc:

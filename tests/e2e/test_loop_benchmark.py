@@ -116,6 +116,19 @@ def test_store_holds_the_corrections_effort_and_weighted_examples(small_run: tup
             assert np.all(ex.weight[changed] == 5.0) and ex.weight.min() == 1.0
 
 
+def test_replot_draws_the_plot_again_from_loop_json(small_run: tuple[dict, Path], tmp_path: Path) -> None:
+    _, base = small_run
+    proc = _run(["--replot", str(base / "out" / "loop.json"), "--out", str(tmp_path / "again")], timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    again = cv2.imread(str(tmp_path / "again" / "loop.png"))
+    assert again is not None and again.shape == cv2.imread(str(base / "out" / "loop.png")).shape
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    proc = _run(["--replot", str(bad), "--out", str(tmp_path / "bad")], timeout=60)
+    assert proc.returncode == 1 and "not a loop.json" in proc.stderr and proc.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "bad").exists()
+
+
 def test_bad_folder_fails_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
     proc = _run(["--data", str(tmp_path / "missing"), *SMALL, "--out", str(tmp_path / "out"),
                  "--work", str(tmp_path)], timeout=60)

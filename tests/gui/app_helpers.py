@@ -24,6 +24,15 @@ def make_window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped
     return window
 
 
+def window_with_model(qtbot, tmp_path: Path, folder: Path, model: Path) -> MainWindow:  # type: ignore[no-untyped-def]
+    """:func:`make_window` with ``folder`` open and ``model`` loaded (its predictor ready)."""
+    window = make_window(qtbot, tmp_path)
+    assert window.open_folder(folder)
+    assert window.open_model(model)
+    wait_for(qtbot, lambda: window.ws.model.predictor is not None)
+    return window
+
+
 def wait_for(qtbot, condition: Callable[[], object], timeout: int = 30000) -> None:  # type: ignore[no-untyped-def]
     """Process events until ``condition()`` is truthy."""
     qtbot.waitUntil(lambda: bool(condition()), timeout=timeout)

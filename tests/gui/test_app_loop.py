@@ -9,7 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.panels.train_form import TrainSettings
-from tests.gui.app_helpers import correct_outside_validation, make_window, paint_stroke, wait_for
+from tests.gui.app_helpers import (
+    correct_outside_validation,
+    make_window,
+    paint_stroke,
+    wait_for,
+    window_with_model,
+)
 from unet_core.store import ProjectStore
 
 pytestmark = pytest.mark.slow
@@ -57,10 +63,7 @@ def test_open_paint_undo_redo_switch_and_persist(qtbot, folder: Path, tmp_path: 
 
 def test_model_predicts_and_accept_prediction_is_one_undo_step(qtbot, folder: Path, tiny_model: Path,
                                                               tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    w = make_window(qtbot, tmp_path)
-    assert w.open_folder(folder)
-    assert w.open_model(tiny_model)
-    wait_for(qtbot, lambda: w.ws.model.predictor is not None)
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
     row = w.ws.current
     wait_for(qtbot, lambda: w.ws.model.labels(row) is not None)
     pred = w.ws.model.labels(row)
@@ -90,10 +93,7 @@ def test_model_predicts_and_accept_prediction_is_one_undo_step(qtbot, folder: Pa
 
 def test_finetune_plots_points_registers_version_and_repredicts(qtbot, folder: Path, tiny_model: Path,
                                                               tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    w = make_window(qtbot, tmp_path)
-    w.open_folder(folder)
-    w.open_model(tiny_model)
-    wait_for(qtbot, lambda: w.ws.model.predictor is not None)
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
     first_version = w.ws.model.version
     correct_outside_validation(qtbot, w)
     w.train_ctl.refresh_availability()
@@ -122,10 +122,7 @@ def test_finetune_plots_points_registers_version_and_repredicts(qtbot, folder: P
 
 def test_stop_is_honoured_and_close_during_training_loses_nothing(qtbot, folder: Path, tiny_model: Path,
                                                                  tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    w = make_window(qtbot, tmp_path)
-    w.open_folder(folder)
-    w.open_model(tiny_model)
-    wait_for(qtbot, lambda: w.ws.model.predictor is not None)
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
     rows = correct_outside_validation(qtbot, w)
     w.training.forms["finetune"].set_values(TrainSettings("finetune", None, 50, None, 3e-4, "cpu", 0.3, "unet-tiny"))
     w.finetune_now()

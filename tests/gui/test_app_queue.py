@@ -9,7 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.panels.train_form import TrainSettings
-from tests.gui.app_helpers import correct_outside_validation, make_window, paint_stroke, wait_for
+from tests.gui.app_helpers import (
+    correct_outside_validation,
+    make_window,
+    paint_stroke,
+    wait_for,
+    window_with_model,
+)
 from unet_core.corrections import validation_stems
 
 pytestmark = pytest.mark.slow
@@ -22,10 +28,7 @@ def _predicted_all(qtbot, w) -> None:  # type: ignore[no-untyped-def]
 
 def test_q_goes_to_the_most_uncertain_image_not_yet_corrected(qtbot, folder: Path, tiny_model: Path,
                                                              tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    w = make_window(qtbot, tmp_path)
-    assert w.open_folder(folder)
-    assert w.open_model(tiny_model)
-    wait_for(qtbot, lambda: w.ws.model.predictor is not None)
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
     _predicted_all(qtbot, w)
     records = w.ws.records
     val = validation_stems(w.ws.layout, records)
@@ -63,10 +66,7 @@ def test_q_goes_to_the_most_uncertain_image_not_yet_corrected(qtbot, folder: Pat
 
 def test_after_a_finetune_the_queue_is_rescored_by_the_new_model(qtbot, folder: Path, tiny_model: Path,
                                                                  tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    w = make_window(qtbot, tmp_path)
-    w.open_folder(folder)
-    w.open_model(tiny_model)
-    wait_for(qtbot, lambda: w.ws.model.predictor is not None)
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
     _predicted_all(qtbot, w)
     assert w.files.sort_key() == "name"
     val = validation_stems(w.ws.layout, w.ws.records)

@@ -157,6 +157,16 @@ class ModelState(QObject):
         self._remember(row, cached[0])
         return cached[0]
 
+    def has_labels(self, row: int) -> bool:
+        """True if the active version's label map for ``row`` is in memory or cached in the store
+        (a file check: nothing is decoded, so it is cheap for thousands of rows)."""
+        if self.version is None:
+            return False
+        if row in self._labels:
+            return True
+        store = self.ws.store
+        return store is not None and store.has_prediction(self.ws.records[row].stem, self.version)
+
     def _remember(self, row: int, labels: np.ndarray) -> None:
         self._labels[row] = labels
         self._labels.move_to_end(row)
@@ -181,7 +191,7 @@ class ModelState(QObject):
         records = self.ws.records
         for row in range(len(records)) if rows is None else rows:
             rec = records[row]
-            if self.labels(row) is None and not rec.error:
+            if not rec.error and not self.has_labels(row):
                 items.append((rec.stem, rec.image_path))
                 self._requested.add(row)
         if items:

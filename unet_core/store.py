@@ -179,6 +179,10 @@ class ProjectStore:
         self._write_png(labels_path, labels)
         self._db.record_prediction(stem, version, float(score))
 
+    def has_prediction(self, stem: str, version: str) -> bool:
+        """True if a prediction of ``stem`` by ``version`` is cached (nothing is decoded)."""
+        return self.prediction_paths(stem, version)[0].is_file()
+
     def load_prediction(self, stem: str, version: str) -> tuple[np.ndarray, np.ndarray | None] | None:
         """Cached ``(labels, uncertainty in 0..1 as float32 or None)``, or ``None`` if not cached."""
         labels_path, unc_path = self.prediction_paths(stem, version)

@@ -164,8 +164,9 @@ def test_process_killed_mid_save_leaves_old_mask(store: ProjectStore) -> None:
 def test_prediction_cache_round_trip_and_state(store: ProjectStore) -> None:
     labels = _mask(seed=5)
     unc = np.linspace(0, 1, labels.size, dtype=np.float32).reshape(labels.shape)
-    assert store.load_prediction("p", "v0001") is None
+    assert store.load_prediction("p", "v0001") is None and not store.has_prediction("p", "v0001")
     store.save_prediction("p", "v0001", labels, unc, 0.25)
+    assert store.has_prediction("p", "v0001") and not store.has_prediction("p", "v0002")
     got_labels, got_unc = store.load_prediction("p", "v0001")
     np.testing.assert_array_equal(got_labels, labels)
     assert got_unc.dtype == np.float32 and np.abs(got_unc - unc).max() <= 0.5 / 255 + 1e-6

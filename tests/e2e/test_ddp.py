@@ -36,6 +36,8 @@ def test_torchrun_two_processes_on_gloo(carvana_dir: Path, tmp_path: Path) -> No
         assert proc.returncode == 0, f"first try:\n{first}\nsecond try:\n{proc.stderr[-2000:]}"
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "2 processes" in proc.stderr
+    assert proc.stderr.count("wrote ") == 1, proc.stderr  # only rank 0 reports (and writes) the checkpoint
+    assert "terminate called" not in proc.stderr
     _, meta = load_checkpoint(out)
     assert meta.training["epochs"] == 2
     records = [json.loads(line) for line in (logs / "metrics.jsonl").read_text().splitlines()]

@@ -16,7 +16,8 @@ class ImageRecord:
 
     ``status`` is one of :data:`STATUSES` (an ``ImageStatus`` member is accepted and stored as its
     value); ``uncertainty`` is the model's score in 0..1 (higher = less sure) or ``None`` when not
-    predicted, ``scored_by`` the model version that gave it; ``error`` is a one-line reason when the image cannot be used (shown in red).
+    predicted, ``scored_by`` the model version that gave it, ``corrected_with`` the version active when it
+    was last edited; ``error`` is a one-line reason when the image cannot be used (shown in red).
     """
 
     stem: str
@@ -26,6 +27,7 @@ class ImageRecord:
     uncertainty: float | None = None
     error: str | None = None
     scored_by: str | None = None
+    corrected_with: str | None = None  # the model version active at the last edit (None: no model yet)
 
     def __post_init__(self) -> None:
         self.image_path = Path(self.image_path)

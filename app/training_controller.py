@@ -38,6 +38,7 @@ class TrainingController(QObject):
         ws.datasetOpened.connect(self.refresh_availability)
         ws.modelChanged.connect(self.refresh_availability)
         ws.recordChanged.connect(lambda *_: self._refresh.start())
+        ws.groupsReady.connect(self._refresh.start)
 
     # -- availability --------------------------------------------------------------------------
     def refresh_availability(self) -> None:
@@ -47,7 +48,7 @@ class TrainingController(QObject):
             self.panel.set_availability(can_finetune=False, finetune_reason="Open a folder first",
                                         can_train=False, train_reason="Open a folder first", corrected_count=0)
             return
-        c_train, c_val, originals = count_usable(ws.layout, ws.store, ws.records)
+        c_train, c_val, originals = count_usable(ws.layout, ws.store, ws.records, ws.groups)
         busy = self.is_running()
         if ws.model.predictor is None:
             ft_ok, ft_reason = False, "Load or train a model first"

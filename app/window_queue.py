@@ -18,7 +18,9 @@ class QueueCommands:
 
     The order is :func:`unet_core.corrections.correction_queue` — the same function the loop
     benchmark's simulated annotator takes its next image from — over the images not yet corrected
-    or reviewed, scored by the active model only (scores of older versions count as missing).
+    or reviewed, scored by the active model only (scores of older versions count as missing);
+    near-duplicate frames (``ws.groups``) take turns, and wait while one of them is corrected but
+    not yet learnt.
     """
 
     _rescore_after_load: bool = False
@@ -32,8 +34,27 @@ class QueueCommands:
         scores = {r.stem: r.uncertainty for r in ws.records
                   if version is not None and r.scored_by == version and r.uncertainty is not None}
         done = {r.stem for r in ws.records if r.status in DONE_STATUSES}
-        stems = correction_queue(ws.layout, ws.records, done, scores or None)
+        stems = correction_queue(ws.layout, ws.records, done, scores or None, groups=ws.groups,
+                                 unlearnt=self._unlearnt())
         return [ws.row_of[s] for s in stems]
+
+    def _unlearnt(self: MainWindow) -> set[str]:
+        """Images corrected under the active model: not learnt yet, so their look-alikes wait (ws.groups)."""
+        version = self.ws.model.version
+        if version is None:
+            return set()
+        return {r.stem for r in self.ws.records if r.status in DONE_STATUSES and r.corrected_with == version}
+
+    def _waiting_look_alikes(self: MainWindow, chosen: int) -> int:
+        """How many images more uncertain than row ``chosen`` wait as look-alikes of unlearnt corrections."""
+        groups, version = self.ws.groups, self.ws.model.version
+        rec = self.ws.records[chosen]
+        if groups is None or rec.uncertainty is None or rec.scored_by != version:
+            return 0
+        covered = {groups.similar.get(s, s) for s in self._unlearnt()}
+        return sum(1 for r in self.ws.records if r.status not in DONE_STATUSES and r.scored_by == version
+                   and r.uncertainty is not None and r.uncertainty > rec.uncertainty
+                   and groups.similar.get(r.stem, r.stem) in covered)
 
     def next_in_queue(self: MainWindow) -> None:
         """Go to the first image of the queue other than the current one."""
@@ -51,11 +72,15 @@ class QueueCommands:
                        or self.ws.records[r].uncertainty is None)
         text = f"Queue: {len(queue)} image(s) to correct"
         assert self.ws.layout is not None
-        if rec.stem in validation_stems(self.ws.layout, self.ws.records):
+        if rec.stem in validation_stems(self.ws.layout, self.ws.records, self.ws.groups):
             text += ("; this one is a validation image (it checks every fine-tune, so it comes in turn, "
                      "not by uncertainty)")
         elif rec.uncertainty is not None and rec.scored_by == self.ws.model.version:
             text += f"; this one has uncertainty {rec.uncertainty:.3f}"
+            waiting = self._waiting_look_alikes(rows[0])
+            if waiting:
+                text += (f" ({waiting} more uncertain look-alike(s) of images corrected since the last fine-tune "
+                         "wait until the model has learnt them)")
         if self.ws.model.predictor is None:
             text += "; no model yet, so the queue is in a fixed shuffled order"
         elif unscored:

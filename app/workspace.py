@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -17,6 +18,7 @@ from app.records import ImageRecord
 from unet_core.data.classes import ClassTable
 from unet_core.data.layouts import DatasetLayout, detect_layout
 from unet_core.errors import DataError
+from unet_core.frame_groups import ImageGroups
 from unet_core.store import ImageStatus, ProjectStore
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ class Workspace(QObject):
     currentChanged = Signal(int)  # row; views pull image(), working_mask() ...
     recordChanged = Signal(int)
     recordsChanged = Signal()
+    groupsReady = Signal()  # near-duplicate groups are known (validation split and queue may change)
     maskReplaced = Signal(int)  # the working mask of this row changed outside the canvas: repaint it
     maskDropped = Signal(int)  # the working mask of this row left memory: drop its undo history
     modelChanged = Signal()
@@ -45,6 +48,8 @@ class Workspace(QObject):
         self.store: ProjectStore | None = None
         self.records: list[ImageRecord] = []
         self.row_of: dict[str, int] = {}
+        self.groups: ImageGroups | None = None  # near-duplicate / split groups, once known (background)
+        self._groups_stop = threading.Event()
         self.current: int | None = None
         self.loaded: LoadedImage | None = None
         self._cache: ImageCache | None = None
@@ -87,6 +92,8 @@ class Workspace(QObject):
                 rec.status = st.status.value if isinstance(st.status, ImageStatus) else str(st.status)
                 rec.uncertainty, rec.error = st.uncertainty, st.error
                 rec.scored_by = st.model_version if st.uncertainty is not None else None
+                if rec.status in (ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value):
+                    rec.corrected_with = st.model_version
             self.records.append(rec)
         self.row_of = {r.stem: i for i, r in enumerate(self.records)}
         self._cache = ImageCache(layout.mask_format, layout.classes.num_classes)
@@ -95,9 +102,33 @@ class Workspace(QObject):
         note = f", {skipped} mask(s) without an image ignored" if skipped else ""
         self.message.emit(f"Opened {layout.kind} folder {layout.root} — {len(self.records)} images{note}")
         self.model.load_current_version()
+        self._find_groups()
+
+    def _find_groups(self) -> None:
+        """Group near-duplicate frames in the background (signatures cached in the store); until then,
+        and if it fails, every image is its own group (Carvana: its car)."""
+        from unet_core.corrections import image_groups
+
+        layout, store, records = self.layout, self.store, list(self.records)
+        if layout is None or store is None:
+            return
+        stop = self._groups_stop = threading.Event()
+
+        def progress(_done: int, _total: int) -> None:
+            if stop.is_set():  # the folder was closed (or the app quits): do not keep decoding
+                raise InterruptedError("folder closed")
+
+        def done(groups: ImageGroups) -> None:
+            if self.layout is layout:  # still the same folder
+                self.groups = groups
+                self.groupsReady.emit()
+
+        self.run_in_background(lambda: image_groups(layout, records, store, progress), done, lambda _msg: None)
 
     def close_folder(self) -> None:
         """Save everything and forget the open folder."""
+        self._groups_stop.set()
+        self.groups = None
         self.save_all()
         if self._writer is not None:
             self._writer.shutdown()
@@ -218,6 +249,7 @@ class Workspace(QObject):
         self._last_edit = now
         self._dirty.add(row)
         rec = self.records[row]
+        rec.corrected_with = self.model.version
         if rec.status not in (ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value):
             rec.status = ImageStatus.CORRECTED.value
             self.recordChanged.emit(row)
@@ -258,6 +290,7 @@ class Workspace(QObject):
         if row is None or row not in self._masks:
             return
         self.records[row].status = ImageStatus.REVIEWED.value if reviewed else ImageStatus.CORRECTED.value
+        self.records[row].corrected_with = self.model.version
         self._dirty.add(row)
         self.save_row(row)
         self.recordChanged.emit(row)

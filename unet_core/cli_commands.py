@@ -49,6 +49,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``unet-core train --data DIR --out MODEL``: train from scratch or fine-tune with ``--from``."""
     from unet_core.checkpoint import read_metadata
     from unet_core.data.split import split_by_group
+    from unet_core.distributed import dist_from_env
+    from unet_core.frame_groups import frame_groups, groups_by_name
     from unet_core.training import train
     from unet_core.training_types import TrainConfig
 
@@ -60,7 +62,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         if layout.kind != "generic" and layout.classes.num_classes != classes.num_classes:
             raise DataError(f"the model has {classes.num_classes} classes but this {layout.kind} folder has "
                             f"{layout.classes.num_classes}", args.init)
-    train_ex, val_ex = split_by_group(examples, [e.group for e in examples], args.val_fraction, args.seed)
+    groups = [e.group for e in examples]
+    if not groups_by_name(layout.kind) and args.val_fraction > 0:
+        # frame names say nothing about the scene: near-duplicate frames must not straddle the split
+        similar = frame_groups({str(i): e.image_path for i, e in enumerate(examples)}).split
+        groups = [similar[str(i)] for i in range(len(examples))]
+    train_ex, val_ex = split_by_group(examples, groups, args.val_fraction, args.seed)
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise MaskloopError("--out must be a file path, not a folder", out)
@@ -74,6 +81,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = train(train_ex, val_ex, classes, config, out, init=args.init, resume=args.resume,
                    callbacks=[TerminalProgress(quiet=args.quiet)], dataset_kind=layout.kind,
                    evaluate_initial=bool(args.init and val_ex))
+    if not dist_from_env().is_main:
+        return 0  # under torchrun only rank 0 validated and wrote the checkpoint: one summary line
     dice = f"{result.best_val_dice:.4f}" if result.best_val_dice is not None else "n/a (no validation split)"
     print(f"{result.stop_reason}: {result.epochs} epochs, {result.steps} steps in {result.seconds:.0f} s; "
           f"best validation dice {dice}; wrote {result.best_path}", file=sys.stderr)

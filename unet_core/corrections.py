@@ -14,6 +14,7 @@ from unet_core.data.dataset import Example
 from unet_core.data.io import MaskFormat
 from unet_core.data.layouts import DatasetLayout
 from unet_core.data.split import split_by_group
+from unet_core.frame_groups import ImageGroups, cache_path, frame_groups, groups_by_name
 from unet_core.queue_order import order_queue
 from unet_core.store import ProjectStore
 from unet_core.training_types import Callback, TrainConfig, TrainResult
@@ -42,41 +43,73 @@ class JobData:
     corrected_val: int  # corrected images held out for validation
 
 
-def validation_stems(layout: DatasetLayout, records: Sequence[ImageRecord]) -> set[str]:
-    """The fixed validation split: about 20 % of the groups (Carvana: cars), the same every round."""
+def image_groups(layout: DatasetLayout, records: Sequence[ImageRecord], store: ProjectStore | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> ImageGroups:
+    """Near-duplicate and split groups of the images (:mod:`unet_core.frame_groups`), cached in ``store``.
+
+    Decodes each image once for its signature; call it off the GUI thread.
+    """
+    paths = {r.stem: r.image_path for r in records}
+    by_name = layout.group_of if groups_by_name(layout.kind) else None
+    return frame_groups(paths, by_name, cache_path(store.root) if store else None, progress)
+
+
+def _split_names(layout: DatasetLayout, stems: Sequence[str], groups: ImageGroups | None) -> list[str]:
+    if groups is None:
+        return [layout.group_of(s) for s in stems]
+    return [groups.split.get(s, layout.group_of(s)) for s in stems]
+
+
+def validation_stems(layout: DatasetLayout, records: Sequence[ImageRecord],
+                     groups: ImageGroups | None = None) -> set[str]:
+    """The fixed validation split: about 20 % of the images in whole groups, the same every round.
+
+    ``groups`` (from :func:`image_groups`) keeps near-duplicate frames on one side; without it images
+    are grouped by name only (:meth:`DatasetLayout.group_of`: Carvana cars, else one group per image).
+    """
     stems = [r.stem for r in records]
-    _, val = split_by_group(stems, [layout.group_of(s) for s in stems], VAL_FRACTION, seed=SPLIT_SEED)
+    _, val = split_by_group(stems, _split_names(layout, stems, groups), VAL_FRACTION, seed=SPLIT_SEED)
     return set(val)
 
 
 def correction_queue(layout: DatasetLayout, records: Sequence[ImageRecord], done: Collection[str],
-                     scores: Mapping[str, float] | None, strategy: str = "uncertainty", seed: int = 0) -> list[str]:
+                     scores: Mapping[str, float] | None, strategy: str = "uncertainty", seed: int = 0,
+                     groups: ImageGroups | None = None, unlearnt: Collection[str] = ()) -> list[str]:
     """The images still to correct (not in ``done``, readable), in the order a person works through them.
 
     The app's "Next in Queue" and the simulated annotator both take their next image from here:
     :func:`unet_core.queue_order.order_queue` over the remaining stems, ``scores`` from the active
-    model (missing ones go last), the fixed validation split spread through the queue.
+    model (missing ones go last), the fixed validation split spread through the queue. With
+    ``groups``, uncertainty order also keeps near-duplicates apart: one image of each group of alike
+    images first, and those like an ``unlearnt`` image (corrected since the active model was trained)
+    after the rest.
     """
     skip = set(done)
     remaining = [r.stem for r in records if r.stem not in skip and not r.error]
-    return order_queue(remaining, strategy, scores, seed=seed, validation=validation_stems(layout, records))
+    similar = groups.similar if groups is not None else None
+    covered = {similar.get(s, s) for s in unlearnt} if similar is not None else set()
+    return order_queue(remaining, strategy, scores, seed=seed, validation=validation_stems(layout, records, groups),
+                       groups=similar, covered=covered)
 
 
 def collect(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord],
-            weights_from: str | None, boost: float = 4.0) -> JobData:
+            weights_from: str | None, boost: float = 4.0, groups: ImageGroups | None = None) -> JobData:
     """Corrected pairs (with correction weights), original pairs for replay, and the validation pairs.
 
     Validation uses the user's correction where one exists (it is the verified truth), else the
-    dataset's own mask. Images in the validation split are never trained on.
+    dataset's own mask. Images in the validation split are never trained on. ``groups`` defaults to
+    :func:`image_groups` (signatures cached in the store).
     """
     from unet_core.finetune import correction_weight_map
 
-    val_stems = validation_stems(layout, records)
+    if groups is None:
+        groups = image_groups(layout, records, store)
+    val_stems = validation_stems(layout, records, groups)
     corrected = set(store.corrected_stems())
     train, val, replay = [], [], []
     n_train = n_val = 0
     for rec in records:
-        group = layout.group_of(rec.stem)
+        group = groups.split.get(rec.stem, layout.group_of(rec.stem))
         if rec.stem in corrected:
             if rec.stem in val_stems:
                 val.append(Example(rec.image_path, store.mask_path(rec.stem), MaskFormat.INDEX_PNG, group))
@@ -98,9 +131,10 @@ def collect(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageR
     return JobData(train, val, replay, n_train, n_val)
 
 
-def count_usable(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord]) -> tuple[int, int, int]:
+def count_usable(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord],
+                 groups: ImageGroups | None = None) -> tuple[int, int, int]:
     """(corrected for training, corrected held out, original masks) — for the panel's tooltips."""
-    val_stems = validation_stems(layout, records)
+    val_stems = validation_stems(layout, records, groups)
     corrected = set(store.corrected_stems())
     c_train = sum(1 for r in records if r.stem in corrected and r.stem not in val_stems)
     c_val = sum(1 for r in records if r.stem in corrected and r.stem in val_stems)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,13 @@ class SimRecord:
     error: str | None = None
 
 
-def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int,
-                  stems: Sequence[str] = ()) -> tuple[list[Pair], list[Pair]]:
+def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int, stems: Sequence[str] = (),
+                  groups: Mapping[str, str] | None = None) -> tuple[list[Pair], list[Pair]]:
     """(pool the annotator works through, held-out test pairs), split by group so a car is on one side.
 
-    ``stems``: hold out exactly these images instead (e.g. whole drive segments of a CARLA folder, whose
-    frames the layout cannot group); every one must be a labelled image of the folder.
+    ``groups`` (stem → group, e.g. :func:`unet_core.frame_groups.frame_groups` joining near-duplicate
+    frames) replaces the layout's name-based ``Pair.group``. ``stems``: hold out exactly these images
+    instead; every one must be a labelled image of the folder.
     """
     if stems:
         known = {p.stem for p in pairs}
@@ -45,7 +46,8 @@ def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int,
         return [p for p in pairs if p.stem not in chosen], [p for p in pairs if p.stem in chosen]
     if fraction <= 0:
         return list(pairs), []
-    return split_by_group(list(pairs), [p.group for p in pairs], fraction, seed=seed + 7919)
+    names = [groups.get(p.stem, p.group) if groups is not None else p.group for p in pairs]
+    return split_by_group(list(pairs), names, fraction, seed=seed + 7919)
 
 
 def make_working_folder(layout: DatasetLayout, pairs: Sequence[Pair], dest: Path) -> DatasetLayout:

@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 
 from unet_core.annotator import AnnotatorConfig, annotate
+from unet_core.corrections import image_groups
 from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import detect_layout, make_layout
 from unet_core.errors import DataError
+from unet_core.frame_groups import frame_groups, groups_by_name
 from unet_core.loop_data import SimRecord, heldout_eval, make_working_folder, split_heldout
 from unet_core.queue_order import check_strategy
 from unet_core.store import ProjectStore
@@ -109,7 +111,10 @@ class _Loop:
         labelled = [p for p in pairs if p.mask is not None]
         if len(labelled) < 2:
             raise DataError("the benchmark needs at least two images with ground-truth masks", self.layout.root)
-        self.pool, self.heldout = split_heldout(labelled, cfg.heldout_fraction, cfg.seed, cfg.heldout_stems)
+        by_name = self.layout.group_of if groups_by_name(self.layout.kind) else None
+        source_groups = frame_groups({p.stem: p.image for p in labelled}, by_name)
+        self.pool, self.heldout = split_heldout(labelled, cfg.heldout_fraction, cfg.seed, cfg.heldout_stems,
+                                                groups=source_groups.split)
         self.truth = {p.stem: p for p in self.pool}
         self.num_classes = self.layout.classes.num_classes
         if cfg.start_model is not None:  # check it before anything is written
@@ -120,6 +125,7 @@ class _Loop:
             self.work = make_working_folder(self.layout, self.pool, work)
         self.records = [SimRecord(p.stem, self.work.image_dir / p.image.name) for p in self.pool]
         self.store = ProjectStore.for_dataset(self.work.root)
+        self.groups = image_groups(self.work, self.records, self.store)  # as the app: near-duplicates together
         self.ann_cfg = replace(cfg.annotator, target_dice=cfg.target_dice, seed=cfg.seed)
         self.model: tuple[str, Path] | None = None
         self.done: list[str] = list(self.store.corrected_stems()) if resume else []
@@ -192,7 +198,7 @@ class _Loop:
 
         version, out = self.store.new_model_path()
         finetune = self.model is not None
-        c_train, c_val, _ = count_usable(self.work, self.store, self.records)
+        c_train, c_val, _ = count_usable(self.work, self.store, self.records, self.groups)
         config = _train_config(self.cfg, finetune, round_index, c_train)
         if self.model is not None:
             job = finetune_job(self.model[1], self.model[0], self.work, self.store, self.records, out, config,
@@ -233,8 +239,9 @@ class _Loop:
         preds = self.predict(remaining)
         predict_s = time.perf_counter() - t0
         scores = {s: p.score for s, p in preds.items()} or None
-        val_stems = validation_stems(self.work, self.records)
-        queue = correction_queue(self.work, self.records, self.done, scores, self.cfg.strategy, seed=self.cfg.seed + r)
+        val_stems = validation_stems(self.work, self.records, self.groups)
+        queue = correction_queue(self.work, self.records, self.done, scores, self.cfg.strategy, seed=self.cfg.seed + r,
+                                 groups=self.groups)
         chosen = queue[:self.cfg.per_round]
         t0 = time.perf_counter()
         images = []

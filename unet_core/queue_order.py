@@ -31,6 +31,8 @@ def order_queue(
     scores: Mapping[str, float] | None = None,
     seed: int = 0,
     validation: Collection[str] = (),
+    groups: Mapping[str, str] | None = None,
+    covered: Collection[str] = (),
 ) -> list[str]:
     """The queue: ``stems`` in the order a person would correct them.
 
@@ -42,6 +44,12 @@ def order_queue(
     seeded order), at their share of the images, as random order would. ``"random"``: the seeded
     random order. Without scores (no model yet) both strategies give the seeded random order, so a
     comparison starts from the same first round.
+
+    ``groups`` (stem → group of near-duplicates, :mod:`unet_core.frame_groups`) makes the uncertainty
+    order diverse: the most uncertain image of each group comes first, then the other images of
+    groups already represented, and groups in ``covered`` (already corrected since the model was
+    trained) after all fresh ones — correcting two near-identical frames before the next fine-tune
+    costs twice and teaches once.
     """
     check_strategy(strategy)
     shuffled = random_order(stems, seed)
@@ -56,8 +64,22 @@ def order_queue(
 
     held = set(validation)
     ranked = sorted((s for s in shuffled if s not in held), key=key)  # stable: ties keep the random order
+    if groups is not None:
+        ranked = _one_per_group_first(ranked, groups, covered)
     spread = [s for s in shuffled if s in held]
     return _interleave(ranked, spread)
+
+
+def _one_per_group_first(ranked: list[str], groups: Mapping[str, str], covered: Collection[str]) -> list[str]:
+    """``ranked`` with the first image of each group not in ``covered`` moved ahead (order kept otherwise)."""
+    seen = set(covered)
+    first: list[str] = []
+    later: list[str] = []
+    for stem in ranked:
+        group = groups.get(stem, stem)
+        (later if group in seen else first).append(stem)
+        seen.add(group)
+    return first + later
 
 
 def _interleave(main: list[str], spread: list[str]) -> list[str]:
@@ -75,11 +97,12 @@ def next_batch(
     scores: Mapping[str, float] | None = None,
     seed: int = 0,
     validation: Collection[str] = (),
+    groups: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The first ``count`` stems of :func:`order_queue` (all of them when fewer remain)."""
     if count < 1:
         raise ValueError(f"batch size must be at least 1, got {count}")
-    return order_queue(stems, strategy, scores, seed, validation)[:count]
+    return order_queue(stems, strategy, scores, seed, validation, groups)[:count]
 
 
 __all__ = ["STRATEGIES", "check_strategy", "next_batch", "order_queue", "random_order"]

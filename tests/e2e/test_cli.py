@@ -210,3 +210,21 @@ def test_class_ids_out_of_range_stop_with_the_file_named(
                        "--epochs", "1", "--device", "cpu", "--quiet", "--val-fraction", "0")
     assert code != 0 and not out_model.exists()
     _one_line_naming(err, "im0.png")
+
+
+def test_train_keeps_near_duplicate_frames_on_one_side_of_the_split(carla_dir: Path, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # two different scenes + four re-saved copies of the first one (a car at a standstill)
+    data = tmp_path / "carla"
+    (data / "CameraRGB").mkdir(parents=True)
+    (data / "CameraMask").mkdir()
+    frames = sorted((carla_dir / "CameraRGB").glob("*.png"))[:2]
+    for i, src in enumerate([frames[0]] * 5 + [frames[1]]):
+        shutil.copyfile(src, data / "CameraRGB" / f"{i:06d}.png")
+        shutil.copyfile(carla_dir / "CameraMask" / src.name, data / "CameraMask" / f"{i:06d}.png")
+    code, _, err = run(capsys, "train", "--data", data, "--out", tmp_path / "m.safetensors", "--epochs", "1",
+                       "--size", "48x64", "--arch", "unet-tiny", "--device", "cpu", "--val-fraction", "0.5")
+    assert code == 0, err
+    # by name alone 3 of the 6 frames would validate, copies of the training frames among them; the
+    # five copies form one group, too big for half, so the other scene is the validation split
+    assert "5 train / 1 val images" in err

@@ -25,11 +25,11 @@ def make_window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped
 
 
 def window_with_model(qtbot, tmp_path: Path, folder: Path, model: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    """:func:`make_window` with ``folder`` open and ``model`` loaded (its predictor ready)."""
+    """:func:`make_window` with ``folder`` open (its near-duplicate groups known) and ``model`` loaded."""
     window = make_window(qtbot, tmp_path)
     assert window.open_folder(folder)
     assert window.open_model(model)
-    wait_for(qtbot, lambda: window.ws.model.predictor is not None)
+    wait_for(qtbot, lambda: window.ws.model.predictor is not None and window.ws.groups is not None)
     return window
 
 
@@ -56,7 +56,7 @@ def paint_stroke(qtbot, window: MainWindow, points: list[tuple[float, float]]) -
 
 def correct_outside_validation(qtbot, w) -> list[int]:  # type: ignore[no-untyped-def]
     """Paint a stroke of class 1 on the first 3 images outside the validation split; returns their rows."""
-    val = validation_stems(w.ws.layout, w.ws.records)
+    val = validation_stems(w.ws.layout, w.ws.records, w.ws.groups)
     rows = [i for i, r in enumerate(w.ws.records) if r.stem not in val][:3]
     for row in rows:
         w.show_row(row)

@@ -3,6 +3,7 @@ fine-tune the queue is re-scored by the new model and the list sorted most uncer
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,9 @@ def test_q_goes_to_the_most_uncertain_image_not_yet_corrected(qtbot, folder: Pat
     w = window_with_model(qtbot, tmp_path, folder, tiny_model)
     _predicted_all(qtbot, w)
     records = w.ws.records
-    val = validation_stems(w.ws.layout, records)
+    val = validation_stems(w.ws.layout, records, w.ws.groups)
     ranked = sorted((i for i, r in enumerate(records) if r.stem not in val), key=lambda i: -records[i].uncertainty)
+    alike = w.ws.groups.similar
     w.show_row(ranked[-1])  # start on the surest image
     w.files.view.setFocus()  # Q works while the list has focus (not taken by its keyboard search)
     qtbot.keyClick(w.files.view, Qt.Key.Key_Q)
@@ -44,8 +46,10 @@ def test_q_goes_to_the_most_uncertain_image_not_yet_corrected(qtbot, folder: Pat
     paint_stroke(qtbot, w, [(100, 60), (130, 70)])
     assert records[ranked[0]].status == "corrected"
     qtbot.keyClick(w.canvas.viewport(), Qt.Key.Key_Q)  # and while painting on the canvas
-    wait_for(qtbot, lambda: w.ws.current == ranked[1])
-    assert w.queue()[0] == ranked[1] and ranked[0] not in w.queue()
+    # the next most uncertain one, skipping look-alikes of the image just corrected (not learnt yet)
+    nxt = next(i for i in ranked[1:] if alike[records[i].stem] != alike[records[ranked[0]].stem])
+    wait_for(qtbot, lambda: w.ws.current == nxt)
+    assert w.queue()[0] == nxt and ranked[0] not in w.queue()
     # a score from another model version does not count: that image goes to the back of the queue
     records[ranked[2]].scored_by = "v9999"
     assert w.queue()[-1] == ranked[2]
@@ -69,7 +73,7 @@ def test_after_a_finetune_the_queue_is_rescored_by_the_new_model(qtbot, folder: 
     w = window_with_model(qtbot, tmp_path, folder, tiny_model)
     _predicted_all(qtbot, w)
     assert w.files.sort_key() == "name"
-    val = validation_stems(w.ws.layout, w.ws.records)
+    val = validation_stems(w.ws.layout, w.ws.records, w.ws.groups)
     correct_outside_validation(qtbot, w)
     first = w.ws.model.version
     w.train_ctl.choice_use_new = True
@@ -116,4 +120,54 @@ def test_queue_without_folder_or_model_says_what_is_missing(qtbot, folder: Path,
     w.show_row(start)
     w.next_in_queue()
     assert w.ws.current == first  # the same order every time
+    w.close()
+
+
+def _add_look_alike(folder: Path, stem: str, new_stem: str) -> None:
+    """A re-saved, slightly changed copy of ``stem`` as another view of the same car."""
+    import cv2
+
+    img = cv2.imread(str(folder / "train" / f"{stem}.jpg"))
+    img[:3, :3] = 255
+    cv2.imwrite(str(folder / "train" / f"{new_stem}.jpg"), img)
+    shutil.copyfile(folder / "train_masks" / f"{stem}_mask.gif", folder / "train_masks" / f"{new_stem}_mask.gif")
+
+
+def test_q_skips_look_alikes_of_an_image_corrected_since_the_model(qtbot, folder: Path, tiny_model: Path,
+                                                                    tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cars = sorted({p.name.rsplit("_", 1)[0] for p in (folder / "train").glob("*.jpg")})
+    for car in cars[:2]:  # two cars get a look-alike: at most one car is in the validation split
+        _add_look_alike(folder, f"{car}_01", f"{car}_03")
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)  # waits for the background grouping
+    assert (w.ws.store.root / "frame_signatures.npz").is_file()
+    alike = w.ws.groups.similar
+    val = validation_stems(w.ws.layout, w.ws.records, w.ws.groups)
+    car = next(c for c in cars[:2] if f"{c}_01" not in val)
+    first, twin = f"{car}_01", f"{car}_03"
+    assert alike[first] == alike[twin] and twin not in val
+    version = w.ws.model.version
+    for r in w.ws.records:  # the active model's scores: the two look-alikes are the least sure
+        r.uncertainty, r.scored_by = {first: 0.9, twin: 0.8}.get(r.stem, 0.1), version
+    row = w.ws.row_of
+    w.show_row(next(i for i, r in enumerate(w.ws.records) if r.stem not in (first, twin)))
+    w.next_in_queue()
+    assert w.ws.current == row[first]
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    w.select_class(1)
+    paint_stroke(qtbot, w, [(100, 60), (130, 70)])
+    assert w.ws.records[row[first]].corrected_with == version
+    w.next_in_queue()  # the look-alike teaches nothing new until the model learnt the correction
+    assert w.ws.current != row[twin]
+    assert "1 more uncertain look-alike(s)" in w.status.currentMessage()
+    queue = [w.ws.records[i].stem for i in w.queue()]
+    before = queue[:queue.index(twin)]
+    assert alike[first] not in {alike[s] for s in before}
+    others = {alike[r.stem] for r in w.ws.records if r.status not in ("corrected", "reviewed")
+              and r.stem not in val and alike[r.stem] != alike[first]}
+    assert others <= {alike[s] for s in before}  # every other group of look-alikes had its turn first
+    # once another model version is active, the correction counts as learnt: the look-alike is next
+    for r in w.ws.records:
+        r.scored_by = "v9999"
+    w.ws.model.version = "v9999"
+    assert w.queue()[0] == row[twin]
     w.close()

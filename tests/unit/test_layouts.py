@@ -235,3 +235,15 @@ def test_split_edge_cases() -> None:
             split_by_group(items, list("abcd"), bad)
     with pytest.raises(ValueError):
         split_by_group(items, ["a"], 0.5)
+
+
+def test_split_takes_its_share_of_items_when_groups_differ_in_size() -> None:
+    # 8 frames of one standstill + 16 single frames: a quarter is 6 frames, never the big group
+    groups = ["still"] * 8 + [f"f{i}" for i in range(16)]
+    items = list(range(24))
+    for seed in range(20):
+        train, val = split_by_group(items, groups, 0.25, seed=seed)
+        assert len(val) == 6 and not set(val) & set(range(8)), seed
+    # when every group alone is larger than the share, validation still gets the smallest one
+    train, val = split_by_group(list(range(13)), ["a"] * 6 + ["b"] * 4 + ["c"] * 3, 0.1, seed=0)
+    assert val == [10, 11, 12] and len(train) == 10

@@ -92,3 +92,16 @@ def test_correction_queue_skips_done_and_unreadable_images_and_spreads_validatio
     # the same function with the random strategy is the benchmark's baseline
     assert sorted(correction_queue(layout, records, done, scores, "random")) == sorted(queue)
     assert correction_queue(layout, records, {r.stem for r in records}, scores) == []
+
+
+def test_uncertainty_order_takes_one_image_per_group_first() -> None:
+    scores = {"a1": 0.9, "a2": 0.8, "b1": 0.7, "c1": 0.6, "b2": 0.5}
+    groups = {"a1": "a", "a2": "a", "b1": "b", "b2": "b", "c1": "c"}
+    stems = sorted(scores)
+    assert order_queue(stems, "uncertainty", scores) == ["a1", "a2", "b1", "c1", "b2"]
+    assert order_queue(stems, "uncertainty", scores, groups=groups) == ["a1", "b1", "c1", "a2", "b2"]
+    assert next_batch(stems, 3, "uncertainty", scores, groups=groups) == ["a1", "b1", "c1"]
+    # a group already corrected since the model was trained waits behind every fresh group
+    assert order_queue(stems, "uncertainty", scores, groups=groups, covered={"a"}) == ["b1", "c1", "a1", "a2", "b2"]
+    # random order is the plain baseline: groups do not change it
+    assert order_queue(stems, "random", scores, seed=3, groups=groups) == random_order(stems, seed=3)

@@ -42,18 +42,20 @@ def order_queue(
     ``validation`` split are never trained on, so the model stays unsure of them and a plain sort
     would keep sending the person there; they are spread evenly through the queue instead (in the
     seeded order), at their share of the images, as random order would. ``"random"``: the seeded
-    random order. Without scores (no model yet) both strategies give the seeded random order, so a
-    comparison starts from the same first round.
+    random order. Without scores (no model yet) both strategies give the seeded random order (with
+    ``groups``, one image per look-alike group first), so a comparison starts from the same first round.
 
     ``groups`` (stem → group of near-duplicates, :mod:`unet_core.frame_groups`) makes the uncertainty
-    order diverse: the most uncertain image of each group comes first, then the other images of
+    order (and the order before any model) diverse: the most uncertain image of each group comes first, then the other images of
     groups already represented, and groups in ``covered`` (already corrected since the model was
     trained) after all fresh ones — correcting two near-identical frames before the next fine-tune
     costs twice and teaches once.
     """
     check_strategy(strategy)
     shuffled = random_order(stems, seed)
-    if strategy == "random" or not scores:
+    if not scores:  # no model yet: the seeded random order, look-alikes still taking turns
+        return shuffled if groups is None else _one_per_group_first(shuffled, groups, covered)
+    if strategy == "random":
         return shuffled
 
     def key(stem: str) -> tuple[int, float]:

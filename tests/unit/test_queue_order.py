@@ -105,3 +105,7 @@ def test_uncertainty_order_takes_one_image_per_group_first() -> None:
     assert order_queue(stems, "uncertainty", scores, groups=groups, covered={"a"}) == ["b1", "c1", "a1", "a2", "b2"]
     # random order is the plain baseline: groups do not change it
     assert order_queue(stems, "random", scores, seed=3, groups=groups) == random_order(stems, seed=3)
+    # before any model both orders are the seeded shuffle, with look-alikes taking turns
+    for strategy in STRATEGIES:
+        first = order_queue(stems, strategy, None, seed=3, groups=groups)[:3]
+        assert sorted(groups[s] for s in first) == ["a", "b", "c"]

@@ -70,17 +70,16 @@ class QueueCommands:
         rec = self.ws.records[rows[0]]
         unscored = sum(1 for r in rows if self.ws.records[r].scored_by != self.ws.model.version
                        or self.ws.records[r].uncertainty is None)
-        text = f"Queue: {len(queue)} image(s) to correct"
+        text = f"Queue: {len(queue)} to correct"
         assert self.ws.layout is not None
         if rec.stem in validation_stems(self.ws.layout, self.ws.records, self.ws.groups):
             text += ("; this one is a validation image (it checks every fine-tune, so it comes in turn, "
                      "not by uncertainty)")
         elif rec.uncertainty is not None and rec.scored_by == self.ws.model.version:
-            text += f"; this one has uncertainty {rec.uncertainty:.3f}"
+            text += f"; uncertainty {rec.uncertainty:.3f}"
             waiting = self._waiting_look_alikes(rows[0])
-            if waiting:
-                text += (f" ({waiting} more uncertain look-alike(s) of images corrected since the last fine-tune "
-                         "wait until the model has learnt them)")
+            if waiting:  # more uncertain, but like an image corrected since the last fine-tune
+                text += f"; {waiting} look-alike(s) of new corrections wait for a fine-tune"
         if self.ws.model.predictor is None:
             text += "; no model yet, so the queue is in a fixed shuffled order"
         elif unscored:

@@ -156,7 +156,8 @@ class ImageGroups:
     ``similar``: near-duplicates by image similarity — what the queue spreads apart. ``split``: what
     must stay on one side of a train/validation/held-out split — the layout's own name groups where
     it has them (a Carvana car's views; similarity there would chain different cars photographed at
-    the same angle on the same studio background), else ``similar``.
+    the same angle on the same studio background, so look-alikes are then only sought within a
+    name group), else ``similar``.
     """
 
     split: dict[str, str]
@@ -172,8 +173,15 @@ def frame_groups(paths: Mapping[str, Path], name_group: Callable[[str], str] | N
     """
     stems = list(paths)
     similar = similarity_groups(stems, load_signatures(paths, cache, progress)) if stems else {}
-    split = {s: name_group(s) for s in stems} if name_group is not None else dict(similar)
-    return ImageGroups(split, similar)
+    if name_group is None:
+        return ImageGroups(dict(similar), similar)
+    split = {s: name_group(s) for s in stems}
+    # look-alikes only within a name group: on a studio background every car looks like every other car
+    # at the same angle (the generated cars correlate above the threshold), which is not a duplicate
+    first: dict[tuple[str, str], str] = {}
+    for s in sorted(stems):
+        first.setdefault((similar[s], split[s]), s)
+    return ImageGroups(split, {s: first[(similar[s], split[s])] for s in stems})
 
 
 def cache_path(store_root: str | Path) -> Path:

@@ -158,7 +158,7 @@ def test_q_skips_look_alikes_of_an_image_corrected_since_the_model(qtbot, folder
     assert w.ws.records[row[first]].corrected_with == version
     w.next_in_queue()  # the look-alike teaches nothing new until the model learnt the correction
     assert w.ws.current != row[twin]
-    assert "1 more uncertain look-alike(s)" in w.status.currentMessage()
+    assert "1 look-alike(s) of new corrections wait" in w.status.currentMessage()
     queue = [w.ws.records[i].stem for i in w.queue()]
     before = queue[:queue.index(twin)]
     assert alike[first] not in {alike[s] for s in before}

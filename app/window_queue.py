@@ -72,18 +72,18 @@ class QueueCommands:
                        or self.ws.records[r].uncertainty is None)
         text = f"Queue: {len(queue)} to correct"
         assert self.ws.layout is not None
-        if rec.stem in validation_stems(self.ws.layout, self.ws.records, self.ws.groups):
-            text += ("; this one is a validation image (it checks every fine-tune, so it comes in turn, "
-                     "not by uncertainty)")
+        is_val = rec.stem in validation_stems(self.ws.layout, self.ws.records, self.ws.groups)
+        if is_val:
+            text += "; a validation image: comes in turn, not by uncertainty (it checks each fine-tune)"
         elif rec.uncertainty is not None and rec.scored_by == self.ws.model.version:
             text += f"; uncertainty {rec.uncertainty:.3f}"
             waiting = self._waiting_look_alikes(rows[0])
             if waiting:  # more uncertain, but like an image corrected since the last fine-tune
                 text += f"; {waiting} look-alike(s) of new corrections wait for a fine-tune"
         if self.ws.model.predictor is None:
-            text += "; no model yet, so the queue is in a fixed shuffled order"
-        elif unscored:
-            text += f"; {unscored} not scored by model {self.ws.model.version} yet (Predict All ranks them)"
+            text += "; no model yet: a fixed shuffled order"
+        elif unscored and not is_val:  # (kept short: the status bar shares its row with the image name)
+            text += f"; {unscored} not scored by {self.ws.model.version} (Predict All ranks them)"
         self.status.showMessage(text, 8000)
 
     def rescore_queue(self: MainWindow) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from unet_core.cli_progress import TerminalProgress, bar, warn
@@ -65,8 +66,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     groups = [e.group for e in examples]
     if not groups_by_name(layout.kind) and args.val_fraction > 0:
         # frame names say nothing about the scene: near-duplicate frames must not straddle the split
+        t0 = time.perf_counter()
         similar = frame_groups({str(i): e.image_path for i, e in enumerate(examples)}).split
         groups = [similar[str(i)] for i in range(len(examples))]
+        if not args.quiet and dist_from_env().is_main:
+            print(f"split groups: {len(examples)} frames in {len(set(groups))} groups of look-alikes "
+                  f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     train_ex, val_ex = split_by_group(examples, groups, args.val_fraction, args.seed)
     out = Path(args.out)
     if out.exists() and out.is_dir():

@@ -227,4 +227,4 @@ def test_train_keeps_near_duplicate_frames_on_one_side_of_the_split(carla_dir: P
     assert code == 0, err
     # by name alone 3 of the 6 frames would validate, copies of the training frames among them; the
     # five copies form one group, too big for half, so the other scene is the validation split
-    assert "5 train / 1 val images" in err
+    assert "5 train / 1 val images" in err and "6 frames in 2 groups of look-alikes" in err

@@ -123,7 +123,11 @@ class Workspace(QObject):
                 self.groups = groups
                 self.groupsReady.emit()
 
-        self.run_in_background(lambda: image_groups(layout, records, store, progress), done, lambda _msg: None)
+        def failed(message: str) -> None:  # closed folder, or an unexpected error: name groups stay in use
+            if "folder closed" not in message:
+                log.warning("grouping look-alike images failed: %s", message)
+
+        self.run_in_background(lambda: image_groups(layout, records, store, progress), done, failed)
 
     def close_folder(self) -> None:
         """Save everything and forget the open folder."""

@@ -17,7 +17,6 @@ from unet_core.corrections import image_groups
 from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import detect_layout, make_layout
 from unet_core.errors import DataError
-from unet_core.frame_groups import frame_groups, groups_by_name
 from unet_core.loop_data import SimRecord, heldout_eval, make_working_folder, split_heldout
 from unet_core.queue_order import check_strategy
 from unet_core.store import ProjectStore
@@ -111,8 +110,7 @@ class _Loop:
         labelled = [p for p in pairs if p.mask is not None]
         if len(labelled) < 2:
             raise DataError("the benchmark needs at least two images with ground-truth masks", self.layout.root)
-        by_name = self.layout.group_of if groups_by_name(self.layout.kind) else None
-        source_groups = frame_groups({p.stem: p.image for p in labelled}, by_name)
+        source_groups = image_groups(self.layout, [SimRecord(p.stem, p.image) for p in labelled])
         self.pool, self.heldout = split_heldout(labelled, cfg.heldout_fraction, cfg.seed, cfg.heldout_stems,
                                                 groups=source_groups.split)
         self.truth = {p.stem: p for p in self.pool}

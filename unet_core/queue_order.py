@@ -46,10 +46,10 @@ def order_queue(
     ``groups``, one image per look-alike group first), so a comparison starts from the same first round.
 
     ``groups`` (stem → group of near-duplicates, :mod:`unet_core.frame_groups`) makes the uncertainty
-    order (and the order before any model) diverse: the most uncertain image of each group comes first, then the other images of
-    groups already represented, and groups in ``covered`` (already corrected since the model was
-    trained) after all fresh ones — correcting two near-identical frames before the next fine-tune
-    costs twice and teaches once.
+    order (and the order before any model) diverse: the most uncertain image of each group comes
+    first, then the other images of groups already represented, and groups in ``covered`` (already
+    corrected since the model was trained) after all fresh ones — correcting two near-identical
+    frames before the next fine-tune costs twice and teaches once.
     """
     check_strategy(strategy)
     shuffled = random_order(stems, seed)

@@ -30,3 +30,20 @@ class UnreadableFileError(DataError):
     In folders such items are skipped and counted; other :class:`DataError` cases (mismatched
     sizes, class ids out of range) mean the data and the model disagree and stop the command.
     """
+
+
+class WriteError(MaskloopError, OSError):
+    """An output file could not be written (disk full, read-only folder, ...); nothing was half-written.
+
+    Also an :class:`OSError` carrying the cause's ``errno``/``strerror``/``filename``, so code that
+    handles failed writes as ``OSError`` keeps working; ``str(err)`` stays the one-line message.
+    """
+
+    def __init__(self, message: str, path: str | Path, cause: OSError | None = None) -> None:
+        super().__init__(message, path)
+        self.errno = cause.errno if cause is not None else None
+        self.strerror = cause.strerror if cause is not None else None
+        self.filename = str(path)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -3,36 +3,87 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from unet_core.errors import WriteError
+
+#: Errors that mean "this place does not take writes" and those that mean "no space left".
+_READ_ONLY_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG})
+
+
+def write_error(exc: OSError, path: str | Path) -> WriteError:
+    """The one-line :class:`WriteError` for a failed write of ``path`` (says *disk full* or *read-only*)."""
+    if isinstance(exc, WriteError):
+        return exc
+    detail = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in _FULL_ERRNOS:
+        message = f"cannot write: the disk is full ({detail})"
+    elif exc.errno in _READ_ONLY_ERRNOS:
+        message = f"cannot write: the folder is read-only or not yours to write ({detail})"
+    else:
+        message = f"cannot write ({detail})"
+    return WriteError(message, path, exc)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically.
 
-    The bytes go to a temporary file beside ``path`` which is flushed, fsynced and then
-    renamed over the target with :func:`os.replace`. Parent folders are created. On any
-    failure the temporary file is removed and an existing ``path`` is left untouched.
+    The bytes go to a temporary file ``.<name>.<random>.tmp`` beside ``path`` which is flushed,
+    fsynced and then renamed over the target with :func:`os.replace`. Parent folders are created.
+    On any failure the temporary file is removed and an existing ``path`` is left untouched; an
+    ``OSError`` (disk full, read-only folder, ...) becomes a :class:`WriteError` naming ``path``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise write_error(exc, target) from exc
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         # mkstemp creates 0600 files; keep an existing file's mode, else use a normal 0644.
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise write_error(exc, target) from exc
         raise
+
+
+def append_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
+    """Append ``text`` to ``path`` (created with its folders if missing) in one ``write`` call, for logs.
+
+    An ``OSError`` becomes a :class:`WriteError` naming ``path``.
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            _write_all(fd, text.encode(encoding))
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise write_error(exc, target) from exc
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:

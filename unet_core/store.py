@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from unet_core.fsutil import atomic_write_bytes, atomic_write_json
+from unet_core.fsutil import atomic_write_bytes, atomic_write_json, write_error
 from unet_core.store_files import (
     StoreError,
     check_mask_array,
@@ -105,7 +105,7 @@ class ProjectStore:
         try:
             atomic_write_json(path, meta)
         except OSError as exc:
-            raise StoreError(f"cannot write store metadata ({exc.strerror or exc})", path) from exc
+            raise StoreError(str(write_error(exc, path)), path) from exc
 
     def _dataset_str(self) -> str | None:
         return str(self.dataset_dir) if self.dataset_dir is not None else None
@@ -143,6 +143,13 @@ class ProjectStore:
         """Remove the corrected mask of ``stem`` (no-op if absent). The state is left as is."""
         remove_file(self.mask_path(stem))
 
+    def drop_correction(self, stem: str, **state: Any) -> ImageState:
+        """Forget ``stem``'s correction: remove its mask file, then apply ``state`` (e.g. the status it
+        returns to) in one transaction. The file goes first, so an interruption between the two never
+        leaves a stored correction behind an uncorrected status (nothing unwanted is trained on)."""
+        remove_file(self.mask_path(stem))
+        return self.update_state(stem, **state)
+
     # ---- prediction cache --------------------------------------------------------------------
     def prediction_paths(self, stem: str, version: str) -> tuple[Path, Path]:
         """``(labels, uncertainty)`` PNG paths of the cached prediction of ``stem`` by ``version``."""
@@ -171,7 +178,7 @@ class ProjectStore:
         try:
             labels_path.parent.mkdir(exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create ({exc.strerror or exc})", labels_path.parent) from exc
+            raise StoreError(str(write_error(exc, labels_path.parent)), labels_path.parent) from exc
         if unc8 is None:
             remove_file(unc_path)
         else:
@@ -300,8 +307,8 @@ class ProjectStore:
         data = encode_png(array)
         try:
             atomic_write_bytes(path, data)
-        except OSError as exc:
-            raise StoreError(f"cannot write ({exc.strerror or exc})", path) from exc
+        except OSError as exc:  # a WriteError: one line naming the file, disk full or read-only
+            raise StoreError(str(write_error(exc, path)), path) from exc
 
     def close(self) -> None:
         """Close the state database; later calls that need it raise ``StoreError``."""

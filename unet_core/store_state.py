@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -160,6 +160,13 @@ def _row_to_state(row: tuple[Any, ...]) -> ImageState:
     )
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already (it rolls back by itself on a full disk)."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):  # an unusable database (I/O error): the original error says why
+            conn.execute("ROLLBACK")
+
+
 class StateDB:
     """SQLite database of image states, model versions and settings; safe across threads and processes."""
 
@@ -225,14 +232,14 @@ class StateDB:
             try:
                 yield conn
             except BaseException as exc:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 if isinstance(exc, sqlite3.Error):
-                    raise StoreError(f"state database error ({exc})", self.path) from exc
+                    raise StoreError(f"cannot write the state database ({exc})", self.path) from exc
                 raise
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise StoreError(f"cannot commit to the state database ({exc})", self.path) from exc
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -69,6 +69,19 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def check_writable(path: str | Path) -> None:
+    """Fail early, before long work, if ``path`` could not be written: creates its folders and a
+    temporary file beside it (removed at once); a :class:`WriteError` names ``path``."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        os.unlink(tmp_name)
+    except OSError as exc:
+        raise write_error(exc, target) from exc
+
+
 def append_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
     """Append ``text`` to ``path`` (created with its folders if missing) in one ``write`` call, for logs.
 

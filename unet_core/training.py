@@ -23,6 +23,7 @@ from unet_core.data.dataset import Example, SegmentationDataset
 from unet_core.devices import autocast_dtype, describe_device, select_device
 from unet_core.distributed import DistInfo, any_rank, barrier, dist_from_env, init_distributed, shutdown
 from unet_core.errors import DataError
+from unet_core.fsutil import append_text, check_writable
 from unet_core.inference import Predictor
 from unet_core.losses import segmentation_loss
 from unet_core.metrics import summarize
@@ -86,6 +87,10 @@ class _Run:
         self.callbacks = list(callbacks)
         self.stop = stop or threading.Event()
         self.dist: DistInfo = dist_from_env()
+        if self.dist.is_main:  # an output that cannot be written stops the run now, not after training
+            check_writable(self.out)
+            if config.log_dir is not None:
+                check_writable(Path(config.log_dir) / "metrics.jsonl")
         self.device = init_distributed(self.dist, select_device(config.device))
         self.amp_dtype = autocast_dtype(self.device, config.amp)
         # channels_last is faster on CUDA and on CPU (measured in benchmarks/model_widths.py)
@@ -273,10 +278,7 @@ class _Run:
     def log(self, record: dict[str, Any]) -> None:
         if self.config.log_dir is None or not self.dist.is_main:
             return
-        log_dir = Path(self.config.log_dir)
-        log_dir.mkdir(parents=True, exist_ok=True)
-        with open(log_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        append_text(Path(self.config.log_dir) / "metrics.jsonl", json.dumps(record) + "\n")
 
 
 def _seed_worker(worker_id: int) -> None:

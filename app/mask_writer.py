@@ -36,6 +36,15 @@ class MaskWriter:
             self._futures = [f for f in self._futures if not f.done()] + [fut]
         return fut
 
+    def discard(self, stem: str, state: dict) -> Future[None]:
+        """Queue the removal of ``stem``'s stored correction (its mask equals where it started), with a
+        state update (the status it returns to); ordered with the saves, so a pending save cannot bring
+        the file back."""
+        fut = self._pool.submit(self._drop, stem, dict(state))
+        with self._lock:
+            self._futures = [f for f in self._futures if not f.done()] + [fut]
+        return fut
+
     def submit(self, fn: Callable[[], object]) -> Future[None]:
         """Queue any other store write (e.g. a prediction cache entry) behind the pending saves."""
 
@@ -63,6 +72,18 @@ class MaskWriter:
                 self.store.update_state(stem, **state)
         except Exception as exc:  # reported to the user; never lost silently
             log.exception("autosave of %s failed", stem)
+            if self.on_error is not None:
+                self.on_error(stem, " ".join(str(exc).split()))
+
+    def _drop(self, stem: str, state: dict) -> None:
+        try:
+            seconds = float(state.pop("add_seconds", 0.0))
+            strokes = int(state.pop("add_strokes", 0))
+            if seconds or strokes:
+                self.store.add_edit(stem, seconds=seconds, pixels=0, strokes=strokes)
+            self.store.drop_correction(stem, pixels_changed=0, **state)
+        except Exception as exc:  # reported to the user; never lost silently
+            log.exception("removing the correction of %s failed", stem)
             if self.on_error is not None:
                 self.on_error(stem, " ".join(str(exc).split()))
 

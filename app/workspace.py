@@ -19,6 +19,7 @@ from unet_core.data.classes import ClassTable
 from unet_core.data.layouts import DatasetLayout, detect_layout
 from unet_core.errors import DataError
 from unet_core.frame_groups import ImageGroups
+from unet_core.loop_policy import is_correction, uncorrected_status
 from unet_core.store import ImageStatus, ProjectStore
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Workspace(QObject):
         self._writer: MaskWriter | None = None
         self._masks: OrderedDict[int, np.ndarray] = OrderedDict()  # row -> working mask (the truth)
         self._bases: dict[int, np.ndarray | None] = {}  # row -> what the working mask started from
+        self._originals: dict[int, np.ndarray | None] = {}  # row -> the dataset's own mask (not a correction)
         self._dirty: set[int] = set()
         self._pending_seconds: dict[int, float] = {}
         self._pending_strokes: dict[int, int] = {}
@@ -145,6 +147,7 @@ class Workspace(QObject):
         self.records, self.row_of, self.current, self.loaded = [], {}, None, None
         self._masks.clear()
         self._bases.clear()
+        self._originals.clear()
         self._dirty.clear()
 
     # -- current image -------------------------------------------------------------------------
@@ -211,6 +214,7 @@ class Workspace(QObject):
         base = self.base_mask(row, loaded)
         self._masks[row] = saved if saved is not None else (base.copy() if base is not None else np.zeros((h, w), np.uint8))
         self._bases[row] = base
+        self._originals[row] = loaded.original_mask
         self._evict()
 
     def base_mask(self, row: int, loaded: LoadedImage | None = None) -> np.ndarray | None:
@@ -230,6 +234,7 @@ class Workspace(QObject):
             self.save_row(row)
             del self._masks[row]
             self._bases.pop(row, None)
+            self._originals.pop(row, None)
             self.maskDropped.emit(row)
 
     def working_mask(self, row: int | None = None) -> np.ndarray | None:
@@ -267,16 +272,39 @@ class Workspace(QObject):
             self.note_edit()
 
     def save_row(self, row: int) -> None:
-        """Queue the atomic save of ``row`` if it has unsaved edits."""
+        """Queue the atomic save of ``row`` if it has unsaved edits.
+
+        A corrected mask equal to where it started (:func:`unet_core.loop_policy.is_correction`: undone,
+        reverted, prediction accepted) is no correction: the image returns to predicted / unlabelled
+        and its stored correction is removed instead.
+        """
         if row not in self._dirty or self._writer is None or row not in self._masks:
             return
         self._dirty.discard(row)
         rec = self.records[row]
         state = {"status": rec.status, "add_seconds": self._pending_seconds.pop(row, 0.0),
                  "add_strokes": self._pending_strokes.pop(row, 0)}
+        if rec.status == ImageStatus.CORRECTED.value and not self._is_correction(row):
+            self._drop_correction(row, state)
+            return
         if self.model.version is not None:
             state["model_version"] = self.model.version
         self._writer.save(rec.stem, self._masks[row], self._bases.get(row), state)
+
+    def _is_correction(self, row: int) -> bool:
+        starts = (self._bases.get(row), self.model.labels(row), self._originals.get(row))
+        return is_correction(self._masks[row], starts)
+
+    def _drop_correction(self, row: int, state: dict) -> None:
+        assert self._writer is not None
+        rec = self.records[row]
+        predicted = rec.uncertainty is not None or self.model.has_labels(row)
+        rec.status = uncorrected_status(predicted).value
+        rec.corrected_with = None
+        state["status"] = rec.status
+        state["model_version"] = (rec.scored_by or self.model.version) if predicted else None
+        self._writer.discard(rec.stem, state)
+        self.recordChanged.emit(row)
 
     def save_all(self) -> None:
         """Queue saves of every image with unsaved edits."""

@@ -55,6 +55,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from unet_core.training import train
     from unet_core.training_types import TrainConfig
 
+    if args.resume:  # nothing to resume is said before any data is read (train() checks it too)
+        from unet_core.resume import require_resume_state
+
+        require_resume_state(Path(args.out))
     layout = detect_layout(args.data)
     examples = labelled_examples(layout, "train")
     classes = layout.classes

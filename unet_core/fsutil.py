@@ -6,7 +6,9 @@ import contextlib
 import errno
 import json
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,33 @@ def check_writable(path: str | Path) -> None:
         os.unlink(tmp_name)
     except OSError as exc:
         raise write_error(exc, target) from exc
+
+
+#: Temporaries of :func:`atomic_write_bytes` older than this (seconds) belong to no live writer.
+STALE_TEMP_AGE = 60.0
+_TEMP_RANDOM = re.compile(r"[a-z0-9_]{8}")  # the random part tempfile.mkstemp puts in a name
+
+
+def remove_stale_temps(path: str | Path, max_age: float = STALE_TEMP_AGE) -> int:
+    """Remove ``.<name of path>.<random>.tmp`` files beside ``path`` older than ``max_age`` seconds:
+    what :func:`atomic_write_bytes` leaves when its process is killed mid-write. Returns the count;
+    other files, and failures to list or remove, are left alone."""
+    target = Path(path)
+    prefix, now, removed = f".{target.name}.", time.time(), 0
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")
+                and _TEMP_RANDOM.fullmatch(name[len(prefix):-4])):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def append_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:

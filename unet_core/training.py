@@ -23,12 +23,12 @@ from unet_core.data.dataset import Example, SegmentationDataset
 from unet_core.devices import autocast_dtype, describe_device, select_device
 from unet_core.distributed import DistInfo, any_rank, barrier, dist_from_env, init_distributed, shutdown
 from unet_core.errors import DataError
-from unet_core.fsutil import append_text, check_writable
+from unet_core.fsutil import append_text, check_writable, remove_stale_temps
 from unet_core.inference import Predictor
 from unet_core.losses import segmentation_loss
 from unet_core.metrics import summarize
 from unet_core.model import UNetConfig, build_model
-from unet_core.resume import last_path_for, load_resume_state, resume_tensors
+from unet_core.resume import last_path_for, load_resume_state, require_resume_state, resume_tensors
 from unet_core.training_types import Callback, EpochInfo, StepInfo, TrainConfig, TrainResult, learning_rate
 from unet_core.validation import ValidationSet, validate
 
@@ -87,6 +87,8 @@ class _Run:
         self.callbacks = list(callbacks)
         self.stop = stop or threading.Event()
         self.dist: DistInfo = dist_from_env()
+        if resume:  # nothing to resume: stop before anything is written (out is an earlier run's best)
+            require_resume_state(self.out)
         if self.dist.is_main:  # an output that cannot be written stops the run now, not after training
             check_writable(self.out)
             if config.log_dir is not None:
@@ -182,14 +184,12 @@ class _Run:
         )
 
     def _resume(self) -> None:
-        if not self.last_path.exists():
-            return
-        state = load_resume_state(self.last_path, self.model, self.optimizer)
-        self.epoch = int(state["epoch"])
-        self.global_step = int(state["global_step"])
-        self.elapsed_before = float(state["elapsed"])
-        self.best = state.get("best_val_dice")
-        self.history = list(state.get("history", []))
+        state = load_resume_state(require_resume_state(self.out), self.model, self.optimizer)
+        self.epoch = state["epoch"]
+        self.global_step = state["global_step"]
+        self.elapsed_before = state["elapsed"]
+        self.best = state["best_val_dice"]
+        self.history = list(state["history"])
 
     # -- progress --------------------------------------------------------------------------------
     def progress(self, elapsed: float, steps_per_epoch: int, step_in_epoch: int) -> float:
@@ -266,6 +266,7 @@ class _Run:
         return metrics["dice"]["mean"], metrics
 
     def save(self, path: Path, with_state: bool, extra: dict[str, Any] | None = None) -> None:
+        remove_stale_temps(path)  # left by a run killed while saving (a minute old: not a live writer's)
         self.meta.training.update(
             {"epochs": self.epoch, "steps": self.global_step, "best_val_dice": self.best}
         )

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load as st_load
+from safetensors import safe_open
 from safetensors.torch import save as st_save
 
+from unet_core.checkpoint_header import Header, read_header
 from unet_core.data.classes import ClassTable
 from unet_core.errors import CheckpointError
 from unet_core.fsutil import atomic_write_bytes
-from unet_core.model import UNet, UNetConfig, build_model
+from unet_core.limits import MAX_INPUT_SIDE, MAX_PARAMETERS
+from unet_core.model import UNet, UNetConfig, build_model, state_shapes
 from unet_core.transforms import Normalization
 
 FORMAT_NAME = "maskloop-unet"
 FORMAT_VERSION = 1
-_MAX_HEADER = 100 * 1024 * 1024
 OPTIM_PREFIX = "__optim__."
 
 
@@ -74,12 +74,14 @@ class CheckpointMeta:
             classes = ClassTable.from_dict(json.loads(meta["classes"]))
             inp = json.loads(meta["input"])
             size = tuple(int(v) for v in inp["size_hw"])
-            if len(size) != 2 or min(size) < 1:
-                raise ValueError(f"bad input size {size}")
+            if len(size) != 2 or min(size) < 1 or max(size) > MAX_INPUT_SIDE:
+                raise ValueError(f"bad input size {size} (each side 1..{MAX_INPUT_SIDE})")
             norm = Normalization.from_dict(inp.get("normalization", {}))
             training = json.loads(meta.get("training", "{}"))
             created = float(meta.get("created", "0") or 0)
-        except (KeyError, ValueError, TypeError) as exc:
+            if not isinstance(training, dict):
+                raise ValueError("training summary must be an object")
+        except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             raise CheckpointError(f"corrupt checkpoint metadata ({exc})", path) from exc
         if arch.num_classes != classes.num_classes:
             raise CheckpointError(
@@ -152,88 +154,77 @@ def save_checkpoint(
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_header(path: Path) -> tuple[dict[str, Any], bytes]:
-    """Validate the safetensors framing by hand before handing the bytes to the parser."""
-    if not path.exists():
-        raise CheckpointError("no such checkpoint file", path)
-    if path.is_dir():
-        raise CheckpointError("is a folder, not a checkpoint file", path)
+def _check_weights(header: Header, meta: CheckpointMeta, path: Path) -> int:
+    """Compare the header's weight shapes with the stored architecture (no model built); return its parameters."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CheckpointError(f"cannot read checkpoint ({exc.strerror or exc})", path) from exc
-    if data[:2] == b"PK" or data[:1] == b"\x80":
-        raise CheckpointError(
-            "looks like a pickled PyTorch .pt file; Maskloop only loads .safetensors checkpoints (never unpickles)",
-            path,
-        )
-    if len(data) < 8:
-        raise CheckpointError("not a checkpoint (file too short)", path)
-    (n,) = struct.unpack("<Q", data[:8])
-    if n == 0 or n > _MAX_HEADER or 8 + n > len(data):
-        raise CheckpointError("not a safetensors checkpoint (bad header length; truncated or another format)", path)
-    try:
-        header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError("not a safetensors checkpoint (unreadable header)", path) from exc
-    if not isinstance(header, dict):
-        raise CheckpointError("not a safetensors checkpoint (header is not an object)", path)
-    end = 0
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        try:
-            end = max(end, int(info["data_offsets"][1]))
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise CheckpointError(f"not a safetensors checkpoint (bad entry {name!r})", path) from exc
-    if 8 + n + end > len(data):
-        raise CheckpointError("truncated checkpoint (file ends before its tensors do)", path)
-    return header, data
-
-
-def read_metadata(path: str | Path) -> CheckpointMeta:
-    """Read and validate a checkpoint's metadata without building the model."""
-    p = Path(path)
-    header, _ = _read_header(p)
-    meta = header.get("__metadata__") or {}
-    if not isinstance(meta, dict):
-        raise CheckpointError("not a Maskloop checkpoint (bad metadata)", p)
-    return CheckpointMeta.from_metadata({str(k): str(v) for k, v in meta.items()}, p)
-
-
-def load_checkpoint_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """All tensors and the raw metadata of a checkpoint (validated framing, no unpickling)."""
-    p = Path(path)
-    header, data = _read_header(p)
-    try:
-        tensors = st_load(data)
-    except Exception as exc:  # the safetensors parser raises its own error types
-        raise CheckpointError(f"corrupt checkpoint ({exc})", p) from exc
-    meta = header.get("__metadata__") or {}
-    return tensors, {str(k): str(v) for k, v in meta.items()}
-
-
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[UNet, CheckpointMeta]:
-    """Rebuild the model from a checkpoint, in eval mode on ``device``; invalid files raise CheckpointError."""
-    p = Path(path)
-    tensors, raw_meta = load_checkpoint_tensors(p)
-    meta = CheckpointMeta.from_metadata(raw_meta, p)
-    model = build_model(meta.arch)
-    weights = {k: v for k, v in tensors.items() if not k.startswith(OPTIM_PREFIX)}
-    expected = model.state_dict()
+        expected, parameters = state_shapes(meta.arch)
+    except ValueError as exc:
+        raise CheckpointError(f"corrupt checkpoint metadata ({exc})", path) from exc
+    if parameters > MAX_PARAMETERS:
+        raise CheckpointError(f"architecture too large ({parameters:,} parameters; at most {MAX_PARAMETERS:,})", path)
+    weights = {k: v for k, v in header.tensors.items() if not k.startswith(OPTIM_PREFIX)}
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))
     if missing or unexpected:
         detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
-        raise CheckpointError(f"weights do not match the stored architecture ({detail})", p)
-    for name, tensor in weights.items():
-        if tuple(tensor.shape) != tuple(expected[name].shape):
+        raise CheckpointError(f"weights do not match the stored architecture ({detail})", path)
+    for name, entry in weights.items():
+        if entry.shape != expected[name]:
             raise CheckpointError(
-                f"weights do not match the stored architecture ({name}: {tuple(tensor.shape)} "
-                f"vs {tuple(expected[name].shape)})",
-                p,
+                f"weights do not match the stored architecture ({name}: {entry.shape} vs {expected[name]})", path
             )
-    model.load_state_dict(weights)
+    return parameters
+
+
+def inspect_checkpoint(path: str | Path) -> tuple[CheckpointMeta, int]:
+    """Metadata and parameter count of a checkpoint, fully validated from its header alone.
+
+    Only the header is read (a 10 GB file costs no memory); every size is bounded and every weight
+    shape compared with the stored architecture, so a file that passes loads with bounded memory.
+    """
+    p = Path(path)
+    header = read_header(p)
+    meta = CheckpointMeta.from_metadata(header.metadata, p)
+    return meta, _check_weights(header, meta, p)
+
+
+def read_metadata(path: str | Path) -> CheckpointMeta:
+    """Read and validate a checkpoint's metadata (and its weight shapes) without building the model."""
+    return inspect_checkpoint(path)[0]
+
+
+def _read_tensors(path: Path, names: list[str]) -> dict[str, torch.Tensor]:
+    """The named tensors of a validated file (memory-mapped by safetensors; nothing unpickled)."""
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            return {name: fh.get_tensor(name) for name in names}
+    except Exception as exc:  # the safetensors parser raises its own error types
+        raise CheckpointError(f"corrupt checkpoint ({' '.join(str(exc).split())})", path) from exc
+
+
+def load_checkpoint_tensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """All tensors and the raw metadata of a checkpoint (validated framing, bounded sizes, no unpickling)."""
+    p = Path(path)
+    header = read_header(p)
+    return _read_tensors(p, list(header.tensors)), dict(header.metadata)
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[UNet, CheckpointMeta]:
+    """Rebuild the model from a checkpoint, in eval mode on ``device``; invalid files raise CheckpointError.
+
+    Shapes are checked against the stored architecture before the model is built, so a hostile
+    header cannot make the loader allocate more than a valid model of the bounded size.
+    """
+    p = Path(path)
+    header = read_header(p)
+    meta = CheckpointMeta.from_metadata(header.metadata, p)
+    _check_weights(header, meta, p)
+    weights = _read_tensors(p, [k for k in header.tensors if not k.startswith(OPTIM_PREFIX)])
+    model = build_model(meta.arch)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise CheckpointError(f"weights do not match the stored architecture ({exc})", p) from exc
     model.to(device)
     model.eval()
     return model, meta

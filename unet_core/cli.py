@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from unet_core import __version__
 from unet_core.devices import DEVICE_CHOICES
 from unet_core.errors import MaskloopError
+from unet_core.limits import MAX_INPUT_SIDE
 
 ARCH_HELP = "unet-tiny (8 wide), unet-small (16, default), unet-base (32), unet (64, classic), unet-paper"
 
@@ -19,8 +20,8 @@ def _size(text: str) -> tuple[int, int]:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected HxW such as 256x384, got {text!r}") from None
-    if h < 16 or w < 16:
-        raise argparse.ArgumentTypeError("both sides must be at least 16 pixels")
+    if not (16 <= h <= MAX_INPUT_SIDE and 16 <= w <= MAX_INPUT_SIDE):
+        raise argparse.ArgumentTypeError(f"both sides must be 16..{MAX_INPUT_SIDE} pixels")
     return h, w
 
 

@@ -207,13 +207,12 @@ def format_metrics(report: dict) -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """``unet-core info MODEL [--json]``."""
-    from unet_core.checkpoint import file_hash, read_metadata
-    from unet_core.model import build_model, count_parameters
+    from unet_core.checkpoint import file_hash, inspect_checkpoint
 
-    meta = read_metadata(args.model)
+    meta, parameters = inspect_checkpoint(args.model)  # header only; exits 1 if tensors and config disagree
     summary = meta.summary()
     summary["sha256"] = file_hash(args.model)
-    summary["parameters"] = count_parameters(build_model(meta.arch))
+    summary["parameters"] = parameters
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from unet_core.limits import MAX_CLASSES, MAX_IN_CHANNELS, MAX_WIDEST_CHANNELS
 from unet_core.model_blocks import DecoderBlock, DoubleConv, mirror_pad
 
 _PRESET_WIDTHS: dict[str, int] = {
@@ -70,14 +71,16 @@ class UNetConfig:
                 if not isinstance(value, (int, float)) or isinstance(value, bool):
                     raise ValueError(f"UNetConfig.{f.name} must be a number, got {value!r}")
                 object.__setattr__(self, f.name, float(value))
-        if self.in_channels < 1:
-            raise ValueError(f"UNetConfig.in_channels must be >= 1, got {self.in_channels}")
-        if self.num_classes < 2:
-            raise ValueError(f"UNetConfig.num_classes must be >= 2, got {self.num_classes}")
-        if self.base_width < 1:
-            raise ValueError(f"UNetConfig.base_width must be >= 1, got {self.base_width}")
+        if not 1 <= self.in_channels <= MAX_IN_CHANNELS:
+            raise ValueError(f"UNetConfig.in_channels must be in 1..{MAX_IN_CHANNELS}, got {self.in_channels}")
+        if not 2 <= self.num_classes <= MAX_CLASSES:
+            raise ValueError(f"UNetConfig.num_classes must be in 2..{MAX_CLASSES}, got {self.num_classes}")
         if not 1 <= self.depth <= _MAX_DEPTH:
             raise ValueError(f"UNetConfig.depth must be in 1..{_MAX_DEPTH}, got {self.depth}")
+        widest = MAX_WIDEST_CHANNELS >> self.depth
+        if not 1 <= self.base_width <= widest:
+            raise ValueError(f"UNetConfig.base_width must be in 1..{widest} at depth {self.depth} "
+                             f"(at most {MAX_WIDEST_CHANNELS} bottleneck channels), got {self.base_width}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"UNetConfig.dropout must be in [0, 1), got {self.dropout}")
 
@@ -258,3 +261,15 @@ def build_model(config: UNetConfig) -> UNet:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def state_shapes(config: UNetConfig) -> tuple[dict[str, tuple[int, ...]], int]:
+    """The state-dict tensor shapes and the parameter count of ``config``'s UNet, allocating no weights.
+
+    The model is built on PyTorch's ``meta`` device, so a checkpoint's tensors can be checked against
+    its stored architecture before a real model (and its memory) exists.
+    """
+    with torch.device("meta"):
+        model = UNet(config)
+    shapes = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    return shapes, count_parameters(model)

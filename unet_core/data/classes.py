@@ -12,10 +12,9 @@ from typing import Any
 import numpy as np
 
 from unet_core.errors import DataError
+from unet_core.limits import MAX_CLASSES
 
 Color = tuple[int, int, int]
-
-MAX_CLASSES = 256
 
 
 def _as_color(value: Any, index: int) -> Color:

@@ -1,0 +1,28 @@
+"""Hard bounds on sizes read from files or typed by users, checked before anything is allocated."""
+
+from __future__ import annotations
+
+MAX_CLASSES = 256
+"""Class ids are stored in uint8 masks, so a class table holds at most 256 classes."""
+
+MAX_IN_CHANNELS = 16
+"""Input channels of a UNet (RGB plus room for extra inputs such as click maps)."""
+
+MAX_WIDEST_CHANNELS = 2048
+"""Channels of a UNet's bottleneck (``base_width * 2**depth``); the classic UNet has 1024."""
+
+MAX_PARAMETERS = 125_000_000
+"""Parameters of a model we build or load (500 MB of fp32 weights; the classic UNet has 31 M and every
+config within the bounds above has at most 124.5 M)."""
+
+MAX_INPUT_SIDE = 4096
+"""Longest side of a model's input size (the default trains at 256x384)."""
+
+MAX_IMAGE_PIXELS = 80_000_000
+"""Images with more pixels are refused before decoding (about 10,000 x 8,000; a decoded RGB copy is 240 MB)."""
+
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+"""A safetensors header (JSON) larger than this is not one of ours."""
+
+MAX_TENSORS = 10_000
+"""Tensors in one checkpoint (a UNet has a few hundred, with optimizer state)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QUndoGroup, QUndoStack
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from app.canvas import CanvasView
@@ -18,10 +18,9 @@ from app.training_controller import TrainingController
 from app.view_modes import DIFF_COLORS, LABELS, mask_for_mode
 from app.window_actions import build_actions
 from app.window_commands import WindowCommands
+from app.window_keys import CanvasKeys
 from app.window_queue import QueueCommands
 from app.workspace import Workspace
-
-HIDE_KEY = Qt.Key.Key_H
 
 
 class MainWindow(WindowCommands, QueueCommands, QMainWindow):
@@ -53,7 +52,8 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
             self.docks_menu.addAction(dock.toggleViewAction())
         self._wire()
         self._restore()
-        self.canvas.installEventFilter(self)
+        self.canvas_keys = CanvasKeys(self, self.canvas)
+        self.canvas_keys.install()
         self.refresh_recent_menu()
         self._update_titles()
 
@@ -242,15 +242,12 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
             self.status.device.setText("device: cuda" if torch.cuda.is_available() else "device: cpu")
             self.status.model.setText("no model")
 
-    # -- hold-to-hide ----------------------------------------------------------------------------
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            key_event = event  # type: ignore[assignment]
-            assert isinstance(key_event, QKeyEvent)
-            if key_event.key() == HIDE_KEY and not key_event.isAutoRepeat() and not key_event.modifiers():
-                self.canvas.set_overlay_hidden(event.type() == QEvent.Type.KeyPress)
-                return True
-        return super().eventFilter(obj, event)
+    # -- held keys -------------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        """Losing activation (a dialog, another app) lets go of held Space / H: their releases go elsewhere."""
+        if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            self.canvas_keys.release_all()
+        super().changeEvent(event)
 
     # -- persistence -----------------------------------------------------------------------------
     def _restore(self) -> None:

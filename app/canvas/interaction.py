@@ -137,6 +137,17 @@ class CanvasInput(_Base):
             return
         super().keyReleaseEvent(event)
 
+    def set_space_held(self, held: bool) -> None:
+        """Space is down (the left button pans, never paints) or up; the window's key filter calls this
+        wherever keyboard focus is."""
+        if bool(held) != self._space:
+            self._space = bool(held)
+            self._update_pointer()
+
+    def pointer_over(self) -> bool:
+        """Whether the mouse pointer is over the canvas's viewport."""
+        return self.isVisible() and (self.viewport().underMouse() or self._hover_scene is not None)
+
     def focusOutEvent(self, event: QFocusEvent) -> None:
         """Forget a held space bar when focus leaves."""
         self._space = False

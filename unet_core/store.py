@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -19,12 +20,13 @@ from unet_core.store_files import (
     check_name,
     clean_stale_temps,
     encode_png,
-    fallback_store_dir,
     read_png,
     remove_file,
+    fallback_store_dir,
     writable_dir,
 )
-from unet_core.store_state import ImageState, ImageStatus, ModelVersion, StateDB
+from unet_core.store_lock import StoreLock
+from unet_core.store_state import READ_ONLY_MESSAGE, ImageState, ImageStatus, ModelVersion, StateDB
 
 __all__ = ["FORMAT_VERSION", "ImageState", "ImageStatus", "ModelVersion", "ProjectStore", "StoreError"]
 
@@ -33,20 +35,30 @@ FORMAT_VERSION = 1
 
 
 class ProjectStore:
-    """The store folder of one dataset (normally ``<DIR>/.maskloop``); safe for several processes.
+    """The store folder of one dataset (normally ``<DIR>/.maskloop``); one writer, any number of readers.
 
     Layout: ``store.json`` (format version, dataset path), ``state.sqlite3`` (per-image state and
     model registry, SQLite in WAL mode), ``corrections/<stem>.png`` (single-channel index PNGs),
     ``predictions/<version>/<stem>.png`` + ``<stem>_unc.png`` and ``models/<id>.safetensors``.
     Every file is written atomically; the dataset's own files are never written by the store.
+
+    The first store opened on a folder (in any process) holds the folder's lock (``store.lock``, see
+    :mod:`unet_core.store_lock`) until :meth:`close` or its process ends, and is the only one that
+    writes. A store opened while another holds it is read-only (:attr:`read_only`): it reads
+    everything, and every write raises :class:`StoreError` saying so, instead of two windows silently
+    overwriting each other's edits.
     """
 
     STORE_DIRNAME = ".maskloop"
     STATE_DB_NAME = "state.sqlite3"
     META_NAME = "store.json"
 
-    def __init__(self, root: Path, dataset_dir: Path | None = None) -> None:
-        """Open (creating if missing) the store folder ``root``; ``StoreError`` if unusable."""
+    def __init__(self, root: Path, dataset_dir: Path | None = None, read_only: bool = False) -> None:
+        """Open (creating if missing) the store folder ``root``; ``StoreError`` if unusable.
+
+        Writable if this store gets the folder's lock, else read-only. ``read_only=True`` opens for
+        reading without taking the lock (commands that only read, while the app has the folder open).
+        """
         self.root = Path(root).expanduser().absolute()
         self.dataset_dir = Path(dataset_dir).absolute() if dataset_dir is not None else None
         try:
@@ -57,10 +69,22 @@ class ProjectStore:
             raise StoreError(f"cannot create the project store ({exc.strerror or exc})", self.root) from exc
         if not writable_dir(self.root):
             raise StoreError("the project store folder is not writable", self.root)
-        self._check_meta()
-        for sub in (self.root, self.root / "corrections", self.root / "models"):
-            clean_stale_temps(sub)
-        self._db = StateDB(self.root / self.STATE_DB_NAME, self.root / "models")
+        try:
+            self._lock = None if read_only else StoreLock.acquire(self.root)
+        except OSError as exc:
+            raise StoreError(f"cannot open the store's lock file ({exc.strerror or exc})", self.root) from exc
+        #: True when another open store (this or another process) writes this folder, or when opened
+        #: with ``read_only=True``: reading works, every write raises ``StoreError``.
+        self.read_only = self._lock is None
+        try:
+            self._check_meta()
+            if not self.read_only:  # the lock says no other writer is at work: every temp is a leftover
+                for sub in self._temp_folders():
+                    clean_stale_temps(sub, max_age=0.0)
+            self._db = StateDB(self.root / self.STATE_DB_NAME, self.root / "models", read_only=self.read_only)
+        except BaseException:
+            self._release_lock()
+            raise
 
     @classmethod
     def for_dataset(cls, dataset_dir: Path, fallback: Path | None = None) -> ProjectStore:
@@ -100,6 +124,8 @@ class ProjectStore:
                 self.dataset_dir = Path(recorded)
             if version == FORMAT_VERSION and recorded == self._dataset_str():
                 return
+        if self.read_only:  # the writer keeps store.json up to date
+            return
         meta.update(format=FORMAT_VERSION, dataset=self._dataset_str())
         meta.setdefault("created", time.time())
         try:
@@ -121,6 +147,7 @@ class ProjectStore:
         Only the file is written: set the image's status with :meth:`update_state`.
         """
         path = self.mask_path(stem)
+        self._check_writable()
         self._write_png(path, check_mask_array(mask))
 
     def load_mask(self, stem: str) -> np.ndarray | None:
@@ -141,12 +168,14 @@ class ProjectStore:
 
     def delete_mask(self, stem: str) -> None:
         """Remove the corrected mask of ``stem`` (no-op if absent). The state is left as is."""
+        self._check_writable()
         remove_file(self.mask_path(stem))
 
     def drop_correction(self, stem: str, **state: Any) -> ImageState:
         """Forget ``stem``'s correction: remove its mask file, then apply ``state`` (e.g. the status it
         returns to) in one transaction. The file goes first, so an interruption between the two never
         leaves a stored correction behind an uncorrected status (nothing unwanted is trained on)."""
+        self._check_writable()
         remove_file(self.mask_path(stem))
         return self.update_state(stem, **state)
 
@@ -171,6 +200,7 @@ class ProjectStore:
         reviewed image keeps its status and version (only its uncertainty is refreshed).
         """
         labels_path, unc_path = self.prediction_paths(stem, version)
+        self._check_writable()
         check_mask_array(labels, "labels")
         unc8 = None if uncertainty_map is None else _quantize_uncertainty(uncertainty_map, labels.shape)
         if isinstance(score, bool) or not isinstance(score, (int, float, np.floating, np.integer)):
@@ -218,14 +248,17 @@ class ProjectStore:
         Fields: status, model_version, uncertainty, edit_seconds, pixels_changed, strokes, error.
         ``updated`` is bumped (``created`` set on first record).
         """
+        self._check_writable()
         return self._db.update(check_name(stem), changes)
 
     def update_states(self, changes_by_stem: Mapping[str, Mapping[str, Any]]) -> None:
         """Apply several :meth:`update_state` changes in one transaction (all or nothing)."""
+        self._check_writable()
         self._db.update_many(changes_by_stem)
 
     def add_edit(self, stem: str, seconds: float, pixels: int, strokes: int) -> ImageState:
         """Add editing effort to ``stem`` atomically; concurrent adders (any process) all count."""
+        self._check_writable()
         return self._db.add_edit(check_name(stem), seconds, pixels, strokes)
 
     # ---- model versions ----------------------------------------------------------------------
@@ -238,6 +271,7 @@ class ProjectStore:
 
         The reservation is atomic across processes. Write the weights there, then :meth:`register_model`.
         """
+        self._check_writable()
         version_id = self._db.reserve_model()
         return version_id, self._db.model_path(version_id)
 
@@ -251,6 +285,7 @@ class ProjectStore:
     ) -> ModelVersion:
         """Record a version whose weights file already exists (``StoreError`` if not) and, by default,
         make it current. ``ValueError`` for an unknown parent or an id registered twice."""
+        self._check_writable()
         return self._db.register_model(version_id, parent, val_dice, note, make_current)
 
     def models(self) -> list[ModelVersion]:
@@ -263,6 +298,7 @@ class ProjectStore:
 
     def set_current_model(self, version_id: str) -> None:
         """Make a registered version current; rollback = ``set_current_model(older_id)``."""
+        self._check_writable()
         self._db.set_current_model(version_id)
 
     # ---- export ------------------------------------------------------------------------------
@@ -303,6 +339,20 @@ class ProjectStore:
         return count
 
     # ---- lifetime ----------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(READ_ONLY_MESSAGE, self.root)
+
+    def _temp_folders(self) -> list[Path]:
+        folders = [self.root, self.root / "corrections", self.root / "models"]
+        with contextlib.suppress(OSError), os.scandir(self.root / "predictions") as entries:
+            folders += [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
+        return folders
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
     def _write_png(self, path: Path, array: np.ndarray) -> None:
         data = encode_png(array)
         try:
@@ -311,8 +361,9 @@ class ProjectStore:
             raise StoreError(str(write_error(exc, path)), path) from exc
 
     def close(self) -> None:
-        """Close the state database; later calls that need it raise ``StoreError``."""
+        """Close the state database and give up the lock; later calls that need it raise ``StoreError``."""
         self._db.close()
+        self._release_lock()
 
     def __enter__(self) -> ProjectStore:
         return self

@@ -17,6 +17,8 @@ from unet_core.store_files import StoreError, check_name
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
+#: What every write to a store opened read-only says (after the store's path).
+READ_ONLY_MESSAGE = "opened read-only: another Maskloop window has this project open"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -170,9 +172,10 @@ def _rollback(conn: sqlite3.Connection) -> None:
 class StateDB:
     """SQLite database of image states, model versions and settings; safe across threads and processes."""
 
-    def __init__(self, path: Path, models_dir: Path) -> None:
+    def __init__(self, path: Path, models_dir: Path, read_only: bool = False) -> None:
         self.path = path
         self.models_dir = models_dir
+        self.read_only = False  # the schema is set up first (idempotent, under SQLite's own locks)
         self._lock = threading.RLock()
         try:
             self._conn: sqlite3.Connection | None = sqlite3.connect(
@@ -185,6 +188,7 @@ class StateDB:
         except BaseException:
             self.close()
             raise
+        self.read_only = read_only
 
     def _setup(self) -> None:
         conn = self._connection()
@@ -225,6 +229,8 @@ class StateDB:
         """One write transaction (``BEGIN IMMEDIATE``: takes the write lock up front, waits if busy)."""
         with self._lock:
             conn = self._connection()
+            if self.read_only:
+                raise StoreError(READ_ONLY_MESSAGE, self.path)
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:

@@ -131,6 +131,7 @@ def test_failed_write_keeps_old_mask_and_leaves_no_temp(
 def test_process_killed_mid_save_leaves_old_mask(store: ProjectStore) -> None:
     old = _mask(seed=4)
     store.save_mask("img", old)
+    store.close()  # the child is the writer now
     code = """
         import numpy as np
         from unet_core.store import ProjectStore
@@ -149,15 +150,13 @@ def test_process_killed_mid_save_leaves_old_mask(store: ProjectStore) -> None:
         timeout=60,
     )
     assert proc.returncode == 9
-    np.testing.assert_array_equal(store.load_mask("img"), old)
     temps = [n for n in os.listdir(store.root / "corrections") if n.endswith(".tmp")]
-    assert len(temps) == 1 and store.corrected_stems() == ["img"]
+    assert len(temps) == 1
     leftover = store.root / "corrections" / temps[0]
-    ProjectStore(store.root).close()  # a fresh temp may belong to a live writer: kept
-    assert leftover.exists()
-    os.utime(leftover, (time.time() - 3600, time.time() - 3600))
-    ProjectStore(store.root).close()  # a stale one is cleaned up on open
-    assert not leftover.exists()
+    with ProjectStore(store.root) as holder, ProjectStore(store.root) as reader:
+        assert reader.read_only and not leftover.exists()  # the lock's holder knows no one else writes
+        np.testing.assert_array_equal(reader.load_mask("img"), old)
+        assert holder.corrected_stems() == ["img"]
 
 
 # ---- predictions ---------------------------------------------------------------------------------
@@ -246,16 +245,19 @@ def test_states_of_5000_images_is_one_query(store: ProjectStore) -> None:
     assert "new_a" not in store.states()
 
 
-def test_two_instances_same_folder_do_not_lose_updates(tmp_path: Path) -> None:
+def test_two_threads_on_one_store_do_not_lose_updates(tmp_path: Path) -> None:
+    """The app's autosave thread and GUI thread share one store (a second store would be read-only:
+    tests/unit/test_store_lock.py)."""
     root = tmp_path / "shared"
-    a, b = ProjectStore(root), ProjectStore(root)
+    a = ProjectStore(root)
+    b = ProjectStore(root, read_only=True)
 
     def work(s: ProjectStore, prefix: str) -> None:
         for i in range(40):
             s.add_edit("common", 1.0, 1, 1)
             s.update_state(f"{prefix}{i}", status="corrected", pixels_changed=i)
 
-    threads = [threading.Thread(target=work, args=(a, "a")), threading.Thread(target=work, args=(b, "b"))]
+    threads = [threading.Thread(target=work, args=(a, "a")), threading.Thread(target=work, args=(a, "b"))]
     for t in threads:
         t.start()
     for t in threads:
@@ -269,14 +271,17 @@ def test_two_instances_same_folder_do_not_lose_updates(tmp_path: Path) -> None:
 
 
 def test_two_processes_add_edits_exactly(tmp_path: Path) -> None:
+    """Only one store writes a folder, but where the file system cannot lock (store_lock falls back to
+    no lock) the state database itself still never loses an update between processes."""
     root = tmp_path / "store"
     ProjectStore(root).close()
     code = """
-        from unet_core.store import ProjectStore
-        with ProjectStore(Path(sys.argv[1])) as s:
-            for i in range(50):
-                s.add_edit("shared", 0.5, 10, 1)
-                s.update_state(f"{sys.argv[2]}_{i}", status="reviewed")
+        from unet_core.store_state import StateDB
+        db = StateDB(Path(sys.argv[1]) / "state.sqlite3", Path(sys.argv[1]) / "models")
+        for i in range(50):
+            db.add_edit("shared", 0.5, 10, 1)
+            db.update(f"{sys.argv[2]}_{i}", {"status": "reviewed"})
+        db.close()
     """
     _run_children(code, [[str(root), "p1"], [str(root), "p2"]])
     with ProjectStore(root) as s:
@@ -293,9 +298,9 @@ def test_model_ids_unique_across_processes(tmp_path: Path) -> None:
     root = tmp_path / "store"
     ProjectStore(root).close()
     code = """
-        from unet_core.store import ProjectStore
-        with ProjectStore(Path(sys.argv[1])) as s:
-            print(" ".join(s.new_model_path()[0] for _ in range(15)))
+        from unet_core.store_state import StateDB
+        db = StateDB(Path(sys.argv[1]) / "state.sqlite3", Path(sys.argv[1]) / "models")
+        print(" ".join(db.reserve_model() for _ in range(15)))
     """
     outs = _run_children(code, [[str(root)], [str(root)]])
     ids = [vid for out in outs for vid in out.split()]

@@ -82,16 +82,28 @@ class WindowCommands:
         self.export_to(Path(out))
 
     def export_to(self: MainWindow, out: Path) -> int:
-        """Write every correction in the dataset's native mask format into ``out`` (explicit; never in place)."""
+        """Write every correction in the dataset's native mask format into ``out`` (explicit).
+
+        Original files of a dataset (e.g. its own mask folder) are replaced only after the user
+        confirms a question naming how many, and only after they are copied into the project store.
+        """
         from unet_core.cli_commands import NATIVE_MASKS
         from unet_core.data.io import write_mask
+        from unet_core.originals import backup_files, originals_among
 
         ws = self.ws
         assert ws.store is not None and ws.layout is not None
         ws.flush()
         fmt, pattern = NATIVE_MASKS.get(ws.layout.kind, NATIVE_MASKS["generic"])
         classes = ws.classes
+        originals = originals_among(out / pattern.format(stem=s) for s in ws.store.corrected_stems())
+        if originals and not self.confirm_replace_originals(len(originals), out):
+            self.status.showMessage("Export cancelled: nothing was written", 8000)
+            return 0
         try:
+            if originals:
+                backup = backup_files(originals, ws.store.root)
+                self.status.showMessage(f"Backed up {len(originals)} original(s) to {backup}", 8000)
             n = ws.store.export_masks(out, lambda p, m: write_mask(p, m, fmt, classes),
                                       lambda stem: pattern.format(stem=stem))
         except (MaskloopError, OSError) as err:
@@ -99,6 +111,15 @@ class WindowCommands:
             return 0
         self.status.showMessage(f"Exported {n} corrected mask(s) to {out}", 8000)
         return n
+
+    def confirm_replace_originals(self: MainWindow, count: int, folder: Path) -> bool:
+        """Ask before an export replaces ``count`` original files in ``folder``; the default is No."""
+        answer = QMessageBox.question(
+            self, "Replace original masks?",
+            f"{folder} is a dataset's own folder: exporting here replaces {count} original mask file(s).\n\n"
+            "Copies of them are kept in the project store (originals-backup) first. Replace them?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def refresh_recent_menu(self: MainWindow) -> None:
         self.recent_menu.clear()

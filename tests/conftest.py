@@ -49,3 +49,20 @@ def tiny_model(carvana_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     cfg = TrainConfig(arch="unet-tiny", size_hw=(64, 96), epochs=15, lr=3e-3, batch_size=4, device="cpu")
     train(tr, va, layout.classes, cfg, out, dataset_kind=layout.kind)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_carla_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained unet-tiny checkpoint for the 23 CARLA classes (for commands that need any model)."""
+    import torch
+
+    from unet_core.checkpoint import CheckpointMeta, save_checkpoint
+    from unet_core.data.classes import CARLA_CLASSES
+    from unet_core.model import UNetConfig, build_model
+
+    torch.manual_seed(0)
+    arch = UNetConfig.preset("unet-tiny", CARLA_CLASSES.num_classes)
+    out = tmp_path_factory.mktemp("carla_model") / "carla.safetensors"
+    save_checkpoint(out, build_model(arch), CheckpointMeta(arch=arch, classes=CARLA_CLASSES, input_size=(64, 96),
+                                                           dataset_kind="carla"))
+    return out

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     pr.add_argument("--batch-size", type=int, default=4)
     pr.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
+    pr.add_argument("--overwrite-originals", action="store_true",
+                    help="allow --out to be a dataset's own mask folder: the originals are copied into "
+                         "the project store's originals-backup/ first (refused without this flag)")
     pr.add_argument("--quiet", action="store_true")
 
     e = sub.add_parser("evaluate", help="Dice, IoU and pixel accuracy of a model on a labelled folder")

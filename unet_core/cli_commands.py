@@ -23,8 +23,13 @@ NATIVE_MASKS = {
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """``unet-core sample OUT --layout L``."""
+    from unet_core.data.layouts import layout_at
+    from unet_core.originals import OriginalsError
     from unet_core.sample import write_sample
 
+    existing = layout_at(args.out)
+    if existing is not None and existing.pairs()[0]:
+        raise OriginalsError("already holds a dataset; sample writes only into a new or empty folder", args.out)
     with bar(args.count, f"sample {args.layout}", quiet=False) as b:
         root = write_sample(args.out, args.layout, args.count, args.seed, args.size,
                             progress=lambda n, total: b.update(n - b.n))
@@ -52,9 +57,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from unet_core.data.split import split_by_group
     from unet_core.distributed import dist_from_env
     from unet_core.frame_groups import frame_groups, groups_by_name
+    from unet_core.originals import check_checkpoint_output
     from unet_core.training import train
     from unet_core.training_types import TrainConfig
 
+    check_checkpoint_output(args.out)  # never replaces a dataset's file or anything but a checkpoint
     if args.resume:  # nothing to resume is said before any data is read (train() checks it too)
         from unet_core.resume import require_resume_state
 
@@ -78,8 +85,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                   f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     train_ex, val_ex = split_by_group(examples, groups, args.val_fraction, args.seed)
     out = Path(args.out)
-    if out.exists() and out.is_dir():
-        raise MaskloopError("--out must be a file path, not a folder", out)
     config = TrainConfig(
         arch=args.arch, size_hw=args.size, epochs=args.epochs, time_limit=args.time_limit,
         batch_size=args.batch_size, lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
@@ -120,6 +125,7 @@ def input_images(path: str | Path) -> tuple[list[Path], DatasetLayout | None]:
 def cmd_predict(args: argparse.Namespace) -> int:
     """``unet-core predict --model M --input X --out DIR``."""
     from unet_core.inference import Predictor
+    from unet_core.originals import refuse_or_backup
 
     predictor = Predictor.from_checkpoint(args.model, device=args.device, tta=args.tta)
     images, layout = input_images(args.input)
@@ -130,6 +136,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     fmt, pattern = NATIVE_MASKS.get(kind, NATIVE_MASKS["generic"])
     classes = predictor.meta.classes
     single = Path(args.input).is_file()
+
+    def target(path: Path) -> Path:
+        stem = Path(str(path)).stem
+        return out / (pattern.format(stem=stem) if args.format == "native" else f"{stem}.png")
+
+    backup = refuse_or_backup([target(p) for p in images], inputs=images, allow=args.overwrite_originals,
+                              store_root=_store_root_near(out) if args.overwrite_originals else None)
+    if backup is not None:
+        warn("predict", f"replacing original files in {out}; copies kept in {backup}")
 
     def readable():
         for path in images:
@@ -145,13 +160,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     written = 0
     with bar(len(images), "predict", args.quiet) as b:
         for path, pred in predictor.predict_stream(readable(), batch_size=args.batch_size):
-            stem = Path(str(path)).stem
             if args.format == "index":
-                write_mask(out / f"{stem}.png", pred.labels, MaskFormat.INDEX_PNG)
+                write_mask(target(path), pred.labels, MaskFormat.INDEX_PNG)
             elif args.format == "color":
-                write_color_mask(out / f"{stem}.png", pred.labels, classes)
+                write_color_mask(target(path), pred.labels, classes)
             else:
-                write_mask(out / pattern.format(stem=stem), pred.labels, fmt, classes)
+                write_mask(target(path), pred.labels, fmt, classes)
             written += 1
             b.update(1)
     if skipped:
@@ -160,6 +174,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise DataError("no readable images to predict", args.input)
     print(f"wrote {written} {args.format} mask(s) to {out}", file=sys.stderr)
     return 0
+
+
+def _store_root_near(folder: Path) -> Path:
+    """The project store of the dataset that ``folder`` (an image or mask folder) belongs to."""
+    from unet_core.store_files import store_root_for
+
+    return store_root_for(Path(folder).absolute().parent)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from unet_core.store_files import (
     encode_png,
     read_png,
     remove_file,
-    fallback_store_dir,
+    store_root_for,
     writable_dir,
 )
 from unet_core.store_lock import StoreLock
@@ -93,10 +93,10 @@ class ProjectStore:
         dataset = Path(dataset_dir).expanduser().absolute()
         if not dataset.is_dir():
             raise StoreError("dataset folder does not exist", dataset)
-        inside = dataset / cls.STORE_DIRNAME
-        if writable_dir(inside):
-            return cls(inside, dataset_dir=dataset)
-        return cls(fallback if fallback is not None else fallback_store_dir(dataset), dataset_dir=dataset)
+        root = store_root_for(dataset)
+        if root != dataset / cls.STORE_DIRNAME and fallback is not None:
+            root = fallback
+        return cls(root, dataset_dir=dataset)
 
     # ---- store.json --------------------------------------------------------------------------
     def _check_meta(self) -> None:

@@ -144,3 +144,10 @@ def fallback_store_dir(dataset_dir: Path) -> Path:
     digest = hashlib.sha256(absolute.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in dataset_dir.resolve().name)[:40]
     return user_data_dir() / "stores" / f"{name or 'dataset'}-{digest}"
+
+
+def store_root_for(dataset_dir: Path) -> Path:
+    """Where a dataset's project store lives: ``<dataset_dir>/.maskloop`` if writable, else per user."""
+    dataset = Path(dataset_dir).expanduser().absolute()
+    inside = dataset / ".maskloop"
+    return inside if writable_dir(inside) else fallback_store_dir(dataset)

@@ -199,7 +199,14 @@ def _match(folder: Path) -> DatasetLayout | None:
     return None
 
 
-_INNER_FOLDERS = frozenset({"train", "train_masks", "CameraRGB", "CameraMask", "CameraSeg", "images", "masks"})
+INNER_FOLDERS = frozenset({"train", "train_masks", "CameraRGB", "CameraMask", "CameraSeg", "images", "masks"})
+"""Names of the folders inside a layout that hold its original images and masks."""
+
+
+def layout_at(folder: str | Path) -> DatasetLayout | None:
+    """The layout ``folder`` itself holds (its subfolders are not searched), or ``None``."""
+    p = Path(folder)
+    return _match(p) if p.is_dir() else None
 
 
 def detect_layout(path: str | Path) -> DatasetLayout:
@@ -227,7 +234,7 @@ def detect_layout(path: str | Path) -> DatasetLayout:
         found = _match(p / name)
         if found is not None:
             return found
-    if p.name in _INNER_FOLDERS:
+    if p.name in INNER_FOLDERS:
         found = _match(p.absolute().parent)
         if found is not None:
             return found
@@ -236,10 +243,12 @@ def detect_layout(path: str | Path) -> DatasetLayout:
 
 __all__ = [
     "IMAGE_EXTS",
+    "INNER_FOLDERS",
     "LAYOUT_KINDS",
     "NO_LAYOUT_MESSAGE",
     "DatasetLayout",
     "Pair",
     "detect_layout",
+    "layout_at",
     "make_layout",
 ]

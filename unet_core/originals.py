@@ -1,0 +1,127 @@
+"""The originals rule: no command or dialog replaces a dataset's own files unless asked, and then backs them up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from unet_core.data.layouts import INNER_FOLDERS, layout_at
+from unet_core.errors import DataError
+from unet_core.fsutil import atomic_write_bytes
+
+BACKUP_DIRNAME = "originals-backup"
+"""Folder in the project store that keeps copies of originals replaced on the user's explicit request."""
+
+_CHECKPOINT_SUFFIX = ".safetensors"
+
+
+class OriginalsError(DataError):
+    """A write that would replace a dataset's original files (or the inputs of the command)."""
+
+
+def is_dataset_folder(folder: str | Path) -> bool:
+    """True if ``folder`` is the image or mask folder of a recognised dataset layout."""
+    f = Path(folder).absolute()
+    if f.name not in INNER_FOLDERS:
+        return False
+    layout = layout_at(f.parent)
+    if layout is None:
+        return False
+    resolved = f.resolve()
+    return resolved in (layout.image_dir.resolve(), layout.mask_dir.resolve())
+
+
+def originals_among(targets: Iterable[Path], inputs: Iterable[Path] = ()) -> list[Path]:
+    """The existing files among ``targets`` that a write would replace and that are originals.
+
+    An original is a file in a dataset's image or mask folder, or one of ``inputs`` (the files
+    a command reads, e.g. the images of a flat folder given to ``predict``).
+    """
+    protected_inputs = {Path(p).resolve() for p in inputs}
+    folder_verdicts: dict[Path, bool] = {}
+    found: list[Path] = []
+    for target in targets:
+        t = Path(target)
+        if not t.exists():
+            continue
+        parent = t.absolute().parent
+        if parent not in folder_verdicts:
+            folder_verdicts[parent] = is_dataset_folder(parent)
+        if folder_verdicts[parent] or t.resolve() in protected_inputs:
+            found.append(t)
+    return found
+
+
+def refuse_or_backup(
+    targets: Iterable[Path],
+    *,
+    inputs: Iterable[Path] = (),
+    allow: bool = False,
+    store_root: Path | None = None,
+    flag: str = "--overwrite-originals",
+) -> Path | None:
+    """Check a planned write before anything is written.
+
+    Without ``allow`` a write that would replace an original raises :class:`OriginalsError`
+    naming the folder, the count and ``flag``. With ``allow`` the originals are first copied
+    into ``store_root/originals-backup/<time>/`` (returned), so the step can be undone.
+    """
+    hit = originals_among(targets, inputs)
+    if not hit:
+        return None
+    if not allow:
+        raise OriginalsError(
+            f"would replace {len(hit)} original file(s) of the dataset (e.g. {hit[0].name}); "
+            f"nothing was written. Choose another output, or use {flag} (originals are backed up first)",
+            hit[0].parent,
+        )
+    if store_root is None:
+        raise ValueError("replacing originals needs a project store to back them up into")
+    return backup_files(hit, Path(store_root))
+
+
+def backup_files(files: list[Path], store_root: Path) -> Path:
+    """Copy ``files`` into a new timestamped folder under ``store_root/originals-backup``; return it.
+
+    Each copy is written atomically; names keep their folder (``CameraMask/000001.png``) so files of
+    different folders cannot collide. A copy that fails raises before any original is replaced.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = store_root / BACKUP_DIRNAME / stamp
+    n = 1
+    while folder.exists():
+        n += 1
+        folder = store_root / BACKUP_DIRNAME / f"{stamp}-{n}"
+    for f in files:
+        src = Path(f)
+        try:
+            data = src.read_bytes()
+        except OSError as exc:
+            raise OriginalsError(f"cannot back up an original before replacing it ({exc.strerror or exc})",
+                                 src) from exc
+        atomic_write_bytes(folder / src.absolute().parent.name / src.name, data)
+    return folder
+
+
+def check_checkpoint_output(out: str | Path) -> None:
+    """Refuse a checkpoint path that would replace a dataset file or any existing non-checkpoint file."""
+    p = Path(out)
+    if p.exists() and p.is_dir():
+        raise OriginalsError("the output must be a file path, not a folder", p)
+    if is_dataset_folder(p.absolute().parent):
+        raise OriginalsError("refusing to write a checkpoint into a dataset's image or mask folder; "
+                             "choose another output", p)
+    if p.exists() and not _looks_like_safetensors(p):
+        raise OriginalsError(f"exists and is not a {_CHECKPOINT_SUFFIX} checkpoint; refusing to replace it "
+                             "(choose another output)", p)
+
+
+def _looks_like_safetensors(path: Path) -> bool:
+    """An 8-byte header length followed by ``{`` (the same framing the checkpoint reader requires)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(9)
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b"{"

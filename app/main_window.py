@@ -20,7 +20,7 @@ from app.window_actions import build_actions
 from app.window_commands import WindowCommands
 from app.window_keys import CanvasKeys
 from app.window_queue import QueueCommands
-from app.workspace import Workspace
+from app.workspace import READ_ONLY_NOTICE, Workspace
 
 
 class MainWindow(WindowCommands, QueueCommands, QMainWindow):
@@ -232,7 +232,8 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
     def _update_titles(self) -> None:
         ws = self.ws
         folder = ws.layout.root.name if ws.layout is not None else "no folder"
-        self.setWindowTitle(f"{folder} — Maskloop")
+        self.setWindowTitle(f"{folder}{' [read-only]' if ws.read_only else ''} — Maskloop")
+        self.status.set_read_only(READ_ONLY_NOTICE if ws.read_only else None)
         if ws.model.predictor is not None:
             self.status.device.setText(f"device: {ws.model.predictor.device.type}")
             self.status.model.setText(f"model {ws.model.version}")

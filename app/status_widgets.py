@@ -18,6 +18,9 @@ class StatusBar(QStatusBar):
         self.image = QLabel("")
         self.pixel = QLabel("")
         self.zoom = QLabel("")
+        self.read_only = QLabel("")  # another window writes this folder: shown until the folder changes
+        self.read_only.setStyleSheet("QLabel { background: #b3261e; color: white; padding: 1px 6px; }")
+        self.read_only.setVisible(False)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setFormat("predicting %v/%m")
@@ -27,9 +30,16 @@ class StatusBar(QStatusBar):
         self.cancel.setToolTip("Cancel predicting all images")
         self.cancel.setVisible(False)
         self.cancel.clicked.connect(self.cancelRequested)
-        for w in (self.progress, self.cancel, self.image, self.pixel, self.zoom, self.model, self.device):
+        for w in (self.read_only, self.progress, self.cancel, self.image, self.pixel, self.zoom, self.model,
+                  self.device):
             self.addPermanentWidget(w)
         self.pixel.setMinimumWidth(190)
+
+    def set_read_only(self, notice: str | None) -> None:
+        """Show ``notice`` (the folder is read-only in this window), or hide it with ``None``."""
+        self.read_only.setText(notice or "")
+        self.read_only.setToolTip(f"{notice}: edits in this window cannot be saved" if notice else "")
+        self.read_only.setVisible(bool(notice))
 
     def set_progress(self, done: int, total: int) -> None:
         """Show predict-all progress (hidden when done)."""

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.workers import TrainWorker, start_worker, stop_thread
-from app.workspace import Workspace
+from app.workspace import READ_ONLY_NOTICE, Workspace
 from unet_core.corrections import count_usable, effort_per_round, finetune_job, scratch_job
 from unet_core.training_types import TrainConfig, TrainResult
 
@@ -47,6 +47,10 @@ class TrainingController(QObject):
         if ws.layout is None or ws.store is None:
             self.panel.set_availability(can_finetune=False, finetune_reason="Open a folder first",
                                         can_train=False, train_reason="Open a folder first", corrected_count=0)
+            return
+        if ws.read_only:  # another window writes this folder: a trained model could not be kept here
+            self.panel.set_availability(can_finetune=False, finetune_reason=READ_ONLY_NOTICE,
+                                        can_train=False, train_reason=READ_ONLY_NOTICE, corrected_count=0)
             return
         c_train, c_val, originals = count_usable(ws.layout, ws.store, ws.records, ws.groups)
         busy = self.is_running()
@@ -91,6 +95,9 @@ class TrainingController(QObject):
             return False
         if self.ws.store is None or self.ws.layout is None:
             self._refuse("Open a folder first")
+            return False
+        if self.ws.read_only:
+            self._refuse(f"{READ_ONLY_NOTICE}: a trained model could not be saved")
             return False
         self.ws.flush()  # every correction on disk before the job reads them
         return True

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 AUTOSAVE_MS = 1000  # edits reach disk at most ~1 s after the first unsaved change
 IDLE_CAP_S = 10.0  # longer pauses between strokes do not count as editing time
 KEEP_EDITED = 24  # working masks (and their undo history) kept in memory
+READ_ONLY_NOTICE = "Read-only: another Maskloop window is editing this folder"
 
 
 class Workspace(QObject):
@@ -62,6 +63,7 @@ class Workspace(QObject):
         self._pending_seconds: dict[int, float] = {}
         self._pending_strokes: dict[int, int] = {}
         self._last_edit: float | None = None
+        self._told_read_only = False
         self._autosave = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
         self._autosave.timeout.connect(self.save_all)
         from app.model_state import ModelState  # local: keeps torch out of a bare Workspace import
@@ -81,6 +83,8 @@ class Workspace(QObject):
     def open_folder(self, path: str | Path, store_dir: Path | None = None) -> None:
         """Open a dataset folder (layout detected); raises DataError/StoreError with a clear message."""
         layout = detect_layout(path)
+        if self.layout is not None and self.layout.root.resolve() == layout.root.resolve():
+            self.close_folder()  # the same folder again: let go of its store (and lock) first
         store = ProjectStore.for_dataset(layout.root, fallback=store_dir)
         pairs, skipped = layout.pairs()
         self.close_folder()
@@ -99,7 +103,9 @@ class Workspace(QObject):
             self.records.append(rec)
         self.row_of = {r.stem: i for i, r in enumerate(self.records)}
         self._cache = ImageCache(layout.mask_format, layout.classes.num_classes)
-        self._writer = MaskWriter(store, on_error=lambda stem, msg: self.problem.emit(f"Autosave failed for {stem}: {msg}"))
+        self._writer = None if store.read_only else MaskWriter(
+            store, on_error=lambda stem, msg: self.problem.emit(f"Autosave failed for {stem}: {msg}"))
+        self._told_read_only = False
         self.datasetOpened.emit()
         note = f", {skipped} mask(s) without an image ignored" if skipped else ""
         self.message.emit(f"Opened {layout.kind} folder {layout.root} — {len(self.records)} images{note}")
@@ -192,7 +198,7 @@ class Workspace(QObject):
 
     def _mark_error(self, row: int, message: str) -> None:
         self.records[row].error = message
-        if self.store is not None:
+        if self.store is not None and not self.store.read_only:
             self.store.update_state(self.records[row].stem, error=message)
         self.recordChanged.emit(row)
 
@@ -278,7 +284,12 @@ class Workspace(QObject):
         reverted, prediction accepted) is no correction: the image returns to predicted / unlabelled
         and its stored correction is removed instead.
         """
-        if row not in self._dirty or self._writer is None or row not in self._masks:
+        if row not in self._dirty or row not in self._masks:
+            return
+        if self.read_only:  # edits stay in memory (dirty), unsaved; the user is told once, not lost silently
+            self._tell_read_only()
+            return
+        if self._writer is None:
             return
         self._dirty.discard(row)
         rec = self.records[row]
@@ -305,6 +316,18 @@ class Workspace(QObject):
         state["model_version"] = (rec.scored_by or self.model.version) if predicted else None
         self._writer.discard(rec.stem, state)
         self.recordChanged.emit(row)
+
+    @property
+    def read_only(self) -> bool:
+        """True when another window (this or another process) writes the open folder's store: nothing
+        is saved here (:data:`READ_ONLY_NOTICE`)."""
+        return self.store is not None and self.store.read_only
+
+    def _tell_read_only(self) -> None:
+        if not self._told_read_only:
+            self._told_read_only = True
+            self.problem.emit(f"{READ_ONLY_NOTICE}: your edits here cannot be saved. Close the other "
+                              "window, then open this folder again to edit it.")
 
     def save_all(self) -> None:
         """Queue saves of every image with unsaved edits."""

@@ -16,7 +16,7 @@ from safetensors.torch import save as st_save
 from unet_core.checkpoint_header import Header, read_header
 from unet_core.data.classes import ClassTable
 from unet_core.errors import CheckpointError
-from unet_core.fsutil import atomic_write_bytes
+from unet_core.fsutil import atomic_write_bytes, remove_stale_temps
 from unet_core.limits import MAX_INPUT_SIDE, MAX_PARAMETERS
 from unet_core.model import UNet, UNetConfig, build_model, state_shapes
 from unet_core.transforms import Normalization
@@ -140,7 +140,8 @@ def save_checkpoint(
     """Write weights + metadata atomically; return the new file's SHA-256.
 
     ``extra_tensors`` (e.g. optimizer state for resuming) are stored under their own names and
-    ignored by :func:`load_checkpoint`.
+    ignored by :func:`load_checkpoint`. Stale temporaries of earlier saves to ``path`` killed
+    mid-write are removed first (:func:`unet_core.fsutil.remove_stale_temps`).
     """
     module = model.module if hasattr(model, "module") else model
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
@@ -150,6 +151,7 @@ def save_checkpoint(
     if extra_metadata:
         metadata.update(extra_metadata)
     data = st_save(tensors, metadata=metadata)
+    remove_stale_temps(path)  # what a save killed mid-write left here (over a minute old: no live writer's)
     atomic_write_bytes(Path(path), data)
     return hashlib.sha256(data).hexdigest()
 

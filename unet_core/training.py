@@ -23,7 +23,7 @@ from unet_core.data.dataset import Example, SegmentationDataset
 from unet_core.devices import autocast_dtype, describe_device, select_device
 from unet_core.distributed import DistInfo, any_rank, barrier, dist_from_env, init_distributed, shutdown
 from unet_core.errors import DataError
-from unet_core.fsutil import append_text, check_writable, remove_stale_temps
+from unet_core.fsutil import append_text, check_writable
 from unet_core.inference import Predictor
 from unet_core.losses import segmentation_loss
 from unet_core.metrics import summarize
@@ -266,7 +266,6 @@ class _Run:
         return metrics["dice"]["mean"], metrics
 
     def save(self, path: Path, with_state: bool, extra: dict[str, Any] | None = None) -> None:
-        remove_stale_temps(path)  # left by a run killed while saving (a minute old: not a live writer's)
         self.meta.training.update(
             {"epochs": self.epoch, "steps": self.global_step, "best_val_dice": self.best}
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -12,12 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
-from unet_core.checkpoint import CheckpointMeta, read_metadata
+from unet_core.checkpoint import CheckpointMeta, load_checkpoint, read_metadata
+from unet_core.errors import MaskloopError
 from unet_core.store import ImageStatus
 
 if TYPE_CHECKING:
     from app.workspace import Workspace
     from unet_core.inference import Prediction, Predictor
+    from unet_core.model import UNet
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 48
@@ -68,7 +71,8 @@ class ModelState(QObject):
     def import_model(self, path: str | Path, note: str = "opened from file") -> None:
         """Copy a checkpoint into the store as a new version and make it active.
 
-        The file is validated first (read_metadata raises CheckpointError for anything else).
+        The file is loaded first (CheckpointError for anything that is not a usable checkpoint): a
+        version is registered only for a model that loads.
         """
         src = Path(path)
         meta = read_metadata(src)
@@ -84,36 +88,65 @@ class ModelState(QObject):
         digest = file_hash(src)
         for mv in store.models():  # the same file opened again: reuse its version
             if mv.path.exists() and mv.path.stat().st_size == src.stat().st_size and file_hash(mv.path) == digest:
-                store.set_current_model(mv.id)
-                self._activate(mv.id, mv.path)
+                self.set_version(mv.id, strict=True)
                 return
+        loaded = load_checkpoint(src)
         version, dest = store.new_model_path()
         shutil.copyfile(src, dest)
         store.register_model(version, parent=None, val_dice=meta.training.get("best_val_dice"), note=note)
-        self._activate(version, dest)
+        self._activate(version, dest, loaded)
 
-    def register_trained(self, path: Path, version: str, parent: str | None, val_dice: float | None,
-                         note: str) -> None:
-        """A training run wrote ``path`` (from ``store.new_model_path``): record it and make it active."""
-        assert self.ws.store is not None
-        self.ws.store.register_model(version, parent=parent, val_dice=val_dice, note=note)
-        self._activate(version, path)
+    def register_trained(self, path: Path, parent: str | None, val_dice: float | None, note: str) -> str | None:
+        """A training run wrote ``path``: check it loads, move it into the store as the next version,
+        record it and make it active. Returns the version, or ``None`` (the problem is reported and the
+        file removed) when it does not load."""
+        store = self.ws.store
+        assert store is not None
+        try:
+            loaded = load_checkpoint(path)
+        except (MaskloopError, OSError) as err:
+            self.ws.problem.emit(_one_line(f"The trained model cannot be used: {err}"))
+            path.unlink(missing_ok=True)
+            return None
+        version, dest = store.new_model_path()
+        os.replace(path, dest)
+        store.register_model(version, parent=parent, val_dice=val_dice, note=note)
+        self._activate(version, dest, loaded)
+        return version
 
-    def set_version(self, version: str) -> None:
-        """Roll back (or forward) to another stored version."""
+    def set_version(self, version: str, strict: bool = False) -> bool:
+        """Roll back (or forward) to another stored version; it becomes current only if it loads.
+
+        A version that does not load (its file damaged or missing) is reported in one line and the
+        current version stays; with ``strict`` the error is raised instead.
+        """
         assert self.ws.store is not None
         for mv in self.ws.store.models():
             if mv.id == version:
+                try:
+                    loaded = load_checkpoint(mv.path)
+                except (MaskloopError, OSError) as err:
+                    if strict:
+                        raise
+                    self.ws.problem.emit(_one_line(f"Cannot use model {version}: {err}"))
+                    return False
                 self.ws.store.set_current_model(version)
-                self._activate(mv.id, mv.path)
-                return
+                self._activate(mv.id, mv.path, loaded)
+                return True
         raise ValueError(f"no model version {version}")
 
-    def _activate(self, version: str, path: Path) -> None:
+    def _activate(self, version: str, path: Path, loaded: tuple[UNet, CheckpointMeta] | None = None) -> None:
+        """Make ``version`` the active model: its predictor is built in the background from ``loaded``
+        (a model already read and checked by :func:`load_checkpoint`), else from ``path``."""
         from unet_core.inference import Predictor
 
         self._loading = version
         self.ws.message.emit(f"Loading model {version}…")
+
+        def build() -> Predictor:
+            if loaded is None:
+                return Predictor.from_checkpoint(path, device="auto")
+            return Predictor(loaded[0], loaded[1], device="auto")
 
         def done(predictor: Predictor) -> None:
             if self._loading != version:
@@ -131,9 +164,9 @@ class ModelState(QObject):
         def failed(message: str) -> None:
             if self._loading == version:
                 self._loading = None
-            self.ws.problem.emit(f"Cannot load model {path.name}: {message}")
+            self.ws.problem.emit(_one_line(f"Cannot load model {path.name}: {message}"))
 
-        self.ws.run_in_background(lambda: Predictor.from_checkpoint(path, device="auto"), done, failed)
+        self.ws.run_in_background(build, done, failed)
 
     # -- predictions -----------------------------------------------------------------------------
     def labels(self, row: int | None) -> np.ndarray | None:
@@ -255,3 +288,8 @@ class ModelState(QObject):
             if self._thread is not None:
                 stop_thread(self._thread, 5000)
             self._worker, self._thread = None, None
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks and runs of spaces folded (for the status bar)."""
+    return " ".join(text.split())

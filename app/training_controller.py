@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.workers import TrainWorker, start_worker, stop_thread
 from app.workspace import READ_ONLY_NOTICE, Workspace
 from unet_core.corrections import count_usable, effort_per_round, finetune_job, scratch_job
+from unet_core.loop_policy import keep_new_version, trained_dice
 from unet_core.training_types import TrainConfig, TrainResult
 
 
@@ -110,20 +112,25 @@ class TrainingController(QObject):
         if ws.model.path is None or ws.model.version is None:
             self._refuse("Load or train a model before fine-tuning")
             return
-        version, out = ws.store.new_model_path()
+        out = self._run_path()
         config = self._config(settings)
         job = finetune_job(ws.model.path, ws.model.version, ws.layout, ws.store, ws.records, out, config,
                            settings.replay_fraction)
-        self._start(job, {"mode": "finetune", "version": version, "out": out, "parent": ws.model.version})
+        self._start(job, {"mode": "finetune", "out": out, "parent": ws.model.version})
 
     def start_scratch(self, settings: Any) -> None:
         """Train a new model from scratch on the folder's masks and the corrections."""
         ws = self.ws
         if not self._ready():
             return
-        version, out = ws.store.new_model_path()
+        out = self._run_path()
         job = scratch_job(ws.layout, ws.store, ws.records, out, self._config(settings), ws.model.path)
-        self._start(job, {"mode": "scratch", "version": version, "out": out, "parent": None})
+        self._start(job, {"mode": "scratch", "out": out, "parent": None})
+
+    def _run_path(self) -> Path:
+        """Where a run writes its checkpoints; the version id is taken only when the result is kept."""
+        assert self.ws.store is not None
+        return self.ws.store.models_dir() / f"run-{secrets.token_hex(6)}.safetensors"
 
     def _start(self, job: Any, info: dict[str, Any]) -> None:
         self._job = info
@@ -173,21 +180,30 @@ class TrainingController(QObject):
     def _on_finished(self, result: TrainResult) -> None:
         self.panel.on_finished(result)
         info = self._job
-        before, after = result.initial_val_dice, result.best_val_dice
         out: Path = info["out"]
+        if result.epochs == 0:  # stopped before any validation: nothing was trained and measured
+            _remove_run(out, result)
+            self.ws.message.emit("Stopped before the first epoch ended: no new model version")
+            self._cleanup()
+            self.runFinished.emit(result)
+            return
+        before, after = result.initial_val_dice, trained_dice(result.history)
         kind = "fine-tune" if info["mode"] == "finetune" else "train from scratch"
-        improved = before is None or (after is not None and after > before)
-        keep_new = improved
-        if not improved:
+        keep_new = keep_new_version(before, after)
+        if not keep_new:
             keep_new = self._ask(before, after, result)
             if keep_new and info["mode"] == "finetune" and result.last_path.exists():
                 shutil.copyfile(result.last_path, out)  # the last epoch's weights, as the user chose
+        version = None
         if keep_new and out.exists() and self.ws.store is not None:
             note = f"{kind}: {result.epochs} epochs, stop: {result.stop_reason}"
-            self.ws.model.register_trained(out, info["version"], info["parent"], after, note)
-            self.ws.message.emit(f"Model {info['version']} is active (validation Dice {_fmt(before)} → {_fmt(after)})")
+            version = self.ws.model.register_trained(out, info["parent"], after, note)
+            if version is not None:
+                self.ws.message.emit(f"Model {version} is active (validation Dice {_fmt(before)} → {_fmt(after)})")
         elif not keep_new:
-            self.ws.message.emit(f"Kept model {self.ws.model.version}: validation Dice did not improve")
+            self.ws.message.emit(f"Kept model {self.ws.model.version}: validation Dice "
+                                 + ("was not measured" if after is None else "dropped"))
+        _remove_run(out, result)
         self.panel.set_round_summary(self.round_summary(before, after))
         self._cleanup()
         self.runFinished.emit(result)
@@ -197,9 +213,14 @@ class TrainingController(QObject):
             return self.choice_use_new
         box = QMessageBox(self.parent_widget)
         box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Validation Dice did not improve")
-        box.setText(f"Validation Dice before: {_fmt(before)}, best after training: {_fmt(after)}.\n"
-                    "Keep the current model, or use the newly trained one anyway?")
+        if after is None:
+            box.setWindowTitle("The new model was not validated")
+            box.setText("No validation Dice was measured for the newly trained model (no validation images).\n"
+                        "Keep the current model, or use the new one anyway?")
+        else:
+            box.setWindowTitle("Validation Dice dropped")
+            box.setText(f"Validation Dice before: {_fmt(before)}, best after training: {_fmt(after)}.\n"
+                        "Keep the current model, or use the newly trained one anyway?")
         keep = box.addButton("Keep current model", QMessageBox.ButtonRole.RejectRole)
         box.addButton("Use new model", QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(keep)
@@ -229,6 +250,13 @@ class TrainingController(QObject):
             stop_thread(self.thread, 10_000)
         self.worker, self.thread = None, None
         self.refresh_availability()
+
+
+def _remove_run(out: Path, result: TrainResult) -> None:
+    """Delete what a run left in the store's models folder (a kept result was moved out already)."""
+    for path in (out, result.last_path):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def _fmt(v: float | None) -> str:

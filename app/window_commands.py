@@ -52,7 +52,8 @@ class WindowCommands:
         try:
             self.ws.model.import_model(path)
         except (MaskloopError, ValueError, OSError) as err:
-            self.show_problem(f"Cannot load this model.\n\n{err}")
+            text = str(err).replace(str(Path(path).absolute()), Path(path).name).replace(str(path), Path(path).name)
+            self.show_problem(" ".join(f"Cannot load this model: {text}".split()))  # one line, naming the file
             return False
         return True
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,3 +41,15 @@ def keep_new_version(before: float | None, after: float | None) -> bool:
     if before is None or not math.isfinite(before):
         return True
     return after >= before
+
+
+def trained_dice(history: Sequence[Mapping[str, Any]]) -> float | None:
+    """The best validation Dice the trained weights reached: the highest ``val_dice`` of a run's epochs.
+
+    ``None`` when no epoch was validated. Unlike ``TrainResult.best_val_dice`` it never falls back to
+    the starting model's own score, so a run whose epochs all scored lower is not taken for one that
+    did not drop (its best checkpoint would be the starting weights again).
+    """
+    values = [float(r["val_dice"]) for r in history if r.get("val_dice") is not None]
+    values = [v for v in values if math.isfinite(v)]
+    return max(values) if values else None

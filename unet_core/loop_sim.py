@@ -193,6 +193,7 @@ class _Loop:
     def train(self, round_index: int) -> dict[str, Any]:
         """The app's one-click: fine-tune the current model (or train one from scratch) and keep it if not worse."""
         from unet_core.corrections import count_usable, finetune_job, scratch_job
+        from unet_core.loop_policy import keep_new_version, trained_dice
 
         version, out = self.store.new_model_path()
         finetune = self.model is not None
@@ -211,8 +212,8 @@ class _Loop:
         except ValueError as exc:  # e.g. every correction so far fell in the validation split
             info["note"] = str(exc)
             return info
-        before, after = result.initial_val_dice, result.best_val_dice
-        kept = before is None or after is None or after >= before
+        before, after = result.initial_val_dice, trained_dice(result.history)
+        kept = keep_new_version(before, after)  # the app's rule: Dice did not drop, and was measured
         info.update(finetune_seconds=round(time.perf_counter() - t0, 1), train_seconds=round(result.seconds, 1),
                     epochs=result.epochs, stop_reason=result.stop_reason, val_dice_before=before,
                     val_dice_after=after, kept=kept)

@@ -245,6 +245,11 @@ class TrainingPanel(QWidget):
         self._show_step()
         self._set_busy(False)
         self.plots.flush()
+        if result.epochs == 0:  # stopped before anything was trained and validated: back to idle
+            self.progress.setValue(0)
+            self.status_label.setText("Stopped before the first epoch ended: no new model version")
+            self.eta_label.setText("")
+            return
         if result.stop_reason != "stopped":
             self.progress.setValue(PROGRESS_STEPS)
         head = _STOP_TEXT.get(result.stop_reason, result.stop_reason)

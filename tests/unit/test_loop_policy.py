@@ -58,3 +58,12 @@ def test_drop_correction_removes_the_file_and_sets_the_state(tmp_path: Path) -> 
         assert store.state("a").status is ImageStatus.PREDICTED
         store.drop_correction("b", status="unlabelled")  # nothing stored: only the state
         assert store.state("b").status is ImageStatus.UNLABELLED
+
+
+def test_trained_dice_is_the_best_validated_epoch_never_the_start() -> None:
+    from unet_core.loop_policy import trained_dice
+
+    assert trained_dice([]) is None  # stopped before the first epoch
+    assert trained_dice([{"val_dice": None}, {"val_dice": None}]) is None  # no validation images
+    assert trained_dice([{"val_dice": 0.7}, {"val_dice": 0.75}, {"val_dice": 0.72}]) == 0.75
+    assert trained_dice([{"val_dice": math.nan}, {"val_dice": 0.6}]) == 0.6

@@ -1,0 +1,121 @@
+"""Model versions are trusted: registered only once they load, kept by one rule, no version from a run never validated."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.panels.train_form import TrainSettings
+from tests.gui.app_helpers import correct_outside_validation, wait_for, window_with_model
+from unet_core.training_types import TrainResult
+
+pytestmark = pytest.mark.slow
+
+
+def _second_version(w, model: Path, damage: bool) -> str:  # type: ignore[no-untyped-def]
+    """Register a copy of ``model`` as a non-current version (its file truncated when ``damage``)."""
+    store = w.ws.store
+    version, dest = store.new_model_path()
+    shutil.copyfile(model, dest)
+    store.register_model(version, parent=None, val_dice=0.5, note="copy", make_current=False)
+    if damage:
+        data = dest.read_bytes()
+        dest.write_bytes(data[: len(data) // 2])
+    w._refresh_versions_menu()
+    return version
+
+
+def test_a_version_that_does_not_load_never_becomes_current(qtbot, folder: Path, tiny_model: Path,
+                                                           tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
+    first = w.ws.model.version
+    problems: list[str] = []
+    w.ws.problem.connect(problems.append)
+    broken = _second_version(w, tiny_model, damage=True)
+    action = next(a for a in w.versions_menu.actions() if a.text().startswith(broken))
+    action.trigger()  # File → Model Versions → the damaged one
+    qtbot.wait(300)
+    assert w.ws.store.current_model().id == first, "a version that does not load was made current"
+    assert w.ws.model.version == first and w.ws.model.predictor is not None
+    assert problems and "\n" not in problems[-1] and broken in problems[-1]
+
+    # a trained file that does not load is not registered, and its file is removed
+    bad = w.ws.store.models_dir() / "run-test.safetensors"
+    bad.write_bytes(tiny_model.read_bytes()[:1000])
+    count = len(w.ws.store.models())
+    assert w.ws.model.register_trained(bad, first, 0.9, "fine-tune: test") is None
+    assert len(w.ws.store.models()) == count and not bad.exists()
+    assert w.ws.store.current_model().id == first
+
+    # a model file whose weights do not fit its architecture: one line, nothing registered
+    wrong = tmp_path / "wrong.safetensors"
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(tiny_model), framework="pt") as fh:
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+        meta = fh.metadata()
+    name = next(k for k, t in tensors.items() if t.ndim == 4)
+    tensors[name] = tensors[name][:, :1].contiguous()
+    save_file(tensors, str(wrong), metadata=meta)
+    assert not w.open_model(wrong)
+    message = w.statusBar().currentMessage()
+    assert "\n" not in message and "wrong.safetensors" in message
+    assert len(w.ws.store.models()) == count and w.ws.store.current_model().id == first
+    w.grab().save("/tmp/maskloop_shots/bad_model_message.png")
+    w.close()
+
+
+def test_stop_before_the_first_epoch_leaves_no_version_and_no_dialog(qtbot, folder: Path, tiny_model: Path,
+                                                                     tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
+    correct_outside_validation(qtbot, w)
+    asked: list[tuple] = []
+    w.train_ctl._ask = lambda *a: asked.append(a) or True  # a dialog would appear here
+    versions = [m.id for m in w.ws.store.models()]
+    w.training.forms["finetune"].set_values(TrainSettings("finetune", None, 50, None, 3e-4, "cpu", 0.3, "unet-tiny"))
+    w.train_ctl.refresh_availability()
+    qtbot.mouseClick(w.training.finetune_button, Qt.MouseButton.LeftButton)
+    wait_for(qtbot, lambda: len(w.training.plots.loss.data()[0]) >= 1, timeout=60000)
+    with qtbot.waitSignal(w.train_ctl.runFinished, timeout=60000) as blocker:
+        qtbot.mouseClick(w.training.stop_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[0].epochs == 0
+    assert not asked, "asked about a model that was never evaluated"
+    assert [m.id for m in w.ws.store.models()] == versions
+    assert sorted(p.name for p in w.ws.store.models_dir().iterdir()) == [f"{v}.safetensors" for v in versions]
+    assert w.ws.store.new_model_path()[0] == f"v{len(versions) + 1:04d}", "a version number was burnt"
+    assert not w.training.is_busy() and w.training.progress.value() == 0
+    assert "no new model version" in w.training.status_label.text()
+    assert w.training.finetune_button.isEnabled()
+    w.grab().save("/tmp/maskloop_shots/stopped_before_first_epoch.png")
+    w.close()
+
+
+def test_a_new_version_with_equal_dice_is_kept_without_asking(qtbot, folder: Path, tiny_model: Path,
+                                                              tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
+    first = w.ws.model.version
+    asked: list[tuple] = []
+    w.train_ctl._ask = lambda *a: asked.append(a) or False
+    ctl = w.train_ctl
+
+    def finish(before: float | None, dice: float | None) -> None:
+        out = ctl._run_path()
+        shutil.copyfile(tiny_model, out)
+        ctl._job = {"mode": "finetune", "out": out, "parent": first}
+        history = [{"epoch": 1, "val_dice": dice}]
+        ctl._on_finished(TrainResult(out, out.with_name(out.stem + ".last.safetensors"), dice, before, 1, 12,
+                                     1.0, "completed", history))
+
+    finish(0.8, 0.8)  # did not drop: kept, no question
+    assert not asked and w.ws.store.current_model().id != first
+    kept = w.ws.store.current_model().id
+    finish(0.8, 0.79)  # dropped: the user is asked (and keeps the current one)
+    assert len(asked) == 1 and w.ws.store.current_model().id == kept
+    finish(0.8, None)  # never validated: never kept silently
+    assert len(asked) == 2 and w.ws.store.current_model().id == kept
+    assert sorted(p.name for p in w.ws.store.models_dir().iterdir()) == ["v0001.safetensors", "v0002.safetensors"]
+    w.close()

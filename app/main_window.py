@@ -141,9 +141,10 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
             self.stacks[row] = stack
         self.canvas.set_undo_stack(stack)
         self.undo_group.setActiveStack(stack)
-        if ws.loaded is None:
-            self.canvas.set_mask(None)
-            self.status.image.setText(f"{ws.records[row].image_path.name}: unreadable")
+        if ws.loaded is None:  # unreadable: no stale image of the previous row, say which file
+            name = ws.records[row].image_path.name
+            self.canvas.clear(f"{name} cannot be opened\n{ws.records[row].error or ''}".strip())
+            self.status.image.setText(f"{name}: unreadable")
             return
         self.canvas.set_image(ws.loaded.image)
         self._show_mask()

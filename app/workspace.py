@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -167,10 +168,11 @@ class Workspace(QObject):
         try:
             loaded = self._cache.get(rec.image_path, rec.mask_path)
         except DataError as err:
-            self._mark_error(row, str(err))
+            reason = readable_reason(err, rec.image_path)
+            self._mark_error(row, reason)
             self.current, self.loaded = row, None
             self.currentChanged.emit(row)
-            self.message.emit(f"Cannot open {rec.image_path.name}: {err}")
+            self.message.emit(f"Cannot open {rec.image_path.name}: {reason}")
             return False
         if loaded.mask_error and rec.error != loaded.mask_error:
             self._mark_error(row, loaded.mask_error)
@@ -378,3 +380,12 @@ class Workspace(QObject):
     def run_in_background(self, fn, on_done, on_error=None) -> None:  # type: ignore[no-untyped-def]
         """Convenience for collaborators (model loading, exports)."""
         run_in_background(fn, on_done, on_error or (lambda m: self.problem.emit(m)))
+
+
+def readable_reason(err: Exception, path: Path) -> str:
+    """One line saying why ``path`` failed, without its folder or Python object reprs (``<... at 0x…>``)."""
+    text = str(err)
+    for prefix in (f"{path}: ", f"{path.absolute()}: "):
+        text = text.replace(prefix, "")
+    text = re.sub(r"\s*<[^<>]*\bat 0x[0-9a-fA-F]+>", "", text)
+    return " ".join(text.split()).rstrip(" :") or "unreadable"

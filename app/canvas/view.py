@@ -88,6 +88,7 @@ class CanvasView(CanvasInput, QGraphicsView):
         self._hover: tuple[int, int, int] = (-1, -1, -1)
         self._hover_scene: QPointF | None = None
         self._brush_cursor.set_radius(self._editor.radius)
+        self._placeholder = ""
         self._update_pointer()
 
     # ================================================================ content
@@ -99,12 +100,41 @@ class CanvasView(CanvasInput, QGraphicsView):
         image = rgb_to_qimage(np.asarray(rgb))
         w, h = image.width(), image.height()
         self._image_item.set_image(image)
+        if self._placeholder:
+            self._placeholder = ""
+            self.viewport().update()
         if self._size != (w, h):
             if self._editor.mask is not None and self._editor.mask.shape != (h, w):
                 self.set_mask(None)
             if self._editor.reference is not None and self._editor.reference.shape != (h, w):
                 self._editor.reference = None
             self._set_size(w, h)
+
+    def clear(self, placeholder: str = "") -> None:
+        """Show no image and no mask (e.g. the image cannot be read), with ``placeholder`` text centred."""
+        self.set_mask(None)
+        self._image_item.set_image(None)
+        self._editor.reference = None
+        self._size = None
+        self.scene().setSceneRect(QRectF())
+        self._placeholder = placeholder
+        self.viewport().update()
+
+    def placeholder_text(self) -> str:
+        """The text shown instead of an image ("" while an image is shown)."""
+        return self._placeholder
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        """Draw the placeholder text in the middle of the viewport when there is no image."""
+        super().drawForeground(painter, rect)
+        if not self._placeholder:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor(200, 200, 200))
+        area = self.viewport().rect().adjusted(24, 24, -24, -24)
+        painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self._placeholder)
+        painter.restore()
 
     def set_mask(self, mask: np.ndarray | None, *, editable: bool = True) -> None:
         """Show ``mask`` (HxW uint8 class ids) as the overlay and edit THIS array in place.

@@ -97,3 +97,30 @@ def test_reverting_with_v_and_accepting_the_prediction_are_not_corrections(qtbot
     assert "0 images corrected so far" in summary
     w.grab().save("/tmp/maskloop_shots/revert_not_corrected.png")
     w.close()
+
+
+def test_an_unreadable_image_clears_the_canvas_and_names_the_file(qtbot, folder: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    images = sorted((folder / "train").glob("*.jpg"))
+    images[1].write_bytes(b"this is not an image at all, just some text")
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    wait_for(qtbot, lambda: w.ws.loaded is not None and w.ws.current == 0)
+    assert w.canvas._image_item.image_size() != (0, 0)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_D)  # next image: the unreadable one
+    wait_for(qtbot, lambda: w.ws.current == 1)
+    assert w.ws.loaded is None
+    assert w.canvas._image_item.image_size() == (0, 0), "the previous image stayed on the canvas"
+    assert w.canvas.mask() is None and not w.canvas.is_editable()
+    message = w.statusBar().currentMessage()
+    assert images[1].name in message and "\n" not in message
+    assert "0x" not in message and "<" not in message, message
+    assert "0x" not in (w.ws.records[1].error or "") and w.ws.records[1].error
+    assert images[1].name in w.canvas.placeholder_text()
+    w.grab().save("/tmp/maskloop_shots/unreadable_image.png")
+    qtbot.keyClick(w.canvas, Qt.Key.Key_D)  # the next readable image shows again
+    wait_for(qtbot, lambda: w.ws.current == 2 and w.ws.loaded is not None)
+    assert w.canvas._image_item.image_size() != (0, 0) and w.canvas.placeholder_text() == ""
+    w.close()

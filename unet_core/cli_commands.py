@@ -10,7 +10,7 @@ from pathlib import Path
 
 from unet_core.cli_progress import TerminalProgress, bar, warn
 from unet_core.data.io import MaskFormat, read_image, write_color_mask, write_mask
-from unet_core.data.layouts import IMAGE_EXTS, DatasetLayout, detect_layout
+from unet_core.data.layouts import DatasetLayout, detect_layout, image_files
 from unet_core.errors import DataError, MaskloopError
 
 NATIVE_MASKS = {
@@ -43,7 +43,9 @@ def labelled_examples(layout: DatasetLayout, command: str) -> list:
 
     pairs, skipped = layout.pairs()
     if skipped:
-        warn(command, f"{skipped} mask file(s) in {layout.mask_dir} have no matching image and were skipped")
+        warn(command, f"{skipped} item(s) in {layout.image_dir.name}/ and {layout.mask_dir.name}/ skipped "
+                      "(masks without an image, repeated names, links that cannot be followed or "
+                      "names that are not UTF-8)")
     labelled = [p for p in pairs if p.mask is not None]
     if not labelled:
         raise DataError(f"no image/mask pairs found ({len(pairs)} images, no matching masks in {layout.mask_dir.name}/)",
@@ -115,8 +117,10 @@ def input_images(path: str | Path) -> tuple[list[Path], DatasetLayout | None]:
         pairs, _ = layout.pairs()
         return [pair.image for pair in pairs], layout
     except DataError:
-        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTS
-                       and not f.name.startswith("."))
+        files, broken = image_files(p)
+        if broken:
+            warn("predict", f"{broken} item(s) in {p} skipped (links that cannot be followed or names "
+                            "that are not UTF-8)")
         if not files:
             raise DataError("no images found (expected image files or a dataset folder)", p) from None
         return files, None

@@ -40,16 +40,11 @@ def image_signature(path: str | Path) -> np.ndarray:
     A flat image has no pattern to compare and gets the zero vector (similar to nothing). Raises
     :class:`~unet_core.errors.DataError` when the file cannot be read.
     """
-    from unet_core.data.io import read_image
+    from unet_core.data.io import read_image, read_image_reduced
 
     p = Path(path)
     if p.suffix.lower() in (".jpg", ".jpeg"):  # JPEG decodes at 1/4 size directly: ~5x faster at 1918x1280
-        try:
-            small = cv2.imdecode(np.fromfile(p, np.uint8), cv2.IMREAD_REDUCED_COLOR_4)
-        except OSError:
-            small = None
-        if small is not None and small.size:
-            return signature_of(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
+        return signature_of(read_image_reduced(p, 4))
     return signature_of(read_image(p))
 
 

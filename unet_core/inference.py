@@ -16,6 +16,7 @@ from torch import nn
 from unet_core.checkpoint import CheckpointMeta, load_checkpoint
 from unet_core.devices import autocast_dtype, select_device
 from unet_core.transforms import resize_image, to_tensor_input
+from unet_core.upsample import upsample_labels, upsample_probabilities
 
 
 @dataclass
@@ -112,12 +113,14 @@ class Predictor:
         score = float(uncertainty_low.mean())
         uncertainty = cv2.resize(uncertainty_low, (w, h), interpolation=cv2.INTER_LINEAR)
         full: np.ndarray | None = None
-        if k == 2 and not with_probabilities:
+        if with_probabilities:
+            full = upsample_probabilities(low, (h, w))
+            labels = full.argmax(axis=-1).astype(np.uint8)
+        elif k == 2:
             fg = cv2.resize(np.ascontiguousarray(low[..., 1]), (w, h), interpolation=cv2.INTER_LINEAR)
             labels = (fg > 0.5).astype(np.uint8)
-        else:
-            full = _resize_channels(low, (h, w))
-            labels = full.argmax(axis=-1).astype(np.uint8)
+        else:  # row bands: an 8000x8000 image with 23 classes never holds 5.9 GB of probabilities
+            labels = upsample_labels(low, (h, w))
         return Prediction(
             labels=labels,
             uncertainty=np.clip(uncertainty, 0.0, 1.0),
@@ -151,14 +154,3 @@ class Predictor:
                 buffer = []
         if buffer:
             yield from zip((k for k, _ in buffer), self.predict_many([im for _, im in buffer], batch_size), strict=False)
-
-
-def _resize_channels(low: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of an h x w x K float32 map (cv2 handles at most 512 channels at a time)."""
-    h, w = size_hw
-    parts = [
-        cv2.resize(np.ascontiguousarray(low[..., i : i + 256]), (w, h), interpolation=cv2.INTER_LINEAR)
-        for i in range(0, low.shape[-1], 256)
-    ]
-    parts = [p[..., None] if p.ndim == 2 else p for p in parts]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)

@@ -21,6 +21,9 @@ MAX_INPUT_SIDE = 4096
 MAX_IMAGE_PIXELS = 80_000_000
 """Images with more pixels are refused before decoding (about 10,000 x 8,000; a decoded RGB copy is 240 MB)."""
 
+MAX_IMAGE_FILE_BYTES = 1024 * 2**20
+"""Image and mask files larger than this are refused before they are read."""
+
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 """A safetensors header (JSON) larger than this is not one of ours."""
 

@@ -60,7 +60,7 @@ def data_fingerprint(examples: Sequence[Example]) -> str:
     for ex in sorted(examples, key=lambda e: str(e.image_path)):
         for p in (ex.image_path, ex.mask_path):
             st = p.stat()
-            h.update(f"{p.name}:{st.st_size}:{int(st.st_mtime)};".encode())
+            h.update(f"{p.name}:{st.st_size}:{int(st.st_mtime)};".encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:16]
 
 

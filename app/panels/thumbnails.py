@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap
 
-from unet_core.data.io import read_image
+from unet_core.data.io import read_image, read_image_reduced
 from unet_core.errors import MaskloopError
 
 THUMB_HEIGHT = 48
@@ -36,11 +36,6 @@ def _fit(rgb: np.ndarray, height: int = THUMB_HEIGHT, max_width: int = THUMB_MAX
     return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=interp))
 
 
-def _truncated_jpeg(data: bytes) -> bool:
-    """Same rule as ``unet_core.data.io.read_image``: a JPEG must end with an EOI marker."""
-    return data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-4096:]
-
-
 def decode_thumbnail(path: str | Path) -> np.ndarray:
     """Decode a small HxWx3 uint8 RGB thumbnail (48 px high) of an image file.
 
@@ -50,17 +45,10 @@ def decode_thumbnail(path: str | Path) -> np.ndarray:
     """
     p = Path(path)
     if p.suffix.lower() in _CV2_REDUCED_EXTS:
-        try:
-            data = p.read_bytes()
-        except OSError:
-            data = b""
-        if data and not _truncated_jpeg(data):
-            buf = np.frombuffer(data, np.uint8)
-            bgr = cv2.imdecode(buf, cv2.IMREAD_REDUCED_COLOR_8)
-            if bgr is not None and bgr.size and bgr.shape[0] < THUMB_HEIGHT:
-                bgr = cv2.imdecode(buf, cv2.IMREAD_REDUCED_COLOR_2)
-            if bgr is not None and bgr.size:
-                return _fit(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        rgb = read_image_reduced(p, 8)
+        if rgb.shape[0] < THUMB_HEIGHT:
+            rgb = read_image_reduced(p, 2)
+        return _fit(rgb)
     return _fit(read_image(p))  # raises a DataError with the canonical reason
 
 

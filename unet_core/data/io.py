@@ -8,9 +8,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from unet_core.data.classes import ClassTable
+from unet_core.data.file_guard import (
+    PIL_ERRORS,
+    header_size,
+    imdecode,
+    pil_reason,
+    read_bytes,
+)
 from unet_core.errors import DataError, UnreadableFileError
 from unet_core.fsutil import atomic_write_bytes
 
@@ -25,26 +32,10 @@ class MaskFormat(str, Enum):
 
 # Extensions that OpenCV decodes directly (anything else goes through Pillow).
 CV2_IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp"})
-_PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError, UnidentifiedImageError, Image.DecompressionBombError)
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 # ----------------------------------------------------------------------------------------------- reading
-
-
-def _read_bytes(path: Path, what: str) -> bytes:
-    """Read a whole file, turning every failure into a :class:`DataError` naming it."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableFileError(f"cannot read {what}: file not found", path) from None
-    except IsADirectoryError:
-        raise UnreadableFileError(f"cannot read {what}: is a folder", path) from None
-    except OSError as exc:
-        raise UnreadableFileError(f"cannot read {what}: {exc.strerror or exc}", path) from None
-    if not data:
-        raise UnreadableFileError(f"cannot read {what}: empty file", path)
-    return data
 
 
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
@@ -90,11 +81,6 @@ def _pil_to_rgb(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
-def _jpeg_is_truncated(data: bytes) -> bool:
-    """A JPEG must end with an EOI marker (only trailing padding may follow it)."""
-    return data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-4096:]
-
-
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image as HxWx3 uint8 RGB.
 
@@ -104,30 +90,51 @@ def read_image(path: str | Path) -> np.ndarray:
     A missing, empty, truncated or undecodable file raises :class:`DataError` naming it.
     """
     p = Path(path)
-    data = _read_bytes(p, "image")
-    if _jpeg_is_truncated(data):
-        raise UnreadableFileError("cannot read image: truncated JPEG", p)
+    data = read_bytes(p, "image")
     arr: np.ndarray | None = None
     if p.suffix.lower() in CV2_IMAGE_EXTS:
-        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        arr = imdecode(p, data, cv2.IMREAD_UNCHANGED)
     if arr is not None and arr.size:
         return _cv2_to_rgb(arr)
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
             return _pil_to_rgb(im)
-    except _PIL_ERRORS as exc:
-        raise UnreadableFileError(f"cannot read image: {exc}", p) from None
+    except PIL_ERRORS as exc:
+        raise UnreadableFileError(f"cannot read image: {pil_reason(exc)}", p) from None
+
+
+_REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def read_image_reduced(path: str | Path, factor: int) -> np.ndarray:
+    """Read an image as HxWx3 uint8 RGB at about 1/``factor`` of its size (2, 4 or 8).
+
+    JPEGs decode directly at the reduced size (several times faster); other formats are decoded
+    and shrunk. Same checks and errors as :func:`read_image`.
+    """
+    p = Path(path)
+    if factor not in _REDUCED_FLAGS:
+        raise ValueError(f"factor must be 2, 4 or 8, got {factor}")
+    if p.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".png"):
+        data = read_bytes(p, "image")
+        bgr = imdecode(p, data, _REDUCED_FLAGS[factor])
+        if bgr is not None and bgr.size:
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    full = read_image(p)
+    h, w = full.shape[:2]
+    size = (max(1, round(w / factor)), max(1, round(h / factor)))
+    return cv2.resize(full, size, interpolation=cv2.INTER_AREA)
 
 
 def _open_mask(p: Path) -> Image.Image:
     """Open and fully decode a mask file with Pillow (first frame), or raise :class:`DataError`."""
-    data = _read_bytes(p, "mask")
+    data = read_bytes(p, "mask")
     try:
         im = Image.open(io.BytesIO(data))
         im.load()
-    except _PIL_ERRORS as exc:
-        raise UnreadableFileError(f"cannot read mask: {exc}", p) from None
+    except PIL_ERRORS as exc:
+        raise UnreadableFileError(f"cannot read mask: {pil_reason(exc)}", p) from None
     return im
 
 
@@ -216,7 +223,7 @@ def _read_mask_fast(p: Path, data: bytes, fmt: MaskFormat) -> np.ndarray | None:
     header = _png_color_type(data)
     if header not in ((8, 2), (8, 6)):
         return None
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    arr = imdecode(p, data, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.ndim != 3 or arr.shape[2] < 3:
         return None  # let Pillow produce the error message
     if fmt is MaskFormat.RED_CHANNEL:
@@ -234,7 +241,7 @@ def read_mask(path: str | Path, fmt: MaskFormat | str) -> np.ndarray:
     p = Path(path)
     fmt = MaskFormat(fmt)
     if fmt is not MaskFormat.CARVANA_GIF:
-        data = _read_bytes(p, "mask")
+        data = read_bytes(p, "mask")
         fast = _read_mask_fast(p, data, fmt)
         if fast is not None:
             return fast
@@ -403,7 +410,9 @@ __all__ = [
     "encode_image",
     "encode_mask",
     "encode_png",
+    "header_size",
     "read_image",
+    "read_image_reduced",
     "read_mask",
     "write_color_mask",
     "write_image",

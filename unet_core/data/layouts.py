@@ -71,13 +71,17 @@ class DatasetLayout:
     def pairs(self) -> tuple[list[Pair], int]:
         """Every image (sorted by stem) with its mask or ``None``, plus the number of skipped items.
 
-        Skipped items are masks without an image and images whose stem repeats another
-        image's (e.g. ``a.jpg`` and ``a.png``). Non-image files and hidden files are ignored.
+        Skipped items are masks without an image, images whose stem repeats another image's
+        (e.g. ``a.jpg`` and ``a.png``), links that cannot be followed (e.g. a symlink loop) and
+        names that are not UTF-8.
+        Non-image files and hidden files are ignored.
         One directory scan per folder; nothing is decoded.
         """
         images: dict[str, Path] = {}
-        skipped = 0
-        for name in sorted(_file_names(self.image_dir)):
+        broken: list[str] = []
+        names = _file_names(self.image_dir, broken)
+        skipped = len(broken)  # a symlink loop, a name that is not UTF-8, ...
+        for name in sorted(names):
             stem, ext = os.path.splitext(name)
             if ext.lower() not in IMAGE_EXTS or not stem:
                 continue
@@ -112,13 +116,53 @@ class DatasetLayout:
         return image, mask
 
 
-def _file_names(folder: Path) -> list[str]:
-    """Names of the non-hidden regular files in ``folder`` (one ``os.scandir``; [] if unreadable)."""
+def _entry_is(entry: os.DirEntry, kind: str) -> bool | None:
+    """``entry.is_file()`` / ``is_dir()``, or ``None`` for an entry that cannot be followed (a symlink
+    loop, a link into a folder we may not read): one bad link must not hide the whole folder."""
+    try:
+        return entry.is_file() if kind == "file" else entry.is_dir()
+    except OSError:
+        return None
+
+
+def _utf8(name: str) -> bool:
+    """False for a file name that is not valid UTF-8 (Python keeps its bytes as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _file_names(folder: Path, broken: list[str] | None = None) -> list[str]:
+    """Names of the non-hidden regular files in ``folder`` (one ``os.scandir``; [] if unreadable).
+
+    Entries that cannot be followed and names that are not UTF-8 (they cannot be stored, shown or
+    written to JSON as they are) are left out and, if ``broken`` is given, appended to it.
+    """
+    names: list[str] = []
     try:
         with os.scandir(folder) as it:
-            return [e.name for e in it if not e.name.startswith(".") and e.is_file()]
+            for e in it:
+                if e.name.startswith("."):
+                    continue
+                verdict = _entry_is(e, "file") if _utf8(e.name) else None
+                if verdict:
+                    names.append(e.name)
+                elif verdict is None and broken is not None:
+                    broken.append(e.name)
     except OSError:
         return []
+    return names
+
+
+def image_files(folder: Path) -> tuple[list[Path], int]:
+    """The image files of a plain folder, sorted, and the number of entries skipped (broken links,
+    names that are not UTF-8): the same listing rules as a dataset layout's folders."""
+    broken: list[str] = []
+    names = _file_names(folder, broken)
+    images = sorted(folder / n for n in names if os.path.splitext(n)[1].lower() in IMAGE_EXTS)
+    return images, len(broken)
 
 
 def _has_file_with_ext(folder: Path, exts: frozenset[str]) -> bool:
@@ -129,7 +173,7 @@ def _has_file_with_ext(folder: Path, exts: frozenset[str]) -> bool:
                 if (
                     not e.name.startswith(".")
                     and os.path.splitext(e.name)[1].lower() in exts
-                    and e.is_file()
+                    and _entry_is(e, "file")
                 ):
                     return True
     except OSError:
@@ -227,7 +271,7 @@ def detect_layout(path: str | Path) -> DatasetLayout:
         return found
     try:
         with os.scandir(p) as it:
-            subdirs = sorted(e.name for e in it if not e.name.startswith(".") and e.is_dir())
+            subdirs = sorted(e.name for e in it if not e.name.startswith(".") and _entry_is(e, "dir"))
     except OSError as exc:
         raise DataError(f"cannot list folder: {exc.strerror or exc}", p) from None
     for name in subdirs:
@@ -249,6 +293,7 @@ __all__ = [
     "DatasetLayout",
     "Pair",
     "detect_layout",
+    "image_files",
     "layout_at",
     "make_layout",
 ]

@@ -74,6 +74,7 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
         ws.maskDropped.connect(self._drop_undo)
         ws.predictionReady.connect(self._on_prediction_ready)
         ws.modelChanged.connect(self._on_model_changed)
+        ws.groupsReady.connect(self._refresh_versions_menu)  # the validation split may change with the groups
         ws.message.connect(lambda m: self.status.showMessage(m, 6000))
         ws.problem.connect(self.show_problem)
         ws.model.batchProgress.connect(self.status.set_progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -45,6 +46,7 @@ class ModelState(QObject):
         self._worker = None
         self._thread: QThread | None = None
         self._loading: str | None = None
+        self._splits: dict[tuple[str, float], str | None] = {}  # (file, mtime) -> split id of its Dice
 
     # -- versions --------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -167,6 +169,24 @@ class ModelState(QObject):
             self.ws.problem.emit(_one_line(f"Cannot load model {path.name}: {message}"))
 
         self.ws.run_in_background(build, done, failed)
+
+    def version_split(self, path: Path) -> str | None:
+        """Which validation split the Dice of the checkpoint at ``path`` was measured on (its training
+        config's ``val_split``), ``None`` when it does not say (e.g. trained by the CLI on its own split)."""
+        try:
+            key = (str(path), path.stat().st_mtime)
+        except OSError:
+            return None
+        if key not in self._splits:
+            from unet_core.checkpoint_header import read_header
+
+            try:
+                training = json.loads(read_header(path).metadata.get("training", "{}"))
+                split = training.get("config", {}).get("val_split") if isinstance(training, dict) else None
+            except (MaskloopError, OSError, ValueError, AttributeError):
+                split = None
+            self._splits[key] = split if isinstance(split, str) else None
+        return self._splits[key]
 
     # -- predictions -----------------------------------------------------------------------------
     def labels(self, row: int | None) -> np.ndarray | None:

@@ -134,12 +134,26 @@ class WindowCommands:
         menu.clear()
         store = self.ws.store
         versions = store.models() if store is not None else []
+        split = self._app_split()
         for mv in reversed(versions):
             dice = f"Dice {mv.val_dice:.3f}" if mv.val_dice is not None else "Dice n/a"
+            comparable = mv.val_dice is None or (split is not None and self.ws.model.version_split(mv.path) == split)
+            if not comparable:  # measured on another split (e.g. the CLI's own): never ranked against ours
+                dice += " (other split: not comparable)"
             act = menu.addAction(f"{mv.id} · {dice} · {mv.note}", lambda v=mv.id: self.ws.model.set_version(v))
             act.setCheckable(True)
             act.setChecked(mv.id == self.ws.model.version)
+            act.setData(comparable)
         menu.setEnabled(bool(versions))
+
+    def _app_split(self: MainWindow) -> str | None:
+        """The id of the validation split this folder's training runs measure Dice on."""
+        from unet_core.corrections import split_id, validation_stems
+
+        ws = self.ws
+        if ws.layout is None or not ws.records:
+            return None
+        return split_id(validation_stems(ws.layout, ws.records, ws.groups))
 
     # -- editing ---------------------------------------------------------------------------------
     def accept_prediction(self: MainWindow) -> None:

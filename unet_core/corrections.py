@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from threading import Event
 from typing import Protocol
@@ -41,6 +42,7 @@ class JobData:
     replay: list[Example]
     corrected_train: int  # corrected images used for training
     corrected_val: int  # corrected images held out for validation
+    val_split: str = ""  # :func:`split_id` of the validation split the ``val`` pairs come from
 
 
 def image_groups(layout: DatasetLayout, records: Sequence[ImageRecord], store: ProjectStore | None = None,
@@ -70,6 +72,16 @@ def validation_stems(layout: DatasetLayout, records: Sequence[ImageRecord],
     stems = [r.stem for r in records]
     _, val = split_by_group(stems, _split_names(layout, stems, groups), VAL_FRACTION, seed=SPLIT_SEED)
     return set(val)
+
+
+def split_id(val_stems: Collection[str]) -> str:
+    """A short id of a validation split (its image stems): Dice values are comparable only when equal.
+
+    The app records it with every model it trains (``TrainConfig.val_split``, kept in the checkpoint),
+    so a Dice measured on the CLI's own split is never ranked against one measured on the app's.
+    """
+    digest = hashlib.sha256("\n".join(sorted(set(val_stems))).encode("utf-8")).hexdigest()
+    return f"app-{digest[:12]}"
 
 
 def correction_queue(layout: DatasetLayout, records: Sequence[ImageRecord], done: Collection[str],
@@ -128,7 +140,7 @@ def collect(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageR
         elif rec.mask_path is not None and not rec.error:
             ex = Example(rec.image_path, rec.mask_path, layout.mask_format, group)
             (val if rec.stem in val_stems else replay).append(ex)
-    return JobData(train, val, replay, n_train, n_val)
+    return JobData(train, val, replay, n_train, n_val, split_id(val_stems))
 
 
 def count_usable(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord],
@@ -155,7 +167,8 @@ def finetune_job(checkpoint: Path, version: str, layout: DatasetLayout, store: P
         if not data.train:
             raise ValueError("no corrected images outside the validation split to fine-tune on")
         return fine_tune(checkpoint, data.train, data.val, out, replay_pool=data.replay,
-                         replay_fraction=replay_fraction, config=config, callbacks=callbacks, stop=stop)
+                         replay_fraction=replay_fraction, config=replace(config, val_split=data.val_split),
+                         callbacks=callbacks, stop=stop)
 
     return job
 
@@ -172,8 +185,8 @@ def scratch_job(layout: DatasetLayout, store: ProjectStore, records: Sequence[Im
         examples = data.train + data.replay
         if not examples:
             raise ValueError("no masks to train on: correct some images or open a folder with masks")
-        result = train(examples, data.val, layout.classes, config, out, callbacks=callbacks, stop=stop,
-                       dataset_kind=layout.kind)
+        result = train(examples, data.val, layout.classes, replace(config, val_split=data.val_split), out,
+                       callbacks=callbacks, stop=stop, dataset_kind=layout.kind)
         if current is not None and data.val and result.stop_reason != "stopped":
             result.initial_val_dice = score(current, data.val, config.device)
         return result

@@ -33,6 +33,7 @@ class TrainConfig:
     augment: bool = True
     dropout: float = 0.0
     log_dir: Path | None = None
+    val_split: str | None = None  # id of the validation split the run's Dice is measured on (recorded)
 
     def max_epochs(self) -> int:
         """The epoch cap: explicit, else 40 without a time limit, else effectively unlimited."""

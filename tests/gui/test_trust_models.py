@@ -119,3 +119,24 @@ def test_a_new_version_with_equal_dice_is_kept_without_asking(qtbot, folder: Pat
     assert len(asked) == 2 and w.ws.store.current_model().id == kept
     assert sorted(p.name for p in w.ws.store.models_dir().iterdir()) == ["v0001.safetensors", "v0002.safetensors"]
     w.close()
+
+
+def test_versions_menu_compares_dice_only_on_the_same_split(qtbot, folder: Path, tiny_model: Path,
+                                                           tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)  # trained by the tests on their own split
+    first = w.ws.model.version
+    correct_outside_validation(qtbot, w)
+    w.train_ctl.choice_use_new = True
+    w.training.forms["finetune"].set_values(TrainSettings("finetune", None, 2, None, 3e-4, "cpu", 0.3, "unet-tiny"))
+    w.train_ctl.refresh_availability()
+    with qtbot.waitSignal(w.train_ctl.runFinished, timeout=120000):
+        qtbot.mouseClick(w.training.finetune_button, Qt.MouseButton.LeftButton)
+    wait_for(qtbot, lambda: w.ws.model.version != first and w.ws.model.predictor is not None)
+    texts = {a.text().split(" · ")[0]: a.text() for a in w.versions_menu.actions()}
+    assert "not comparable" in texts[first], texts  # its Dice comes from another split
+    assert "not comparable" not in texts[w.ws.model.version], texts  # measured on the app's split
+    w.versions_menu.popup(w.mapToGlobal(w.rect().center()))
+    qtbot.waitExposed(w.versions_menu)
+    w.versions_menu.grab().save("/tmp/maskloop_shots/versions_menu.png")
+    w.versions_menu.close()
+    w.close()

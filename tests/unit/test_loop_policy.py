@@ -67,3 +67,10 @@ def test_trained_dice_is_the_best_validated_epoch_never_the_start() -> None:
     assert trained_dice([{"val_dice": None}, {"val_dice": None}]) is None  # no validation images
     assert trained_dice([{"val_dice": 0.7}, {"val_dice": 0.75}, {"val_dice": 0.72}]) == 0.75
     assert trained_dice([{"val_dice": math.nan}, {"val_dice": 0.6}]) == 0.6
+
+
+def test_split_id_names_a_validation_split() -> None:
+    from unet_core.corrections import split_id
+
+    assert split_id(["b", "a"]) == split_id(["a", "b", "a"])
+    assert split_id(["a", "b"]) != split_id(["a", "c"])

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>Ctrl+O</b></td><td>open folder</td><td><b>Ctrl+M</b></td><td>open model</td></tr>
 <tr><td><b>B E G P V</b></td><td>brush, eraser, fill, polygon, revert-to-prediction</td>
-<td><b>[ ]</b></td><td>brush size</td></tr>
+<td><b>[ ]</b></td><td>brush radius</td></tr>
 <tr><td><b>0–9</b></td><td>active class (its id)</td><td><b>hold H</b></td><td>hide overlay</td></tr>
 <tr><td><b>Space+drag, middle drag</b></td><td>pan</td><td><b>wheel</b></td><td>zoom at cursor</td></tr>
 <tr><td><b>Ctrl+0 / Ctrl+1</b></td><td>fit / 1:1</td><td><b>Alt+1…4</b></td><td>corrected / prediction / original / difference</td></tr>
@@ -27,7 +27,7 @@ SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>Q</b></td><td>next in queue (most uncertain first)</td><td><b>Ctrl+Shift+Q</b></td><td>rank the queue by uncertainty</td></tr>
 <tr><td><b>R</b></td><td>mark reviewed</td><td><b>Ctrl+P / Ctrl+Shift+P</b></td><td>predict image / all</td></tr>
 <tr><td><b>Ctrl+T</b></td><td>fine-tune on corrections</td><td><b>Ctrl+F</b></td><td>filter the file list</td></tr>
-<tr><td><b>Polygon</b></td><td>click points, double-click or Enter closes, Esc cancels</td><td></td><td></td></tr>
+<tr><td><b>Polygon</b></td><td>click points; Enter, double-click or a click on the first point closes; Esc cancels</td><td></td><td></td></tr>
 </table>"""
 
 

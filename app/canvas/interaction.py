@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QGraphicsView
 
 from app.canvas.tools import PAINT_TOOLS, ROUND_TOOLS
 
+CLOSE_PX = 6.0  # screen pixels: a click this close to the first vertex (or a double-click to the last) closes
+
 if TYPE_CHECKING:
     from app.canvas.cursor import BrushCursorItem
     from app.canvas.navigation import Navigator
@@ -27,8 +29,9 @@ class CanvasInput(_Base):
     """Mixin for :class:`CanvasView` that turns mouse, wheel and key events into tool actions.
 
     Left button: the current tool; middle button, or left with space held / the pan tool: pan;
-    wheel: zoom around the pointer; ``[`` / ``]``: brush size; Enter / double-click close a
-    polygon, Esc cancels it, Backspace removes its last vertex.
+    wheel: zoom around the pointer; ``[`` / ``]``: brush radius; Enter, a double-click on the last
+    vertex or a click on the first closes a polygon (vertices beside the image land on its border),
+    Esc cancels it, Backspace removes its last vertex.
     """
 
     if TYPE_CHECKING:
@@ -74,7 +77,7 @@ class CanvasInput(_Base):
         if self._painting:
             self._editor.stroke_to(*self._pixel(scene))
         elif self._polygon and event.buttons() & Qt.MouseButton.LeftButton:
-            self._polygon.drag((scene.x(), scene.y()), self.zoom())
+            self._polygon.drag(self._inside(scene), self.zoom())
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -91,8 +94,10 @@ class CanvasInput(_Base):
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        """Double-click closes a polygon; for other tools it acts as a press."""
-        if self._tool == "polygon" and event.button() == Qt.MouseButton.LeftButton and self._polygon:
+        """A double-click on the last vertex closes a polygon; otherwise (two quick clicks at different
+        places, other tools) it acts as a press."""
+        if self._tool == "polygon" and event.button() == Qt.MouseButton.LeftButton and self._polygon and \
+                self._near(self._polygon.points[-1], self._nav.scene_pos(event.position())):
             self._close_polygon()
             event.accept()
             return
@@ -178,13 +183,27 @@ class CanvasInput(_Base):
         elif self._tool == "fill":
             self._editor.fill_at(x, y)
         elif self._tool == "polygon":
-            self._polygon.press((scene.x(), scene.y()))
+            point = self._inside(scene)
+            if len(self._polygon.points) >= 3 and self._near(self._polygon.points[0], scene):
+                self._close_polygon()  # clicking the first vertex closes the polygon
+            else:
+                self._polygon.press(point)
 
     def _close_polygon(self) -> None:
         self._editor.fill_polygon(self._polygon.take())
 
     def _cancel_polygon(self) -> None:
         self._polygon.cancel()
+
+    def _inside(self, scene: QPointF) -> tuple[float, float]:
+        """``scene`` clamped to the image: a vertex clicked beside the image lands on its border."""
+        w, h = self._size or (0, 0)
+        return (min(max(scene.x(), 0.0), float(w)), min(max(scene.y(), 0.0), float(h)))
+
+    def _near(self, vertex: tuple[float, float], scene: QPointF) -> bool:
+        """Whether ``scene`` is within a few screen pixels of ``vertex`` (clamped like the vertices)."""
+        x, y = self._inside(scene)
+        return math.hypot(x - vertex[0], y - vertex[1]) * self.zoom() <= CLOSE_PX
 
     @staticmethod
     def _pixel(scene: QPointF) -> tuple[int, int]:
@@ -200,7 +219,7 @@ class CanvasInput(_Base):
         if self._brush_cursor.isVisible() or self._wants_brush_outline():
             self._brush_cursor.setPos(x + 0.5, y + 0.5)
             self._brush_cursor.setVisible(self._wants_brush_outline())
-        self._polygon.hover((scene.x(), scene.y()))
+        self._polygon.hover(self._inside(scene) if self._size else (scene.x(), scene.y()))
 
     def _refresh_hover(self) -> None:
         if self._hover_scene is not None:

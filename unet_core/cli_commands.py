@@ -10,7 +10,7 @@ from pathlib import Path
 
 from unet_core.cli_progress import TerminalProgress, bar, warn
 from unet_core.data.io import MaskFormat, read_image, write_color_mask, write_mask
-from unet_core.data.layouts import DatasetLayout, detect_layout, image_files
+from unet_core.data.layouts import DatasetLayout, NoLayoutError, detect_layout, image_files
 from unet_core.errors import DataError, MaskloopError
 
 NATIVE_MASKS = {
@@ -116,7 +116,7 @@ def input_images(path: str | Path) -> tuple[list[Path], DatasetLayout | None]:
         layout = detect_layout(p)
         pairs, _ = layout.pairs()
         return [pair.image for pair in pairs], layout
-    except DataError:
+    except NoLayoutError:
         files, broken = image_files(p)
         if broken:
             warn("predict", f"{broken} item(s) in {p} skipped (links that cannot be followed or names "

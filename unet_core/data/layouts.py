@@ -21,6 +21,8 @@ NO_LAYOUT_MESSAGE = (
 )
 CLASSES_FILE = "classes.json"
 _GENERIC_SCAN_LIMIT = 50
+MAX_GUESSED_CLASSES = 64
+"""Without ``classes.json`` a generic folder's mask values are taken as class ids only below this."""
 _CARVANA_MASK_SUFFIX = "_mask.gif"
 _CARVANA_VIEW = re.compile(r"^(.+)_(\d+)$")
 
@@ -114,6 +116,11 @@ class DatasetLayout:
         check_same_size(image, mask, pair.image, pair.mask)
         check_mask(mask, self.classes.num_classes, pair.mask)
         return image, mask
+
+
+class NoLayoutError(DataError):
+    """The folder holds no recognised dataset layout (other problems, e.g. a broken classes.json, are
+    plain :class:`DataError`: a command must report them, not fall back to a plain folder of images)."""
 
 
 def _entry_is(entry: os.DirEntry, kind: str) -> bool | None:
@@ -212,19 +219,32 @@ def make_layout(kind: str, root: str | Path, classes: ClassTable | None = None) 
 
 
 def _generic_classes(root: Path) -> ClassTable:
-    """Classes of a generic layout: ``classes.json`` beside images/ or in masks/, else numbered."""
+    """Classes of a generic layout: ``classes.json`` beside images/ or in masks/, else guessed from the ids.
+
+    Without a class file the masks' values must look like class ids: at most
+    :data:`MAX_GUESSED_CLASSES` of them (JPEG-compressed or 0..255-scaled masks hold dozens to
+    hundreds of values, and guessing a 256-class problem from them helps nobody); otherwise a
+    :class:`DataError` says what was found and asks for ``classes.json``.
+    """
     for candidate in (root / CLASSES_FILE, root / "masks" / CLASSES_FILE):
         if candidate.is_file():
             return ClassTable.from_json_file(candidate)
-    top = 0
+    values = np.zeros(256, dtype=bool)
     names = sorted(n for n in _file_names(root / "masks") if n.lower().endswith(".png"))
     for name in names[:_GENERIC_SCAN_LIMIT]:
         try:
             mask = read_mask(root / "masks" / name, MaskFormat.INDEX_PNG)
         except DataError:
             continue  # reported later, when the pair is read
-        if mask.size:
-            top = max(top, int(mask.max()))
+        values[np.unique(mask)] = True
+    found = np.flatnonzero(values)
+    top = int(found[-1]) if found.size else 0
+    if top >= MAX_GUESSED_CLASSES:
+        shown = ", ".join(str(v) for v in found[:6]) + (", ..." if found.size > 6 else "")
+        raise DataError(
+            f"masks hold {found.size} different values up to {top} ({shown}): too many to take as class ids "
+            f"without a class file (JPEG-compressed or 0-255 scaled masks?). Add {CLASSES_FILE} beside "
+            f"images/ naming the classes, e.g. [\"background\", \"object\"]", root / "masks")
     return ClassTable.numbered(max(2, top + 1))
 
 
@@ -282,7 +302,7 @@ def detect_layout(path: str | Path) -> DatasetLayout:
         found = _match(p.absolute().parent)
         if found is not None:
             return found
-    raise DataError(NO_LAYOUT_MESSAGE, p)
+    raise NoLayoutError(NO_LAYOUT_MESSAGE, p)
 
 
 __all__ = [
@@ -291,6 +311,7 @@ __all__ = [
     "LAYOUT_KINDS",
     "NO_LAYOUT_MESSAGE",
     "DatasetLayout",
+    "NoLayoutError",
     "Pair",
     "detect_layout",
     "image_files",

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -53,6 +54,19 @@ def missing_x11_libraries() -> list[str]:
     return missing
 
 
+def no_model_message(window: Any) -> str:
+    """The demo's first hint, with the training time the Training panel will really use."""
+    settings = window.training.settings("scratch")
+    if settings.time_limit_s:
+        minutes = settings.time_limit_s / 60
+        length = f"{minutes:.0f} minute{'s' if round(minutes) != 1 else ''}" if minutes >= 1 \
+            else f"{settings.time_limit_s:.0f} seconds"
+    else:
+        length = f"{settings.epochs} epochs"
+    return (f"Demo dataset ready. No model yet: press 'Train from scratch' in the Training panel "
+            f"({length} as set; change it under Settings).")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the app; returns the exit code."""
     args = parse_args(argv)
@@ -97,8 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.open_model(args.model)
     elif args.folder is None and window.ws.model.predictor is None and window.ws.store is not None \
             and not window.ws.store.models():
-        window.statusBar().showMessage(
-            "Demo dataset ready. No model yet: press 'Train from scratch' in the Training panel (about a minute).")
+        window.statusBar().showMessage(no_model_message(window))
     return app.exec()
 
 

@@ -9,6 +9,7 @@ from PySide6.QtGui import QCloseEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from app.canvas import CanvasView
+from app.class_shares import ClassShares
 from app.panels.classes_panel import ClassesPanel
 from app.panels.file_list import FileListPanel
 from app.panels.training_panel import TrainingPanel
@@ -52,6 +53,8 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
             self.docks_menu.addAction(dock.toggleViewAction())
         self._wire()
         self._restore()
+        self.shares = ClassShares(self.canvas, self.classes_panel, lambda: self.view_mode != "difference", self)
+        self._radius_for_folder = False  # the first image of a newly opened folder rescales the brush
         self.canvas_keys = CanvasKeys(self, self.canvas)
         self.canvas_keys.install()
         self.refresh_recent_menu()
@@ -98,6 +101,7 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
     # -- dataset and images ----------------------------------------------------------------------
     def _on_dataset_opened(self) -> None:
         ws = self.ws
+        self._radius_for_folder = True
         self.undo_group.setActiveStack(None)
         for stack in self.stacks.values():
             stack.deleteLater()
@@ -145,9 +149,13 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
         if ws.loaded is None:  # unreadable: no stale image of the previous row, say which file
             name = ws.records[row].image_path.name
             self.canvas.clear(f"{name} cannot be opened\n{ws.records[row].error or ''}".strip())
+            self.shares.schedule(now=True)
             self.status.image.setText(f"{name}: unreadable")
             return
         self.canvas.set_image(ws.loaded.image)
+        if self._radius_for_folder:
+            self._radius_for_folder = False
+            self._scale_radius(*ws.loaded.image.shape[:2])
         self._show_mask()
         h, w = ws.loaded.image.shape[:2]
         self.status.image.setText(f"{ws.records[row].image_path.name}  {row + 1}/{len(ws.records)}  {w}×{h}")
@@ -165,11 +173,22 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
         self.canvas.set_classes(colors)
         self.canvas.set_mask(shown.mask, editable=shown.editable)
         self.canvas.set_reference_mask(prediction if prediction is not None else ws.loaded.original_mask)
+        self.shares.schedule(now=True)
         if shown.note:
             self.status.showMessage(f"{LABELS[self.view_mode]}: {shown.note}", 5000)
 
     def _on_canvas_edit(self) -> None:
         self.ws.note_edit()
+        self.shares.schedule()
+
+    def _scale_radius(self, h: int, w: int) -> None:
+        """Keep the brush the same share of the image across folders: a radius chosen on 1918-px images
+        shrinks for 640-px ones (the long side it was set for is remembered with it)."""
+        side = max(h, w)
+        ref = get_int(self.settings, "tools/radius_side", 0)
+        if ref > 0 and ref != side:
+            self.canvas.set_brush_radius(max(1, round(self.canvas.brush_radius() * side / ref)))
+        self.settings.setValue("tools/radius_side", side)
 
     def _on_stack_changed(self, row: int) -> None:
         self.ws.note_edit(row)

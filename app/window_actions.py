@@ -80,8 +80,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["actual"] = _act(w, "&Actual Size (1:1)", w.canvas.zoom_actual, "Ctrl+1")
     a["zoom_in"] = _act(w, "Zoom &In", lambda: w.canvas.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
     a["zoom_out"] = _act(w, "Zoom &Out", lambda: w.canvas.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
-    a["bigger"] = _act(w, "Bigger Brush", lambda: w.canvas.step_brush_radius(True), "]")
-    a["smaller"] = _act(w, "Smaller Brush", lambda: w.canvas.step_brush_radius(False), "[")
+    a["bigger"] = _act(w, "Bigger Brush (radius)", lambda: w.canvas.step_brush_radius(True), "]")
+    a["smaller"] = _act(w, "Smaller Brush (radius)", lambda: w.canvas.step_brush_radius(False), "[")
     a["shortcuts"] = _act(w, "&Keyboard Shortcuts", w.show_shortcuts, "F1")
     a["about"] = _act(w, "&About Maskloop", w.show_about)
 
@@ -162,11 +162,12 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
     tb.addSeparator()
     for name, *_ in TOOLS:
         tb.addAction(a[f"tool_{name}"])
-    tb.addWidget(QLabel(" Size "))
+    tb.addWidget(QLabel(" Radius "))  # the brush's radius in image pixels, as the outline and [ ] use it
     w.brush_spin = QSpinBox(w)
     w.brush_spin.setRange(1, 500)
     w.brush_spin.setSuffix(" px")
-    w.brush_spin.setToolTip("Brush radius ([ and ] change it)")
+    w.brush_spin.setToolTip("Brush radius in image pixels: the distance from the pointer to the outline "
+                            "([ and ] change it)")
     w.brush_spin.setAccessibleName("Brush radius")
     tb.addWidget(w.brush_spin)
     tb.addSeparator()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from app.settings import recent_folders
 from app.view_modes import LABELS, MODES
 from unet_core.errors import MaskloopError
+from unet_core.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -69,9 +69,19 @@ class WindowCommands:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save model as", f"{self.ws.model.version}.safetensors",
                                               "Maskloop checkpoints (*.safetensors)")
-        if path:
-            shutil.copyfile(src, path)
-            self.status.showMessage(f"Saved {self.ws.model.version} to {path}", 6000)
+        if not path:
+            return
+        try:
+            data = Path(src).read_bytes()
+        except OSError as err:
+            self.show_problem(f"Cannot read the model {src}: {err.strerror or err}")
+            return
+        try:
+            atomic_write_bytes(path, data)  # a WriteError names the file: disk full, read-only folder
+        except MaskloopError as err:
+            self.show_problem(f"Cannot save the model.\n\n{err}")
+            return
+        self.status.showMessage(f"Saved {self.ws.model.version} to {path}", 6000)
 
     def export_corrections(self: MainWindow) -> None:
         ws = self.ws

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
 import errno
+import io
 import os
 from pathlib import Path
 
 import pytest
 
 _real_open = os.open
+_real_io_open = io.open
 _real_mkdir = os.mkdir
 _real_write = os.write
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -24,7 +27,8 @@ def _inside(path: object, folder: Path) -> bool:
 
 def deny_writes_under(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int = errno.EACCES) -> None:
     """Make ``folder`` behave as read-only (also for root, whom ``chmod`` does not stop): creating or
-    opening a file for writing in it, or making a folder in it, fails with ``code`` (EACCES or EROFS)."""
+    opening a file for writing in it (``os.open``, ``open``, ``io.open``), or making a folder in it,
+    fails with ``code`` (EACCES or EROFS)."""
     folder = Path(folder).absolute()
 
     def guarded_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -37,7 +41,14 @@ def deny_writes_under(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int =
             raise OSError(code, os.strerror(code), os.fsdecode(path))
         return _real_mkdir(path, *args, **kwargs)
 
+    def guarded_io_open(file, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(file, (str, bytes, os.PathLike)) and set(mode) & set("wax+") and _inside(file, folder):
+            raise OSError(code, os.strerror(code), os.fsdecode(file))
+        return _real_io_open(file, mode, *args, **kwargs)
+
     monkeypatch.setattr(os, "open", guarded_open)
+    monkeypatch.setattr(io, "open", guarded_io_open)
+    monkeypatch.setattr(builtins, "open", guarded_io_open)
     monkeypatch.setattr(os, "mkdir", guarded_mkdir)
 
 

@@ -59,17 +59,18 @@ def test_resume_without_last_file_stops_and_keeps_the_best_checkpoint(finished_r
     assert _snapshot(tmp_path) == before
 
 
-def test_cli_resume_without_last_file_exits_1_naming_it(carvana_dir: Path, tmp_path: Path,
+def test_cli_resume_without_last_file_exits_1_naming_it(finished_run, carvana_dir: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "model.safetensors"
-    out.write_bytes(b"the user's best model")
+    best = finished_run[0].read_bytes()  # the user's best model of an earlier run
+    out.write_bytes(best)
     code = main(["train", "--data", str(carvana_dir), "--out", str(out), "--resume", "--epochs", "1",
                  "--size", "32x48", "--arch", "unet-tiny", "--device", "cpu", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1
     lines = [ln for ln in err.strip().splitlines() if "error" in ln]
     assert len(lines) == 1 and str(last_path_for(out)) in lines[0], err
-    assert out.read_bytes() == b"the user's best model" and sorted(os.listdir(tmp_path)) == ["model.safetensors"]
+    assert out.read_bytes() == best and sorted(os.listdir(tmp_path)) == ["model.safetensors"]
 
 
 def _rewrite(last: Path, change: Callable[[dict[str, torch.Tensor], dict[str, str]], None]) -> None:

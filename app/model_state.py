@@ -46,6 +46,7 @@ class ModelState(QObject):
         self._worker = None
         self._thread: QThread | None = None
         self._loading: str | None = None
+        self._shut = False  # the window closed: a model that finishes loading now is dropped
         self._splits: dict[tuple[str, float], str | None] = {}  # (file, mtime) -> split id of its Dice
 
     # -- versions --------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ class ModelState(QObject):
             return Predictor(loaded[0], loaded[1], device="auto")
 
         def done(predictor: Predictor) -> None:
-            if self._loading != version:
+            if self._shut or self._loading != version:
                 return  # superseded by a later request
             self.predictor, self.meta, self.version, self.path = predictor, predictor.meta, version, path
             self._labels.clear()
@@ -300,6 +301,7 @@ class ModelState(QObject):
 
     def shutdown(self) -> None:
         """Stop the prediction thread (closing the window)."""
+        self._shut = True
         if self._worker is not None:
             from app.workers import stop_thread
 

@@ -28,6 +28,7 @@ def _jpeg_noisy_mask() -> np.ndarray:
     mask = np.zeros((64, 96), np.uint8)
     mask[10:40, 20:70] = 255
     ok, buf = cv2.imencode(".jpg", mask, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    assert ok
     return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +15,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from unet_core.checkpoint import CheckpointMeta, load_checkpoint, read_metadata
 from unet_core.errors import MaskloopError
+from unet_core.fsutil import atomic_copy
 from unet_core.store import ImageStatus
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class ModelState(QObject):
                 return
         loaded = load_checkpoint(src)
         version, dest = store.new_model_path()
-        shutil.copyfile(src, dest)
+        atomic_copy(src, dest)  # a half-copied version never exists, even on a full disk
         store.register_model(version, parent=None, val_dice=meta.training.get("best_val_dice"), note=note)
         self._activate(version, dest, loaded)
 
@@ -133,7 +133,8 @@ class ModelState(QObject):
                         raise
                     self.ws.problem.emit(_one_line(f"Cannot use model {version}: {err}"))
                     return False
-                self.ws.store.set_current_model(version)
+                if not self.ws.store.read_only:  # a read-only window switches for itself only
+                    self.ws.store.set_current_model(version)
                 self._activate(mv.id, mv.path, loaded)
                 return True
         raise ValueError(f"no model version {version}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.workers import TrainWorker, start_worker, stop_thread
 from app.workspace import READ_ONLY_NOTICE, Workspace
 from unet_core.corrections import count_usable, effort_per_round, finetune_job, scratch_job
+from unet_core.fsutil import atomic_copy
 from unet_core.loop_policy import keep_new_version, trained_dice
 from unet_core.training_types import TrainConfig, TrainResult
 
@@ -193,7 +193,7 @@ class TrainingController(QObject):
         if not keep_new:
             keep_new = self._ask(before, after, result)
             if keep_new and info["mode"] == "finetune" and result.last_path.exists():
-                shutil.copyfile(result.last_path, out)  # the last epoch's weights, as the user chose
+                atomic_copy(result.last_path, out)  # the last epoch's weights, as the user chose
         version = None
         if keep_new and out.exists() and self.ws.store is not None:
             note = f"{kind}: {result.epochs} epochs, stop: {result.stop_reason}"

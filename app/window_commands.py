@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from app.settings import recent_folders
 from app.view_modes import LABELS, MODES
 from unet_core.errors import MaskloopError
-from unet_core.fsutil import atomic_write_bytes
+from unet_core.fsutil import atomic_copy
+from unet_core.originals import check_checkpoint_output
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -72,12 +73,8 @@ class WindowCommands:
         if not path:
             return
         try:
-            data = Path(src).read_bytes()
-        except OSError as err:
-            self.show_problem(f"Cannot read the model {src}: {err.strerror or err}")
-            return
-        try:
-            atomic_write_bytes(path, data)  # a WriteError names the file: disk full, read-only folder
+            check_checkpoint_output(path)  # never over a dataset's file or anything but a checkpoint
+            atomic_copy(src, path)  # a WriteError names the file: disk full, read-only folder
         except MaskloopError as err:
             self.show_problem(f"Cannot save the model.\n\n{err}")
             return

@@ -128,6 +128,18 @@ def append_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
         raise write_error(exc, target) from exc
 
 
+def atomic_copy(src: str | Path, dest: str | Path) -> None:
+    """Copy a file atomically (see :func:`atomic_write_bytes`): ``dest`` is the old file or the whole copy.
+
+    A source that cannot be read is a :class:`WriteError` naming it; one that cannot be written names ``dest``.
+    """
+    try:
+        data = Path(src).read_bytes()
+    except OSError as exc:
+        raise WriteError(f"cannot read {Path(src).name} to copy it ({exc.strerror or exc})", src) from exc
+    atomic_write_bytes(dest, data)
+
+
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
     atomic_write_bytes(path, text.encode(encoding))

@@ -17,6 +17,7 @@ from unet_core.corrections import image_groups
 from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import detect_layout, make_layout
 from unet_core.errors import DataError
+from unet_core.fsutil import atomic_copy
 from unet_core.loop_data import SimRecord, heldout_eval, make_working_folder, split_heldout
 from unet_core.queue_order import check_strategy
 from unet_core.store import ProjectStore
@@ -145,7 +146,7 @@ class _Loop:
     def _import_start_model(self, path: Path) -> None:
         meta = self._check_model(path)
         version, dest = self.store.new_model_path()
-        shutil.copyfile(path, dest)
+        atomic_copy(path, dest)
         self.store.register_model(version, parent=None, val_dice=meta.training.get("best_val_dice"),
                                   note=f"opened from file: {path.name}")
         self.model = (version, dest)

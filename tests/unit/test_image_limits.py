@@ -89,3 +89,16 @@ def test_a_large_many_class_prediction_stays_bounded() -> None:
     tracemalloc.stop()
     assert pred.labels.shape == (h, w) and peak < (h * w * 5) + 200 * 2**20
     np.testing.assert_array_equal(pred.labels, labels)
+
+
+def test_a_large_two_class_prediction_holds_no_extra_full_size_copy() -> None:
+    from unet_core.inference import Predictor
+
+    low = _softmax(np.random.default_rng(4), (64, 96, 2))
+    h, w = 4000, 6000
+    tracemalloc.start()
+    pred = Predictor.postprocess(None, torch.from_numpy(low.transpose(2, 0, 1).copy()), (h, w))  # type: ignore[arg-type]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # uncertainty (4 B/px) + one foreground plane (4 B/px) + labels (1 B/px), nothing more at full size
+    assert pred.labels.dtype == np.uint8 and peak < h * w * 9 + 32 * 2**20

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_core.data.image_headers import DamagedImage, clean_png, png_size
 from unet_core.errors import MaskloopError
+from unet_core.limits import MAX_IMAGE_PIXELS
 
 #: Temporary files older than this (seconds) are leftovers of a killed process and may be removed.
 STALE_TEMP_SECONDS = 600.0
@@ -64,7 +66,14 @@ def read_png(path: Path) -> np.ndarray | None:
         return None
     except OSError as exc:
         raise StoreError(f"cannot read mask ({exc.strerror or exc})", path) from exc
-    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+    try:  # a store travels with a dataset: its files get the same checks as any image
+        data = clean_png(data)
+        size = png_size(data)
+        if size is None or size[0] * size[1] > MAX_IMAGE_PIXELS:
+            raise DamagedImage("not a PNG" if size is None else f"{size[0]}x{size[1]} is over the pixel limit")
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except (DamagedImage, cv2.error) as exc:
+        raise StoreError(f"corrupt or unreadable PNG in the project store ({exc})", path) from exc
     if array is None:
         raise StoreError("corrupt or unreadable PNG in the project store", path)
     if array.ndim != 2 or array.dtype != np.uint8:

@@ -20,9 +20,10 @@ from unet_core.cli import main
 ODD_NAME = os.fsdecode(b"caf\xe9-\xff")  # Latin-1 bytes: not UTF-8
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+def _run(capfd: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """Run the CLI in-process; ``err`` is everything written to stderr, C libraries' output included."""
     code = main(list(argv))
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert "Traceback" not in err
     return code, err
 
@@ -56,20 +57,20 @@ def bad_carla(carla_dir: Path, tmp_path: Path) -> tuple[Path, int]:
 
 
 def test_unreadable_items_are_skipped_and_counted(bad_carla: tuple[Path, int], tiny_carla_model: Path,
-                                                  tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+                                                  tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     root, bad = bad_carla
     before = tree_hashes(root)
     tracemalloc.start()
-    code, err = _run(capsys, "evaluate", "--model", str(tiny_carla_model), "--data", str(root), "--json",
+    code, err = _run(capfd, "evaluate", "--model", str(tiny_carla_model), "--data", str(root), "--json",
                      "--quiet")
     assert code == 0, err
     assert f"{bad} of 14 pair(s) skipped" in err and "2 item(s) in CameraRGB/" in err, err  # loop, odd name
     assert "BytesIO" not in err and "libpng" not in err and "WARN" not in err, err
-    code, err = _run(capsys, "predict", "--model", str(tiny_carla_model), "--input", str(root),
+    code, err = _run(capfd, "predict", "--model", str(tiny_carla_model), "--input", str(root),
                      "--out", str(tmp_path / "preds"), "--quiet")
     assert code == 0 and "4 unreadable image(s) skipped" in err, err  # zero, truncated, bomb, garbage
     assert len(list((tmp_path / "preds").iterdir())) == 14 - 4
-    code, err = _run(capsys, "train", "--data", str(root), "--out", str(tmp_path / "m.safetensors"), "--epochs",
+    code, err = _run(capfd, "train", "--data", str(root), "--out", str(tmp_path / "m.safetensors"), "--epochs",
                      "1", "--size", "32x48", "--arch", "unet-tiny", "--quiet")
     assert code == 0 and "skipped" in err, err
     peak = tracemalloc.get_traced_memory()[1]
@@ -86,7 +87,7 @@ def test_unreadable_items_are_skipped_and_counted(bad_carla: tuple[Path, int], t
     ],
 )
 def test_data_that_does_not_fit_stops_with_one_line(carla_dir: Path, tiny_carla_model: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str], name: str,
+                                                    capfd: pytest.CaptureFixture[str], name: str,
                                                     mask: np.ndarray) -> None:
     root = Path(shutil.copytree(carla_dir, tmp_path / "carla"))
     _pair(root, name)
@@ -97,7 +98,7 @@ def test_data_that_does_not_fit_stops_with_one_line(carla_dir: Path, tiny_carla_
     for argv in (["evaluate", "--model", str(tiny_carla_model), "--data", str(root)],
                  ["train", "--data", str(root), "--out", str(tmp_path / "m.safetensors"), "--epochs", "1",
                   "--size", "32x48", "--arch", "unet-tiny", "--val-fraction", "0"]):
-        code, err = _run(capsys, *argv, "--quiet")
+        code, err = _run(capfd, *argv, "--quiet")
         lines = [ln for ln in err.splitlines() if "error" in ln]
         assert code == 1 and len(lines) == 1 and f"{name}.png" in lines[0], err
     assert tree_hashes(root) == before
@@ -105,7 +106,7 @@ def test_data_that_does_not_fit_stops_with_one_line(carla_dir: Path, tiny_carla_
 
 
 def test_hostile_checkpoints_stop_every_command_with_one_line(carla_dir: Path, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+                                                              capfd: pytest.CaptureFixture[str]) -> None:
     files = _hostile_files(tmp_path)
     assert len(files) >= 20
     before = tree_hashes(carla_dir)
@@ -117,9 +118,31 @@ def test_hostile_checkpoints_stop_every_command_with_one_line(carla_dir: Path, t
                      ["predict", "--model", str(model), "--input", str(carla_dir), "--out", str(tmp_path / "p")],
                      ["train", "--data", str(carla_dir), "--out", str(tmp_path / "m.safetensors"), "--from",
                       str(model), "--epochs", "1"]):
-            code, err = _run(capsys, *argv, "--quiet")
+            code, err = _run(capfd, *argv, "--quiet")
             assert code == 1 and err.count("\n") == 1 and str(model) in err, (label, argv[0], err)
     assert tracemalloc.get_traced_memory()[1] < 2**30
     tracemalloc.stop()
     assert not (tmp_path / "p").exists() and not (tmp_path / "m.safetensors").exists()
     assert tree_hashes(carla_dir) == before
+
+
+def test_a_bomb_costs_no_memory_in_a_real_process(tmp_path: Path, carla_dir: Path, tiny_carla_model: Path) -> None:
+    """tracemalloc cannot see OpenCV's or torch's memory: the process's own peak RSS is measured instead."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    png_bomb(folder / "bomb.png")
+    shutil.copy(carla_dir / "CameraRGB" / "000000.png", folder / "ok.png")
+    code = ("import resource, sys; from unet_core.cli import main; c = main(sys.argv[1:]); "
+            "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(c)")
+    proc = subprocess.run([sys.executable, "-c", code, "predict", "--model", str(tiny_carla_model), "--input",
+                           str(folder), "--out", str(tmp_path / "p"), "--quiet"],
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2])
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr and "1 unreadable image(s) skipped" in proc.stderr
+    peak_mb = int(lines[-1].split()[-1]) / 1024
+    assert peak_mb < 1024, f"peak RSS {peak_mb:.0f} MB"  # torch alone is ~300 MB; the decoded bomb would be 1.2 GB
+    assert all("warning" in ln or "wrote" in ln or "maxrss" in ln for ln in lines), proc.stderr

@@ -102,3 +102,57 @@ def test_a_large_two_class_prediction_holds_no_extra_full_size_copy() -> None:
     tracemalloc.stop()
     # uncertainty (4 B/px) + one foreground plane (4 B/px) + labels (1 B/px), nothing more at full size
     assert pred.labels.dtype == np.uint8 and peak < h * w * 9 + 32 * 2**20
+
+
+def test_a_bomb_with_a_damaged_text_chunk_is_still_refused(tmp_path: Path) -> None:
+    """Pillow refuses such a file (so it cannot tell its size) while OpenCV decodes it whole."""
+    from tests.bad_files import png_chunk
+
+    bad_text = png_chunk(b"tEXt", b"Comment\0hello")[:-4] + b"\0\0\0\0"
+    bomb = png_bomb(tmp_path / "bomb.png", 10000, 10000, extra=bad_text)
+    with pytest.raises(UnreadableFileError, match="10000x10000, 100 megapixels"):
+        read_image(bomb)
+
+
+def test_damaged_pngs_are_one_line_errors_and_nothing_reaches_stderr(tmp_path: Path,
+                                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    import cv2
+    from PIL import Image
+
+    rgb = np.random.default_rng(5).integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    good = tmp_path / "good.png"
+    Image.fromarray(rgb).save(good, icc_profile=b"\0" * 200)  # an odd colour profile: libpng warns about it
+    np.testing.assert_array_equal(read_image(good), rgb)
+    data = bytearray(good.read_bytes())
+    idat = data.index(b"IDAT")
+    data[idat + 10] ^= 0xFF  # flip pixel bytes: the chunk's checksum no longer matches
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(bytes(data))
+    for path, message in ((damaged, "damaged PNG \\(IDAT chunk fails its checksum\\)"),
+                          (tmp_path / "cut.png", "truncated PNG")):
+        if path.name == "cut.png":
+            path.write_bytes(good.read_bytes()[:-30])
+        with pytest.raises(UnreadableFileError, match=message) as info:
+            read_image(path)
+        assert "\n" not in str(info.value)
+        with pytest.raises(UnreadableFileError):
+            read_mask(path, MaskFormat.RED_CHANNEL)
+    out, err = capfd.readouterr()
+    assert err == "" and out == "", err
+    assert cv2.imdecode(np.frombuffer(good.read_bytes(), np.uint8), cv2.IMREAD_UNCHANGED) is not None
+
+
+def test_jpeg_sizes_come_from_the_frame_header(tmp_path: Path) -> None:
+    import cv2
+
+    from unet_core.data.image_headers import jpeg_size
+
+    ok, buf = cv2.imencode(".jpg", np.zeros((37, 53, 3), np.uint8))
+    assert ok and jpeg_size(buf.tobytes()) == (53, 37)
+    data = bytearray(buf.tobytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = (60000).to_bytes(2, "big") + (60000).to_bytes(2, "big")
+    bomb = tmp_path / "bomb.jpg"
+    bomb.write_bytes(bytes(data))
+    with pytest.raises(UnreadableFileError, match="60000x60000, 3600 megapixels"):
+        read_image(bomb)

@@ -146,3 +146,22 @@ def test_model_version_written_to_a_full_disk(store: ProjectStore, monkeypatch: 
     monkeypatch.undo()
     _one_line_naming(info.value, path)
     assert not path.exists() and temp_files(store.root) == []
+
+
+def test_damaged_or_oversized_store_pngs_are_store_errors(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A store travels with its dataset: its PNGs get the checks any image gets (no bomb, no libpng output)."""
+    from tests.bad_files import png_bomb
+    from unet_core.store import ProjectStore
+
+    with ProjectStore(tmp_path / "store") as store:
+        store.save_mask("a", np.ones((8, 8), np.uint8))
+        path = store.root / "corrections" / "a.png"
+        data = bytearray(path.read_bytes())
+        data[data.index(b"IDAT") + 6] ^= 0xFF
+        path.write_bytes(bytes(data))
+        with pytest.raises(StoreError, match="IDAT chunk fails its checksum"):
+            store.load_mask("a")
+        png_bomb(path, 12000, 12000)
+        with pytest.raises(StoreError, match="over the pixel limit"):
+            store.load_mask("a")
+    assert capfd.readouterr().err == ""

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from unet_core.data.image_headers import DamagedImage, clean_png, jpeg_size, png_size
 from unet_core.errors import UnreadableFileError
 from unet_core.limits import MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 
@@ -42,9 +43,12 @@ def read_bytes(path: Path, what: str) -> bytes:
         raise UnreadableFileError(f"cannot read {what}: {exc.strerror or exc}", path) from None
     if not data:
         raise UnreadableFileError(f"cannot read {what}: empty file", path)
-    for kind, truncated in (("JPEG", jpeg_is_truncated), ("PNG", png_is_truncated)):
-        if truncated(data):  # the decoders would print to stderr, then fail
-            raise UnreadableFileError(f"cannot read {what}: truncated {kind}", path)
+    if jpeg_is_truncated(data):  # the decoder would print to stderr, then fail
+        raise UnreadableFileError(f"cannot read {what}: truncated JPEG", path)
+    try:
+        data = clean_png(data)  # damaged or truncated PNGs stop here, before libpng prints anything
+    except DamagedImage as exc:
+        raise UnreadableFileError(f"cannot read {what}: {exc}", path) from None
     check_pixels(path, data, what)
     return data
 
@@ -52,8 +56,13 @@ def read_bytes(path: Path, what: str) -> bytes:
 def header_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from an image file's header without decoding it; ``None`` if not recognised.
 
-    For a file past Pillow's own bomb limit (twice ours) only the pixel count is known: ``(pixels, 1)``.
+    PNG and JPEG sizes are parsed by hand (Pillow refuses some files that OpenCV still decodes);
+    other formats ask Pillow. For a file past Pillow's own bomb limit (twice ours) only the pixel
+    count is known: ``(pixels, 1)``.
     """
+    size = png_size(data) or jpeg_size(data)
+    if size is not None:
+        return size
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -84,11 +93,6 @@ def imdecode(path: Path, data: bytes, flags: int) -> np.ndarray | None:
     except cv2.error as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "decoder error"
         raise UnreadableFileError(f"cannot decode: {reason}", path) from None
-
-
-def png_is_truncated(data: bytes) -> bool:
-    """A PNG must end with its IEND chunk (only trailing padding may follow it)."""
-    return data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-4096:]
 
 
 def jpeg_is_truncated(data: bytes) -> bool:

@@ -104,11 +104,11 @@ class WindowCommands:
         ws.flush()
         fmt, pattern = NATIVE_MASKS.get(ws.layout.kind, NATIVE_MASKS["generic"])
         classes = ws.classes
-        originals = originals_among(out / pattern.format(stem=s) for s in ws.store.corrected_stems())
-        if originals and not self.confirm_replace_originals(len(originals), out):
-            self.status.showMessage("Export cancelled: nothing was written", 8000)
-            return 0
         try:
+            originals = originals_among(out / pattern.format(stem=s) for s in ws.store.corrected_stems())
+            if originals and not self.confirm_replace_originals(len(originals), out):
+                self.status.showMessage("Export cancelled: nothing was written", 8000)
+                return 0
             if originals:
                 backup = backup_files(originals, ws.store.root)
                 self.status.showMessage(f"Backed up {len(originals)} original(s) to {backup}", 8000)

@@ -14,6 +14,7 @@ BACKUP_DIRNAME = "originals-backup"
 """Folder in the project store that keeps copies of originals replaced on the user's explicit request."""
 
 _CHECKPOINT_SUFFIX = ".safetensors"
+_INNER_LOWER = frozenset(name.lower() for name in INNER_FOLDERS)
 
 
 class OriginalsError(DataError):
@@ -22,14 +23,13 @@ class OriginalsError(DataError):
 
 def is_dataset_folder(folder: str | Path) -> bool:
     """True if ``folder`` is the image or mask folder of a recognised dataset layout."""
-    f = Path(folder).absolute()
-    if f.name not in INNER_FOLDERS:
-        return False
-    layout = layout_at(f.parent)
-    if layout is None:
-        return False
-    resolved = f.resolve()
-    return resolved in (layout.image_dir.resolve(), layout.mask_dir.resolve())
+    for f in {Path(folder).absolute(), Path(folder).resolve()}:  # as named, and where a link leads
+        if f.name.lower() not in _INNER_LOWER:
+            continue
+        layout = layout_at(f.parent)
+        if layout is not None and f.resolve() in (layout.image_dir.resolve(), layout.mask_dir.resolve()):
+            return True
+    return False
 
 
 def originals_among(targets: Iterable[Path], inputs: Iterable[Path] = ()) -> list[Path]:

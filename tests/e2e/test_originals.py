@@ -80,3 +80,14 @@ def test_sample_never_writes_over_an_existing_dataset(carla_copy: Path, capsys: 
     code, err = _run(capsys, "sample", str(carla_copy), "--layout", "carla", "--count", "2", "--size", "32x48")
     assert code == 1 and "already holds a dataset" in err, err
     assert tree_hashes(carla_copy) == before
+
+
+def test_a_link_to_the_mask_folder_is_the_mask_folder(carla_copy: Path, tiny_carla_model: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    link = tmp_path / "masks_link"
+    link.symlink_to(carla_copy / "CameraMask", target_is_directory=True)
+    before = tree_hashes(carla_copy)
+    code, err = _run(capsys, "predict", "--model", str(tiny_carla_model), "--input", str(carla_copy),
+                     "--out", str(link), "--format", "native", "--quiet")
+    assert code == 1 and "original file" in err, err
+    assert tree_hashes(carla_copy) == before

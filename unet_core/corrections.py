@@ -187,7 +187,9 @@ def scratch_job(layout: DatasetLayout, store: ProjectStore, records: Sequence[Im
             raise ValueError("no masks to train on: correct some images or open a folder with masks")
         result = train(examples, data.val, layout.classes, replace(config, val_split=data.val_split), out,
                        callbacks=callbacks, stop=stop, dataset_kind=layout.kind)
-        if current is not None and data.val and result.stop_reason != "stopped":
+        if current is not None and data.val and result.epochs > 0:
+            # measured even when stopped: without it a run stopped after one poor epoch would have
+            # nothing to compare with and replace a better model without asking
             result.initial_val_dice = score(current, data.val, config.device)
         return result
 

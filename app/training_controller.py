@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.workers import TrainWorker, start_worker, stop_thread
 from app.workspace import READ_ONLY_NOTICE, Workspace
 from unet_core.corrections import count_usable, effort_per_round, finetune_job, scratch_job
+from unet_core.errors import MaskloopError
 from unet_core.fsutil import atomic_copy
 from unet_core.loop_policy import keep_new_version, trained_dice
 from unet_core.training_types import TrainConfig, TrainResult
@@ -190,17 +191,23 @@ class TrainingController(QObject):
         before, after = result.initial_val_dice, trained_dice(result.history)
         kind = "fine-tune" if info["mode"] == "finetune" else "train from scratch"
         keep_new = keep_new_version(before, after)
-        if not keep_new:
-            keep_new = self._ask(before, after, result)
-            if keep_new and info["mode"] == "finetune" and result.last_path.exists():
-                atomic_copy(result.last_path, out)  # the last epoch's weights, as the user chose
         version = None
-        if keep_new and out.exists() and self.ws.store is not None:
-            note = f"{kind}: {result.epochs} epochs, stop: {result.stop_reason}"
-            version = self.ws.model.register_trained(out, info["parent"], after, note)
-            if version is not None:
-                self.ws.message.emit(f"Model {version} is active (validation Dice {_fmt(before)} → {_fmt(after)})")
-        elif not keep_new:
+        try:
+            if not keep_new:
+                keep_new = self._ask(before, after, result)
+                if keep_new and info["mode"] == "finetune" and result.last_path.exists():
+                    atomic_copy(result.last_path, out)  # the last epoch's weights, as the user chose
+                    after = _last_dice(result.history)  # ... and the Dice those weights scored
+            if keep_new and out.exists() and self.ws.store is not None:
+                note = f"{kind}: {result.epochs} epochs, stop: {result.stop_reason}"
+                version = self.ws.model.register_trained(out, info["parent"], after, note)
+                if version is not None:
+                    self.ws.message.emit(f"Model {version} is active (validation Dice {_fmt(before)} → "
+                                         f"{_fmt(after)})")
+        except (MaskloopError, OSError) as err:  # disk full, store gone read-only: say so, keep the app going
+            self.ws.problem.emit(" ".join(f"The trained model could not be stored: {err}".split()))
+            keep_new = True  # not "Dice dropped": the message above says what happened
+        if not keep_new:
             self.ws.message.emit(f"Kept model {self.ws.model.version}: validation Dice "
                                  + ("was not measured" if after is None else "dropped"))
         _remove_run(out, result)
@@ -261,3 +268,11 @@ def _remove_run(out: Path, result: TrainResult) -> None:
 
 def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
+
+
+def _last_dice(history: list[dict[str, Any]]) -> float | None:
+    """Validation Dice of the last validated epoch (the weights in a run's ``.last`` file)."""
+    for record in reversed(history):
+        if record.get("val_dice") is not None:
+            return float(record["val_dice"])
+    return None

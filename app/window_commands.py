@@ -37,7 +37,14 @@ class WindowCommands:
 
     # -- files -----------------------------------------------------------------------------------
     def open_folder(self: MainWindow, folder: str | Path) -> bool:
-        """Open a dataset folder, saying what was expected when the layout is unknown."""
+        """Open a dataset folder, saying what was expected when the layout is unknown.
+
+        Refused while a training run works on the open folder: its model belongs to that folder's store.
+        """
+        if self.train_ctl.is_running():
+            self.show_problem("Training is running on this folder: stop it or let it finish before opening "
+                              "another folder.")
+            return False
         try:
             self.ws.open_folder(folder)
         except MaskloopError as err:

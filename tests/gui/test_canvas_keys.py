@@ -72,7 +72,7 @@ def test_space_drag_pans_and_h_hides_with_focus_elsewhere(qtbot, folder: Path, t
     qtbot.mouseMove(w.canvas.viewport(), image_to_viewport(w, 100, 70))
     qtbot.keyPress(focus, Qt.Key.Key_H)
     assert not overlay.isVisible(), "holding H did not hide the overlay"
-    w.grab().save(f"/tmp/maskloop_shots/hold_h_{where.replace(' ', '_')}.png")
+    assert w.grab().save(str(tmp_path / f"hold_h_{where.replace(' ', '_')}.png"))
     qtbot.keyRelease(focus, Qt.Key.Key_H)
     assert overlay.isVisible()
     w.close()

@@ -48,7 +48,7 @@ def quick_second_click(view: CanvasView, x: float, y: float) -> None:
                                                             Qt.KeyboardModifier.NoModifier))
 
 
-def test_vertices_beside_the_image_are_clamped_to_its_border(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_vertices_beside_the_image_are_clamped_to_its_border(canvas, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
     view, mask = canvas
     for x, y in [(-30, -30), (120, -30), (120, 50)]:  # two clicks above/left of the image
         click(qtbot, view, x, y)
@@ -59,7 +59,7 @@ def test_vertices_beside_the_image_are_clamped_to_its_border(canvas, qtbot) -> N
     ys, xs = np.mgrid[0:H, 0:W]
     expected = (xs <= 120) & (ys <= xs * 50 / 120)  # the clamped triangle (0,0) (120,0) (120,50)
     assert np.mean((mask == 2) == expected) > 0.97
-    view.grab().save("/tmp/maskloop_shots/polygon_clamped.png")
+    assert view.grab().save(str(tmp_path / "polygon_clamped.png"))
 
 
 def test_quick_clicks_add_vertices_and_only_a_real_double_click_closes(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -52,3 +52,42 @@ def test_a_read_only_window_switches_versions_for_itself(qtbot, tmp_path: Path, 
     b.close()
     with ProjectStore(data / ".maskloop", read_only=True) as store:
         assert store.current_model().id == "v0002"
+
+
+def test_no_other_folder_opens_while_training_runs(qtbot, tmp_path: Path, carvana_dir: Path,  # type: ignore[no-untyped-def]
+                                                   monkeypatch) -> None:
+    data = Path(shutil.copytree(carvana_dir, tmp_path / "data"))
+    other = Path(shutil.copytree(carvana_dir, tmp_path / "other"))
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(data)
+    monkeypatch.setattr(w.train_ctl, "is_running", lambda: True)
+    assert not w.open_folder(other)
+    assert w.ws.layout.root in (data, data.resolve())
+    assert "Training is running" in w.status.currentMessage()
+
+
+def test_a_trained_model_that_cannot_be_stored_is_one_message(qtbot, tmp_path: Path, carvana_dir: Path,  # type: ignore[no-untyped-def]
+                                                              tiny_model: Path, monkeypatch) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.panels.train_form import TrainSettings
+    from tests.gui.app_helpers import window_with_model
+    from unet_core.errors import WriteError
+
+    data = Path(shutil.copytree(carvana_dir, tmp_path / "data"))
+    w = window_with_model(qtbot, tmp_path, data, tiny_model)
+    problems: list[str] = []
+    w.ws.problem.connect(problems.append)
+    w.train_ctl._ask = lambda *a: True
+
+    def full_disk(*a, **k):  # type: ignore[no-untyped-def]
+        raise WriteError("cannot write: the disk is full", w.ws.store.models_dir() / "v0002.safetensors")
+
+    monkeypatch.setattr(w.ws.model, "register_trained", full_disk)
+    w.training.forms["scratch"].set_values(TrainSettings("scratch", None, 1, (32, 48), 1e-3, "cpu", 0.3, "unet-tiny"))
+    w.train_ctl.refresh_availability()
+    with qtbot.waitSignal(w.train_ctl.runFinished, timeout=120000):
+        qtbot.mouseClick(w.training.train_button, Qt.MouseButton.LeftButton)
+    assert any("could not be stored" in p and "disk is full" in p and "\n" not in p for p in problems), problems
+    assert not w.training.is_busy() and w.train_ctl.worker is None
+    assert [m.id for m in w.ws.store.models()] == ["v0001"]

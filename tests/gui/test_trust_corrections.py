@@ -43,7 +43,7 @@ def test_undoing_the_only_stroke_is_not_a_correction(qtbot, folder: Path, tmp_pa
     qtbot.keyClick(w.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert w.ws.flush()
     assert _stored(w, row) and w.ws.records[row].status == "corrected"
-    w.grab().save("/tmp/maskloop_shots/undo_not_corrected.png")
+    assert w.grab().save(str(tmp_path / "undo_not_corrected.png"))
     w.close()
 
 
@@ -95,7 +95,7 @@ def test_reverting_with_v_and_accepting_the_prediction_are_not_corrections(qtbot
     assert w.ws.records[other].status == "predicted" and not _stored(w, other)
     summary = w.train_ctl.round_summary(None, None)
     assert "0 images corrected so far" in summary
-    w.grab().save("/tmp/maskloop_shots/revert_not_corrected.png")
+    assert w.grab().save(str(tmp_path / "revert_not_corrected.png"))
     w.close()
 
 
@@ -119,7 +119,7 @@ def test_an_unreadable_image_clears_the_canvas_and_names_the_file(qtbot, folder:
     assert "0x" not in message and "<" not in message, message
     assert "0x" not in (w.ws.records[1].error or "") and w.ws.records[1].error
     assert images[1].name in w.canvas.placeholder_text()
-    w.grab().save("/tmp/maskloop_shots/unreadable_image.png")
+    assert w.grab().save(str(tmp_path / "unreadable_image.png"))
     qtbot.keyClick(w.canvas, Qt.Key.Key_D)  # the next readable image shows again
     wait_for(qtbot, lambda: w.ws.current == 2 and w.ws.loaded is not None)
     assert w.canvas._image_item.image_size() != (0, 0) and w.canvas.placeholder_text() == ""

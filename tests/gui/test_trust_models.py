@@ -65,8 +65,22 @@ def test_a_version_that_does_not_load_never_becomes_current(qtbot, folder: Path,
     message = w.statusBar().currentMessage()
     assert "\n" not in message and "wrong.safetensors" in message
     assert len(w.ws.store.models()) == count and w.ws.store.current_model().id == first
-    w.grab().save("/tmp/maskloop_shots/bad_model_message.png")
+    assert w.grab().save(str(tmp_path / "bad_model_message.png"))
     w.close()
+
+
+def stop_at_first_step(job):  # type: ignore[no-untyped-def]
+    """The job, with a callback that sets its stop event at the first optimisation step."""
+    from unet_core.training_types import Callback
+
+    class StopAtFirstStep(Callback):
+        def __init__(self, stop) -> None:  # type: ignore[no-untyped-def]
+            self.stop = stop
+
+        def on_step(self, info) -> None:  # type: ignore[no-untyped-def]
+            self.stop.set()
+
+    return lambda callbacks=(), stop=None: job([*callbacks, StopAtFirstStep(stop)], stop)
 
 
 def test_stop_before_the_first_epoch_leaves_no_version_and_no_dialog(qtbot, folder: Path, tiny_model: Path,
@@ -78,10 +92,12 @@ def test_stop_before_the_first_epoch_leaves_no_version_and_no_dialog(qtbot, fold
     versions = [m.id for m in w.ws.store.models()]
     w.training.forms["finetune"].set_values(TrainSettings("finetune", None, 50, None, 3e-4, "cpu", 0.3, "unet-tiny"))
     w.train_ctl.refresh_availability()
-    qtbot.mouseClick(w.training.finetune_button, Qt.MouseButton.LeftButton)
-    wait_for(qtbot, lambda: len(w.training.plots.loss.data()[0]) >= 1, timeout=60000)
+    start = w.train_ctl._start
+    # Stop exactly as the Stop button does, but from the first step inside the worker: a click from the
+    # test could land after the short first epoch ended.
+    w.train_ctl._start = lambda job, info: start(stop_at_first_step(job), info)
     with qtbot.waitSignal(w.train_ctl.runFinished, timeout=60000) as blocker:
-        qtbot.mouseClick(w.training.stop_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(w.training.finetune_button, Qt.MouseButton.LeftButton)
     assert blocker.args[0].epochs == 0
     assert not asked, "asked about a model that was never evaluated"
     assert [m.id for m in w.ws.store.models()] == versions
@@ -90,7 +106,7 @@ def test_stop_before_the_first_epoch_leaves_no_version_and_no_dialog(qtbot, fold
     assert not w.training.is_busy() and w.training.progress.value() == 0
     assert "no new model version" in w.training.status_label.text()
     assert w.training.finetune_button.isEnabled()
-    w.grab().save("/tmp/maskloop_shots/stopped_before_first_epoch.png")
+    assert w.grab().save(str(tmp_path / "stopped_before_first_epoch.png"))
     w.close()
 
 
@@ -137,6 +153,6 @@ def test_versions_menu_compares_dice_only_on_the_same_split(qtbot, folder: Path,
     assert "not comparable" not in texts[w.ws.model.version], texts  # measured on the app's split
     w.versions_menu.popup(w.mapToGlobal(w.rect().center()))
     qtbot.waitExposed(w.versions_menu)
-    w.versions_menu.grab().save("/tmp/maskloop_shots/versions_menu.png")
+    assert w.versions_menu.grab().save(str(tmp_path / "versions_menu.png"))
     w.versions_menu.close()
     w.close()

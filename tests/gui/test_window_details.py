@@ -39,7 +39,7 @@ def test_share_column_follows_the_shown_mask(qtbot, folder: Path, tmp_path: Path
     wait_for(qtbot, lambda: w.classes_panel.share_text(1) == "", timeout=3000)  # no class ids shown
     w.set_view_mode("corrected")
     wait_for(qtbot, lambda: w.classes_panel.share_text(1) != "", timeout=3000)
-    w.grab().save("/tmp/maskloop_shots/share_column.png")
+    assert w.grab().save(str(tmp_path / "share_column.png"))
     w.close()
 
 

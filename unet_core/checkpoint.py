@@ -18,7 +18,7 @@ from unet_core.data.classes import ClassTable
 from unet_core.errors import CheckpointError
 from unet_core.fsutil import atomic_write_bytes, remove_stale_temps
 from unet_core.limits import MAX_INPUT_SIDE, MAX_PARAMETERS
-from unet_core.model import UNet, UNetConfig, build_model, state_shapes
+from unet_core.model import UNet, UNetConfig, build_model, check_input_size, state_shapes
 from unet_core.transforms import Normalization
 
 FORMAT_NAME = "maskloop-unet"
@@ -81,6 +81,7 @@ class CheckpointMeta:
             created = float(meta.get("created", "0") or 0)
             if not isinstance(training, dict):
                 raise ValueError("training summary must be an object")
+            check_input_size(arch, (size[0], size[1]))
         except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             raise CheckpointError(f"corrupt checkpoint metadata ({exc})", path) from exc
         if arch.num_classes != classes.num_classes:

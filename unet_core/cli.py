@@ -119,9 +119,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"unet-core {args.command}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
+    except (MemoryError, RuntimeError) as err:
+        if not isinstance(err, MemoryError) and not _out_of_memory(err):
+            raise
+        print(f"unet-core {args.command}: error: out of memory ({' '.join(str(err).split())[:160]}); "
+              "try a smaller --size or --batch-size", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"unet-core {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """A torch allocation failure (CPU ``DefaultCPUAllocator``, CUDA/MPS out of memory)."""
+    text = str(err).lower()
+    return "out of memory" in text or "can't allocate memory" in text or "failed to allocate" in text
 
 
 def run() -> None:

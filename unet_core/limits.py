@@ -18,6 +18,10 @@ config within the bounds above has at most 124.5 M)."""
 MAX_INPUT_SIDE = 4096
 """Longest side of a model's input size (the default trains at 256x384)."""
 
+MAX_FIRST_LEVEL_ELEMENTS = 2**26
+"""``base_width x H x W`` of a model at its input size: one first-level feature map of one image
+(67 M floats, 256 MB; unet-small at 256x384 uses 1.6 M, the classic UNet at 1024x1024 exactly this)."""
+
 MAX_IMAGE_PIXELS = 80_000_000
 """Images with more pixels are refused before decoding (about 10,000 x 8,000; a decoded RGB copy is 240 MB)."""
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from unet_core.limits import MAX_CLASSES, MAX_IN_CHANNELS, MAX_WIDEST_CHANNELS
+from unet_core.limits import MAX_CLASSES, MAX_FIRST_LEVEL_ELEMENTS, MAX_IN_CHANNELS, MAX_WIDEST_CHANNELS
 from unet_core.model_blocks import DecoderBlock, DoubleConv, mirror_pad
 
 _PRESET_WIDTHS: dict[str, int] = {
@@ -273,6 +273,19 @@ def build_model(config: UNetConfig) -> UNet:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def check_input_size(config: UNetConfig, size_hw: tuple[int, int]) -> None:
+    """Raise ``ValueError`` when running ``config`` at ``size_hw`` would need unbounded memory.
+
+    Bounds one first-level feature map (``base_width x H x W``, see :data:`MAX_FIRST_LEVEL_ELEMENTS`):
+    a checkpoint header or a ``--size`` flag cannot make predicting or training allocate tens of GB.
+    """
+    h, w = size_hw
+    elements = config.base_width * h * w
+    if elements > MAX_FIRST_LEVEL_ELEMENTS:
+        raise ValueError(f"input {h}x{w} at width {config.base_width} needs {elements / 2**20:.0f} M values per "
+                         f"feature map (at most {MAX_FIRST_LEVEL_ELEMENTS / 2**20:.0f} M): use a smaller size")
 
 
 def state_shapes(config: UNetConfig) -> tuple[dict[str, tuple[int, ...]], int]:

@@ -27,7 +27,7 @@ from unet_core.fsutil import append_text, check_writable
 from unet_core.inference import Predictor
 from unet_core.losses import segmentation_loss
 from unet_core.metrics import summarize
-from unet_core.model import UNetConfig, build_model
+from unet_core.model import UNetConfig, build_model, check_input_size
 from unet_core.resume import last_path_for, load_resume_state, require_resume_state, resume_tensors
 from unet_core.training_types import Callback, EpochInfo, StepInfo, TrainConfig, TrainResult, learning_rate
 from unet_core.validation import ValidationSet, validate
@@ -148,12 +148,14 @@ class _Run:
             meta.created = time.time()
             if self.config.size_hw is not None:
                 meta.input_size = tuple(self.config.size_hw)  # type: ignore[assignment]
+            check_input_size(meta.arch, meta.input_size)
         else:
             arch = UNetConfig.preset(self.config.arch, self.classes.num_classes)
             if self.config.dropout:
                 arch = UNetConfig.from_dict({**arch.to_dict(), "dropout": self.config.dropout})
-            model = build_model(arch)
             size = tuple(self.config.size_hw) if self.config.size_hw else auto_size(train_set)
+            check_input_size(arch, size)  # type: ignore[arg-type]
+            model = build_model(arch)
             meta = CheckpointMeta(arch=arch, classes=self.classes, input_size=size, dataset_kind=kind)  # type: ignore[arg-type]
         model.to(self.device)
         if self.channels_last:

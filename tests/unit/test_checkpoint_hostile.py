@@ -208,3 +208,25 @@ def test_hostile_checkpoints_are_refused_with_one_line(tmp_path: Path, capsys: p
         assert err.count("\n") == 0 and str(path) in err, (name, err)
     assert tracemalloc.get_traced_memory()[1] < 200 * 2**20
     tracemalloc.stop()
+
+
+def test_an_input_size_that_needs_unbounded_activations_is_refused(tmp_path: Path) -> None:
+    arch = UNetConfig(base_width=8, depth=1, num_classes=2)
+    meta = CheckpointMeta(arch=arch, classes=CARVANA_CLASSES, input_size=(4096, 4096))
+    path = _write(tmp_path / "wide_input.safetensors", dict(build_model(arch).state_dict()), meta.to_metadata())
+    with pytest.raises(CheckpointError, match="4096x4096 at width 8 needs 128 M values"):
+        load_checkpoint(path)
+
+
+def test_running_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from unet_core import cli_commands
+
+    def boom(args: object) -> int:
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:118] DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 36800000000 bytes.\nError code 12")
+
+    monkeypatch.setattr(cli_commands, "cmd_info", boom)
+    assert cli_main(["info", "x.safetensors"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "out of memory" in err and "\n" not in err

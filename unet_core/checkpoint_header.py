@@ -50,6 +50,24 @@ def _looks_pickled(head: bytes) -> bool:
     return head[:4] == b"PK\x03\x04" or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
+def is_framed(head: bytes, size: int) -> bool:
+    """True when a file starting with ``head`` (at least 9 bytes) and ``size`` bytes long is framed as
+    safetensors: an 8-byte little-endian header length that fits the file, then a JSON object."""
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    return 2 <= n <= MAX_HEADER_BYTES and 8 + n <= size
+
+
+def looks_like_safetensors(path: Path) -> bool:
+    """:func:`is_framed` for a file on disk (``False`` when it cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            return is_framed(fh.read(9), fh.seek(0, 2))
+    except OSError:
+        return False
+
+
 def read_header(path: Path) -> Header:
     """Read and validate a safetensors file's header without reading its tensors.
 
@@ -67,7 +85,7 @@ def read_header(path: Path) -> Header:
             fh.seek(0)
             head = fh.read(9)
             (n,) = struct.unpack("<Q", head[:8]) if len(head) >= 8 else (0,)
-            framed = len(head) == 9 and head[8:9] == b"{" and 2 <= n <= MAX_HEADER_BYTES and 8 + n <= size
+            framed = is_framed(head, size)
             raw = head[8:9] + fh.read(n - 1) if framed else b""
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint ({exc.strerror or exc})", path) from exc

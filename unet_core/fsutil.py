@@ -94,15 +94,25 @@ def remove_stale_temps(path: str | Path, max_age: float = STALE_TEMP_AGE) -> int
     what :func:`atomic_write_bytes` leaves when its process is killed mid-write. Returns the count;
     other files, and failures to list or remove, are left alone."""
     target = Path(path)
-    prefix, now, removed = f".{target.name}.", time.time(), 0
+    return remove_temps_in(target.parent, target.name, max_age)
+
+
+def remove_temps_in(folder: str | Path, name: str | None = None, max_age: float = STALE_TEMP_AGE) -> int:
+    """Remove :func:`atomic_write_bytes` temporaries in ``folder`` (of the file ``name``, or of any file)
+    older than ``max_age`` seconds; ``max_age=0`` when the caller knows no writer is alive (the store's
+    lock holder). Returns the count; failures to list or remove are left alone."""
+    prefix, now, removed = f".{name}." if name else ".", time.time(), 0
     try:
-        entries = list(os.scandir(target.parent))
+        entries = list(os.scandir(folder))
     except OSError:
         return 0
     for entry in entries:
-        name = entry.name
-        if not (name.startswith(prefix) and name.endswith(".tmp")
-                and _TEMP_RANDOM.fullmatch(name[len(prefix):-4])):
+        entry_name = entry.name
+        stem = entry_name[len(prefix):-4]
+        if not (entry_name.startswith(prefix) and entry_name.endswith(".tmp")):
+            continue
+        random_part = stem if name else stem.rpartition(".")[2]
+        if not _TEMP_RANDOM.fullmatch(random_part):
             continue
         with contextlib.suppress(OSError):
             if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:

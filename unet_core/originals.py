@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from unet_core.checkpoint_header import looks_like_safetensors
 from unet_core.data.layouts import INNER_FOLDERS, layout_at
 from unet_core.errors import DataError
 from unet_core.fsutil import atomic_write_bytes
@@ -112,16 +113,6 @@ def check_checkpoint_output(out: str | Path) -> None:
     if is_dataset_folder(p.absolute().parent):
         raise OriginalsError("refusing to write a checkpoint into a dataset's image or mask folder; "
                              "choose another output", p)
-    if p.exists() and not _looks_like_safetensors(p):
+    if p.exists() and not looks_like_safetensors(p):
         raise OriginalsError(f"exists and is not a {_CHECKPOINT_SUFFIX} checkpoint; refusing to replace it "
                              "(choose another output)", p)
-
-
-def _looks_like_safetensors(path: Path) -> bool:
-    """An 8-byte header length followed by ``{`` (the same framing the checkpoint reader requires)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(9)
-    except OSError:
-        return False
-    return len(head) == 9 and head[8:9] == b"{"

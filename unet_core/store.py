@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from unet_core.fsutil import atomic_write_bytes, atomic_write_json, write_error
+from unet_core.fsutil import atomic_write_bytes, atomic_write_json, remove_temps_in, write_error
 from unet_core.store_files import (
+    STORE_DIRNAME,
     StoreError,
     check_mask_array,
     check_name,
-    clean_stale_temps,
     encode_png,
     read_png,
     remove_file,
@@ -49,7 +49,7 @@ class ProjectStore:
     overwriting each other's edits.
     """
 
-    STORE_DIRNAME = ".maskloop"
+    STORE_DIRNAME = STORE_DIRNAME
     STATE_DB_NAME = "state.sqlite3"
     META_NAME = "store.json"
 
@@ -80,7 +80,7 @@ class ProjectStore:
             self._check_meta()
             if not self.read_only:  # the lock says no other writer is at work: every temp is a leftover
                 for sub in self._temp_folders():
-                    clean_stale_temps(sub, max_age=0.0)
+                    remove_temps_in(sub, max_age=0.0)
             self._db = StateDB(self.root / self.STATE_DB_NAME, self.root / "models", read_only=self.read_only)
         except BaseException:
             self._release_lock()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +14,8 @@ from unet_core.data.image_headers import DamagedImage, clean_png, png_size
 from unet_core.errors import MaskloopError
 from unet_core.limits import MAX_IMAGE_PIXELS
 
-#: Temporary files older than this (seconds) are leftovers of a killed process and may be removed.
-STALE_TEMP_SECONDS = 600.0
+STORE_DIRNAME = ".maskloop"
+"""The project store's folder inside a dataset (when the dataset is writable)."""
 
 
 class StoreError(MaskloopError):
@@ -91,24 +89,6 @@ def remove_file(path: Path) -> None:
         raise StoreError(f"cannot delete ({exc.strerror or exc})", path) from exc
 
 
-def clean_stale_temps(folder: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
-    """Remove ``.*.tmp`` files older than ``max_age`` seconds left by killed writers; return the count."""
-    removed = 0
-    now = time.time()
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return 0
-    for entry in entries:
-        if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
-            continue
-        with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False) and now - entry.stat().st_mtime > max_age:
-                os.unlink(entry.path)
-                removed += 1
-    return removed
-
-
 def _may_write(folder: Path) -> bool:
     """Writable for us *and* not marked read-only: root ignores permissions, but a folder with no write
     bit at all (e.g. a shared, read-only dataset) is treated as read-only anyway."""
@@ -158,5 +138,5 @@ def fallback_store_dir(dataset_dir: Path) -> Path:
 def store_root_for(dataset_dir: Path) -> Path:
     """Where a dataset's project store lives: ``<dataset_dir>/.maskloop`` if writable, else per user."""
     dataset = Path(dataset_dir).expanduser().absolute()
-    inside = dataset / ".maskloop"
+    inside = dataset / STORE_DIRNAME
     return inside if writable_dir(inside) else fallback_store_dir(dataset)

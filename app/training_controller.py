@@ -41,6 +41,7 @@ class TrainingController(QObject):
         ws.datasetOpened.connect(self.refresh_availability)
         ws.modelChanged.connect(self.refresh_availability)
         ws.recordChanged.connect(lambda *_: self._refresh.start())
+        ws.stored.connect(lambda *_: self._refresh.start())  # the panel counts corrections on disk
         ws.groupsReady.connect(self._refresh.start)
 
     # -- availability --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -41,6 +42,7 @@ class Workspace(QObject):
     maskReplaced = Signal(int)  # the working mask of this row changed outside the canvas: repaint it
     maskDropped = Signal(int)  # the working mask of this row left memory: drop its undo history
     modelChanged = Signal()
+    stored = Signal(int)  # a row's save or removal reached the store (emitted from the writer's thread: queued)
     predictionReady = Signal(int)
     message = Signal(str)  # for the status bar
     problem = Signal(str)  # needs the user's attention (dialog)
@@ -302,7 +304,13 @@ class Workspace(QObject):
             return
         if self.model.version is not None:
             state["model_version"] = self.model.version
-        self._writer.save(rec.stem, self._masks[row], self._bases.get(row), state)
+        future = self._writer.save(rec.stem, self._masks[row], self._bases.get(row), state)
+        future.add_done_callback(lambda _f, row=row: self._emit_stored(row))
+
+    def _emit_stored(self, row: int) -> None:
+        """Tell the views a row reached the store (from the writer's thread; the window may be gone)."""
+        with contextlib.suppress(RuntimeError):
+            self.stored.emit(row)
 
     def _is_correction(self, row: int) -> bool:
         starts = (self._bases.get(row), self.model.labels(row), self._originals.get(row))
@@ -316,7 +324,8 @@ class Workspace(QObject):
         rec.corrected_with = None
         state["status"] = rec.status
         state["model_version"] = (rec.scored_by or self.model.version) if predicted else None
-        self._writer.discard(rec.stem, state)
+        future = self._writer.discard(rec.stem, state)
+        future.add_done_callback(lambda _f, row=row: self._emit_stored(row))
         self.recordChanged.emit(row)
 
     @property

@@ -86,6 +86,7 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
         self.files.imageActivated.connect(self.show_row)
         c.maskEdited.connect(lambda _r: self._on_canvas_edit())
         c.strokeFinished.connect(self.ws.note_stroke)
+        c.editRefused.connect(self._explain_no_edit)
         c.cursorMoved.connect(self._on_cursor)
         c.zoomChanged.connect(lambda z: self.status.zoom.setText(f"{z * 100:.0f} %"))
         c.brushRadiusChanged.connect(self._on_radius)
@@ -171,11 +172,19 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
         shown = mask_for_mode(self.view_mode, ws.working_mask(), prediction, ws.loaded.original_mask)
         colors = DIFF_COLORS if shown.diff_palette else self.ws.classes.colors
         self.canvas.set_classes(colors)
-        self.canvas.set_mask(shown.mask, editable=shown.editable)
+        self.canvas.set_mask(shown.mask, editable=shown.editable and not ws.read_only)
         self.canvas.set_reference_mask(prediction if prediction is not None else ws.loaded.original_mask)
         self.shares.schedule(now=True)
         if shown.note:
             self.status.showMessage(f"{LABELS[self.view_mode]}: {shown.note}", 5000)
+
+    def _explain_no_edit(self) -> None:
+        """A click with a painting tool changed nothing: say why."""
+        if self.ws.read_only:
+            self.status.showMessage("This window can look but not edit", 6000)  # the red notice says why
+        else:
+            self.status.showMessage(f"{LABELS[self.view_mode]} is for looking: switch to "
+                                    f"{LABELS['corrected']} (Alt+1) to edit", 6000)
 
     def _on_canvas_edit(self) -> None:
         self.ws.note_edit()

@@ -171,6 +171,9 @@ class WindowCommands:
 
     # -- editing ---------------------------------------------------------------------------------
     def accept_prediction(self: MainWindow) -> None:
+        if self.ws.read_only:
+            self._explain_no_edit()
+            return
         row = self.ws.current
         pred = self.ws.model.labels(row)
         if row is None or pred is None:
@@ -182,6 +185,9 @@ class WindowCommands:
             self.status.showMessage("The mask already equals the prediction", 4000)
 
     def mark_reviewed(self: MainWindow) -> None:
+        if self.ws.read_only:
+            self._explain_no_edit()
+            return
         self.ws.mark_reviewed(True)
         self.status.showMessage("Marked reviewed", 3000)
 

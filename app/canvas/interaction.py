@@ -175,7 +175,11 @@ class CanvasInput(_Base):
 
     # ============================================================== internals
     def _press_tool(self, scene: QPointF) -> None:
-        if self._tool not in PAINT_TOOLS or not self._editor.can_edit:
+        if self._tool not in PAINT_TOOLS:
+            return
+        if not self._editor.can_edit:
+            if self._editor.mask is not None:
+                self.editRefused.emit()  # say why nothing happens instead of ignoring the click
             return
         x, y = self._pixel(scene)
         if self._tool in ROUND_TOOLS:

@@ -44,6 +44,7 @@ class CanvasView(CanvasInput, QGraphicsView):
     cursorMoved = Signal(int, int, int)  # image x, y, class under the pointer; (-1, -1, -1) outside
     maskEdited = Signal(QRect)  # after each dab/fill/undo/redo: the dirty rectangle (image coords)
     strokeFinished = Signal()  # a stroke/fill/polygon was committed as one undo step
+    editRefused = Signal()  # a painting tool was used on a mask shown read-only (a reference view, ...)
     zoomChanged = Signal(float)
     brushRadiusChanged = Signal(int)
     toolChanged = Signal(str)

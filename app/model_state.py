@@ -227,7 +227,10 @@ class ModelState(QObject):
 
     def request_prediction(self, row: int, urgent: bool) -> None:
         """Ask the worker for ``row`` unless a prediction with the active version exists."""
-        if self.predictor is None or row in self._requested or self.labels(row) is not None:
+        if self.predictor is None or row in self._requested:
+            return
+        if self.labels(row) is not None:  # cached: an untouched working mask must still start from it
+            self.ws.replace_working_from_prediction(row)
             return
         rec = self.ws.records[row]
         if rec.error and not urgent:

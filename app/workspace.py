@@ -371,6 +371,9 @@ class Workspace(QObject):
         """A prediction arrived for an image the user has not touched: start its correction from it."""
         if row in self._masks and not self.has_correction(row):
             pred = self.model.labels(row)
+            base = self._bases.get(row)
+            if base is pred or (base is not None and pred is not None and np.array_equal(base, pred)):
+                return  # already starts from it
             if pred is not None and pred.shape == self._masks[row].shape:
                 self._masks[row][...] = pred
                 self._bases[row] = pred

@@ -91,3 +91,24 @@ def test_a_trained_model_that_cannot_be_stored_is_one_message(qtbot, tmp_path: P
     assert any("could not be stored" in p and "disk is full" in p and "\n" not in p for p in problems), problems
     assert not w.training.is_busy() and w.train_ctl.worker is None
     assert [m.id for m in w.ws.store.models()] == ["v0001"]
+
+
+def test_a_reopened_image_starts_from_its_cached_prediction(qtbot, tmp_path: Path, carvana_dir: Path,  # type: ignore[no-untyped-def]
+                                                            tiny_model: Path) -> None:
+    """At launch the first image opens before the model is ready (its working mask is the dataset's);
+    when the model comes, a prediction cached by an earlier session must still replace it."""
+    import numpy as np
+
+    data = Path(shutil.copytree(carvana_dir, tmp_path / "data"))
+    a = make_window(qtbot, tmp_path / "a")
+    assert a.open_folder(data) and a.open_model(tiny_model)
+    wait_for(qtbot, lambda: a.ws.current is not None and a.ws.model.labels(a.ws.current) is not None)
+    row = a.ws.current
+    prediction = a.ws.model.labels(row).copy()
+    assert not np.array_equal(prediction, a.ws.loaded.original_mask)
+    a.close()
+    b = make_window(qtbot, tmp_path / "b")
+    assert b.open_folder(data)
+    wait_for(qtbot, lambda: b.ws.model.predictor is not None and b.ws.current == row)
+    wait_for(qtbot, lambda: np.array_equal(b.ws.working_mask(), prediction))
+    assert b.ws.records[row].status != "corrected"

@@ -264,6 +264,9 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
         folder = ws.layout.root.name if ws.layout is not None else "no folder"
         self.setWindowTitle(f"{folder}{' [read-only]' if ws.read_only else ''} — Maskloop")
         self.status.set_read_only(READ_ONLY_NOTICE if ws.read_only else None)
+        elsewhere = ws.store is not None and ws.layout is not None and \
+            ws.store.root.parent.resolve() != ws.layout.root.resolve()
+        self.status.set_store_place(str(ws.store.root) if elsewhere and ws.store is not None else None)
         if ws.model.predictor is not None:
             self.status.device.setText(f"device: {ws.model.predictor.device.type}")
             self.status.model.setText(f"model {ws.model.version}")

@@ -21,6 +21,8 @@ class StatusBar(QStatusBar):
         self.read_only = QLabel("")  # another window writes this folder: shown until the folder changes
         self.read_only.setStyleSheet("QLabel { background: #b3261e; color: white; padding: 1px 6px; }")
         self.read_only.setVisible(False)
+        self.store_place = QLabel("Edits kept in your user folder")  # the dataset folder is not writable
+        self.store_place.setVisible(False)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setFormat("predicting %v/%m")
@@ -30,7 +32,7 @@ class StatusBar(QStatusBar):
         self.cancel.setToolTip("Cancel predicting all images")
         self.cancel.setVisible(False)
         self.cancel.clicked.connect(self.cancelRequested)
-        for w in (self.read_only, self.progress, self.cancel, self.image, self.pixel, self.zoom, self.model,
+        for w in (self.read_only, self.store_place, self.progress, self.cancel, self.image, self.pixel, self.zoom, self.model,
                   self.device):
             self.addPermanentWidget(w)
         self.pixel.setMinimumWidth(190)
@@ -38,8 +40,14 @@ class StatusBar(QStatusBar):
     def set_read_only(self, notice: str | None) -> None:
         """Show ``notice`` (the folder is read-only in this window), or hide it with ``None``."""
         self.read_only.setText(notice or "")
-        self.read_only.setToolTip(f"{notice}: edits in this window cannot be saved" if notice else "")
+        self.read_only.setToolTip(f"{notice}: this window can look but not edit" if notice else "")
         self.read_only.setVisible(bool(notice))
+
+    def set_store_place(self, store_root: str | None) -> None:
+        """Say where edits go when it is not the dataset's own ``.maskloop`` (``None`` hides it)."""
+        self.store_place.setToolTip(f"The dataset folder is read-only, so corrections, predictions and model "
+                                    f"versions are kept in {store_root}" if store_root else "")
+        self.store_place.setVisible(bool(store_root))
 
     def set_progress(self, done: int, total: int) -> None:
         """Show predict-all progress (hidden when done)."""

@@ -112,3 +112,21 @@ def test_a_reopened_image_starts_from_its_cached_prediction(qtbot, tmp_path: Pat
     wait_for(qtbot, lambda: b.ws.model.predictor is not None and b.ws.current == row)
     wait_for(qtbot, lambda: np.array_equal(b.ws.working_mask(), prediction))
     assert b.ws.records[row].status != "corrected"
+
+
+def test_a_read_only_dataset_says_where_edits_are_kept(qtbot, tmp_path: Path, carvana_dir: Path,  # type: ignore[no-untyped-def]
+                                                       monkeypatch) -> None:
+    import os
+
+    data = Path(shutil.copytree(carvana_dir, tmp_path / "data"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "user"))
+    os.chmod(data, 0o555)  # no write bits: treated as read-only even for root
+    try:
+        w = make_window(qtbot, tmp_path)
+        assert w.open_folder(data)
+        assert not (data / ".maskloop").exists()
+        assert w.status.store_place.isVisible()
+        assert str(w.ws.store.root) in w.status.store_place.toolTip()
+        w.close()
+    finally:
+        os.chmod(data, 0o755)

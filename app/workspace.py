@@ -110,7 +110,7 @@ class Workspace(QObject):
             store, on_error=lambda stem, msg: self.problem.emit(f"Autosave failed for {stem}: {msg}"))
         self._told_read_only = False
         self.datasetOpened.emit()
-        note = f", {skipped} mask(s) without an image ignored" if skipped else ""
+        note = f", {skipped} item(s) skipped (masks without an image, broken links, ...)" if skipped else ""
         self.message.emit(f"Opened {layout.kind} folder {layout.root} — {len(self.records)} images{note}")
         self.model.load_current_version()
         self._find_groups()

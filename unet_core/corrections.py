@@ -53,7 +53,8 @@ def image_groups(layout: DatasetLayout, records: Sequence[ImageRecord], store: P
     """
     paths = {r.stem: r.image_path for r in records}
     by_name = layout.group_of if groups_by_name(layout.kind) else None
-    return frame_groups(paths, by_name, cache_path(store.root) if store else None, progress)
+    cache = cache_path(store.root) if store is not None else None
+    return frame_groups(paths, by_name, cache, progress, write_cache=store is None or not store.read_only)
 
 
 def _split_names(layout: DatasetLayout, stems: Sequence[str], groups: ImageGroups | None) -> list[str]:

@@ -98,14 +98,14 @@ def _file_key(path: Path) -> str:
 
 
 def load_signatures(paths: Mapping[str, Path], cache: Path | None = None,
-                    progress: Progress | None = None) -> np.ndarray:
+                    progress: Progress | None = None, write_cache: bool = True) -> np.ndarray:
     """Signatures of ``paths`` (stem → image file) in their order, reusing and refreshing ``cache``.
 
     Only images not in the cache (or changed since) are decoded; an unreadable image gets the zero
     signature, so it joins no group. ``progress(done, total)`` is called after each decode and may
     raise to stop early. The cache is rewritten atomically when anything was added (also when
     stopped early, with what was done); a cache that cannot be read is ignored and rebuilt, one that
-    cannot be written is skipped.
+    cannot be written is skipped; ``write_cache=False`` only reads it (a read-only store).
     """
     stems = list(paths)
     keys = [_file_key(Path(paths[s])) for s in stems]
@@ -133,7 +133,7 @@ def load_signatures(paths: Mapping[str, Path], cache: Path | None = None,
             if progress is not None:
                 progress(i + 1, len(stems))  # may raise to stop: what is done so far is still cached
     finally:
-        if cache is not None and (fresh or len(known) != len(stems)):
+        if cache is not None and write_cache and (fresh or len(known) != len(stems)):
             rows = np.flatnonzero(filled)
             _write_cache(cache, [stems[i] for i in rows], [keys[i] for i in rows], out[rows])
     return out
@@ -168,14 +168,15 @@ class ImageGroups:
 
 
 def frame_groups(paths: Mapping[str, Path], name_group: Callable[[str], str] | None = None,
-                 cache: Path | None = None, progress: Progress | None = None) -> ImageGroups:
+                 cache: Path | None = None, progress: Progress | None = None,
+                 write_cache: bool = True) -> ImageGroups:
     """:class:`ImageGroups` of ``paths`` (stem → image file), signatures cached in ``cache``.
 
     ``name_group``: the layout's grouping by file name when it has a meaningful one (Carvana's car id),
     else ``None``. ``cache`` is normally ``<store>/frame_signatures.npz`` (:func:`cache_path`).
     """
     stems = list(paths)
-    similar = similarity_groups(stems, load_signatures(paths, cache, progress)) if stems else {}
+    similar = similarity_groups(stems, load_signatures(paths, cache, progress, write_cache)) if stems else {}
     if name_group is None:
         return ImageGroups(dict(similar), similar)
     split = {s: name_group(s) for s in stems}

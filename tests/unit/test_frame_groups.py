@@ -174,3 +174,22 @@ def test_stopping_early_keeps_what_was_signed(carla_dir: Path, tmp_path: Path) -
     seen: list[int] = []
     load_signatures(paths, cache, lambda done, total: seen.append(done))
     assert seen == list(range(3, len(paths) + 1))  # the first two came from the cache
+
+
+def test_a_read_only_cache_is_read_but_never_written(tmp_path: Path) -> None:
+    from unet_core.frame_groups import load_signatures
+
+    rng = np.random.default_rng(0)
+    paths = {}
+    for i in range(2):
+        p = tmp_path / f"{i}.png"
+        cv2.imwrite(str(p), rng.integers(0, 255, (24, 32, 3), dtype=np.uint8))
+        paths[str(i)] = p
+    cache = tmp_path / "sig.npz"
+    load_signatures(paths, cache, write_cache=False)
+    assert not cache.exists()
+    first = load_signatures(paths, cache)
+    stamp = cache.stat().st_mtime_ns
+    paths["2"] = paths["0"]
+    again = load_signatures(paths, cache, write_cache=False)
+    assert cache.stat().st_mtime_ns == stamp and np.allclose(again[:2], first, atol=1e-2)

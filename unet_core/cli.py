@@ -102,16 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 bad input, 2 usage, 130 interrupted)."""
     args = build_parser().parse_args(argv)
-    from unet_core import cli_commands as commands  # heavy imports (torch) only after parsing
-
-    handler = {
-        "sample": commands.cmd_sample,
-        "train": commands.cmd_train,
-        "predict": commands.cmd_predict,
-        "evaluate": commands.cmd_evaluate,
-        "info": commands.cmd_info,
-    }[args.command]
     try:
+        from unet_core import cli_commands as commands  # heavy imports (torch) only after parsing
+
+        handler = {
+            "sample": commands.cmd_sample,
+            "train": commands.cmd_train,
+            "predict": commands.cmd_predict,
+            "evaluate": commands.cmd_evaluate,
+            "info": commands.cmd_info,
+        }[args.command]
         return int(handler(args) or 0)
     except MaskloopError as err:
         print(f"unet-core {args.command}: error: {err}", file=sys.stderr)

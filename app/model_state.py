@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,8 +13,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from unet_core.checkpoint import CheckpointMeta, inspect_checkpoint, read_metadata
-from unet_core.errors import MaskloopError
+from unet_core.errors import CheckpointError, MaskloopError
 from unet_core.fsutil import atomic_copy
+from unet_core.runs import adopt_run
 from unet_core.store import ImageStatus
 
 if TYPE_CHECKING:
@@ -105,14 +105,11 @@ class ModelState(QObject):
         store = self.ws.store
         assert store is not None
         try:
-            inspect_checkpoint(path)
-        except (MaskloopError, OSError) as err:
+            version, dest = adopt_run(store, path, parent, val_dice, note)
+        except CheckpointError as err:
             self.ws.problem.emit(_one_line(f"The trained model cannot be used: {err}"))
             path.unlink(missing_ok=True)
             return None
-        version, dest = store.new_model_path()
-        os.replace(path, dest)
-        store.register_model(version, parent=parent, val_dice=val_dice, note=note)
         self._activate(version, dest)
         return version
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from unet_core.corrections import count_usable, effort_per_round, finetune_job, 
 from unet_core.errors import MaskloopError
 from unet_core.fsutil import atomic_copy
 from unet_core.loop_policy import keep_new_version, trained_dice
+from unet_core.runs import new_run_path, remove_run
 from unet_core.training_types import TrainConfig, TrainResult
 
 
@@ -132,7 +132,7 @@ class TrainingController(QObject):
     def _run_path(self) -> Path:
         """Where a run writes its checkpoints; the version id is taken only when the result is kept."""
         assert self.ws.store is not None
-        return self.ws.store.models_dir() / f"run-{secrets.token_hex(6)}.safetensors"
+        return new_run_path(self.ws.store)
 
     def _start(self, job: Any, info: dict[str, Any]) -> None:
         self._job = info
@@ -184,7 +184,7 @@ class TrainingController(QObject):
         info = self._job
         out: Path = info["out"]
         if result.epochs == 0:  # stopped before any validation: nothing was trained and measured
-            _remove_run(out, result)
+            remove_run(out)
             self.ws.message.emit("Stopped before the first epoch ended: no new model version")
             self._cleanup()
             self.runFinished.emit(result)
@@ -211,7 +211,7 @@ class TrainingController(QObject):
         if not keep_new:
             self.ws.message.emit(f"Kept model {self.ws.model.version}: validation Dice "
                                  + ("was not measured" if after is None else "dropped"))
-        _remove_run(out, result)
+        remove_run(out)
         self.panel.set_round_summary(self.round_summary(before, after))
         self._cleanup()
         self.runFinished.emit(result)
@@ -258,13 +258,6 @@ class TrainingController(QObject):
             stop_thread(self.thread, 10_000)
         self.worker, self.thread = None, None
         self.refresh_availability()
-
-
-def _remove_run(out: Path, result: TrainResult) -> None:
-    """Delete what a run left in the store's models folder (a kept result was moved out already)."""
-    for path in (out, result.last_path):
-        with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
 
 
 def _fmt(v: float | None) -> str:

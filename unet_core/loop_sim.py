@@ -19,7 +19,9 @@ from unet_core.data.layouts import detect_layout, make_layout
 from unet_core.errors import DataError
 from unet_core.fsutil import atomic_copy
 from unet_core.loop_data import SimRecord, heldout_eval, make_working_folder, split_heldout
+from unet_core.loop_policy import is_correction
 from unet_core.queue_order import check_strategy
+from unet_core.runs import adopt_run, new_run_path, remove_run
 from unet_core.store import ProjectStore
 
 Log = Callable[[str], None]
@@ -185,7 +187,9 @@ class _Loop:
         result = annotate(initial, truth, self.ann_cfg, self.num_classes)
         self.store.save_mask(stem, result.mask)
         self.store.add_edit(stem, result.seconds, result.pixels_changed, result.strokes)
-        self.store.update_state(stem, status="corrected", model_version=self.model[0] if self.model else None)
+        # the app's rule: a mask left as it started (the prediction was already right) is reviewed, not corrected
+        status = "corrected" if is_correction(result.mask, [start]) else "reviewed"
+        self.store.update_state(stem, status=status, model_version=self.model[0] if self.model else None)
         self.done.append(stem)
         relative = result.strokes / result.scratch_strokes if result.scratch_strokes else None
         return {"stem": stem, "uncertainty": score, "validation": stem in val_stems, **result.to_dict(),
@@ -196,7 +200,7 @@ class _Loop:
         from unet_core.corrections import count_usable, finetune_job, scratch_job
         from unet_core.loop_policy import keep_new_version, trained_dice
 
-        version, out = self.store.new_model_path()
+        out = new_run_path(self.store)  # a version number only if the result is kept, as in the app
         finetune = self.model is not None
         c_train, c_val, _ = count_usable(self.work, self.store, self.records, self.groups)
         config = _train_config(self.cfg, finetune, round_index, c_train)
@@ -212,6 +216,7 @@ class _Loop:
             result = job()
         except ValueError as exc:  # e.g. every correction so far fell in the validation split
             info["note"] = str(exc)
+            remove_run(out)
             return info
         before, after = result.initial_val_dice, trained_dice(result.history)
         kept = keep_new_version(before, after)  # the app's rule: Dice did not drop, and was measured
@@ -220,9 +225,10 @@ class _Loop:
                     val_dice_after=after, kept=kept)
         if kept:
             note = f"{info['mode']}: {result.epochs} epochs, stop: {result.stop_reason}"
-            self.store.register_model(version, parent=self.model[0] if self.model else None, val_dice=after, note=note)
-            self.model = (version, out)
+            version, path = adopt_run(self.store, out, self.model[0] if self.model else None, after, note)
+            self.model = (version, path)
             info["version"] = version
+        remove_run(out)
         return info
 
     def run_round(self, r: int) -> dict[str, Any] | None:

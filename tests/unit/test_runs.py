@@ -1,0 +1,35 @@
+"""Runs in the store: a version number is taken only for a kept, valid run; nothing of a run is left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from unet_core.checkpoint import CheckpointMeta, save_checkpoint
+from unet_core.data.classes import CARVANA_CLASSES
+from unet_core.errors import CheckpointError
+from unet_core.model import UNetConfig, build_model
+from unet_core.resume import last_path_for
+from unet_core.runs import adopt_run, new_run_path, remove_run
+from unet_core.store import ProjectStore
+
+
+def test_a_valid_run_becomes_the_next_version_and_a_broken_one_takes_no_number(tmp_path: Path) -> None:
+    arch = UNetConfig(base_width=2, depth=1)
+    with ProjectStore(tmp_path / "store") as store:
+        broken = new_run_path(store)
+        broken.write_bytes(b"not a checkpoint")
+        with pytest.raises(CheckpointError):
+            adopt_run(store, broken, None, 0.5, "broken")
+        assert store.models() == []
+        run = new_run_path(store)
+        assert run.parent == store.models_dir() and run != broken
+        save_checkpoint(run, build_model(arch), CheckpointMeta(arch=arch, classes=CARVANA_CLASSES, input_size=(32, 48)))
+        last_path_for(run).write_bytes(b"resume state")
+        version, path = adopt_run(store, run, None, 0.7, "kept")
+        assert version == "v0001" and path.exists() and not run.exists()
+        assert store.current_model().id == "v0001"
+        remove_run(run)
+        remove_run(broken)
+        assert sorted(p.name for p in store.models_dir().iterdir()) == ["v0001.safetensors"]

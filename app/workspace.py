@@ -22,6 +22,7 @@ from unet_core.data.layouts import DatasetLayout, detect_layout
 from unet_core.errors import DataError
 from unet_core.frame_groups import ImageGroups
 from unet_core.loop_policy import is_correction, uncorrected_status
+from unet_core.runs import remove_orphan_runs
 from unet_core.store import ImageStatus, ProjectStore
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class Workspace(QObject):
             self.records.append(rec)
         self.row_of = {r.stem: i for i, r in enumerate(self.records)}
         self._cache = ImageCache(layout.mask_format, layout.classes.num_classes)
+        remove_orphan_runs(store)  # runs a killed session left (no run of ours is alive yet)
         self._writer = None if store.read_only else MaskWriter(
             store, on_error=lambda stem, msg: self.problem.emit(f"Autosave failed for {stem}: {msg}"))
         self._told_read_only = False

@@ -43,3 +43,18 @@ def remove_run(run: Path) -> None:
     for path in (run, last_path_for(run)):
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
+
+
+def remove_orphan_runs(store: ProjectStore) -> int:
+    """Delete runs a crashed or killed session left behind; call it holding the store's lock, before
+    training (no run of this store can be alive then). Returns how many runs were removed."""
+    if store.read_only:
+        return 0
+    runs = sorted(store.models_dir().glob(f"{RUN_PREFIX}*.safetensors"))
+    for run in runs:
+        if not run.name.endswith(".last.safetensors"):
+            remove_run(run)
+    for stray in store.models_dir().glob(f"{RUN_PREFIX}*.last.safetensors"):  # a .last without its run
+        with contextlib.suppress(OSError):
+            stray.unlink()
+    return len([r for r in runs if not r.name.endswith(".last.safetensors")])

@@ -33,3 +33,17 @@ def test_a_valid_run_becomes_the_next_version_and_a_broken_one_takes_no_number(t
         remove_run(run)
         remove_run(broken)
         assert sorted(p.name for p in store.models_dir().iterdir()) == ["v0001.safetensors"]
+
+
+def test_runs_left_by_a_killed_session_are_removed_by_the_next_writer(tmp_path: Path) -> None:
+    from unet_core.runs import remove_orphan_runs
+
+    with ProjectStore(tmp_path / "store") as store:
+        run = new_run_path(store)
+        run.write_bytes(b"half a run")
+        last_path_for(run).write_bytes(b"state")
+        (store.models_dir() / "v0001.safetensors").write_bytes(b"a version: kept")
+        with ProjectStore(tmp_path / "store") as reader:
+            assert reader.read_only and remove_orphan_runs(reader) == 0 and run.exists()
+        assert remove_orphan_runs(store) == 1
+        assert sorted(p.name for p in store.models_dir().iterdir()) == ["v0001.safetensors"]

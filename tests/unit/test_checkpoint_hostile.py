@@ -41,6 +41,17 @@ def _write(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str
     return path
 
 
+def _peak_refusing(call, path: Path, message: str) -> int:  # type: ignore[no-untyped-def]
+    """Peak Python-tracked bytes while ``call(path)`` refuses the file with ``message``."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=message):
+            call(path)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_every_header_length_loads_including_a_first_byte_0x80(tmp_path: Path) -> None:
     """The header length's low byte is 0x80 for 1 in 32 files (lengths are multiples of 8)."""
     model = build_model(TINY)
@@ -91,12 +102,7 @@ def test_shapes_are_checked_before_the_model_is_built(tmp_path: Path, monkeypatc
     metadata = _meta(UNetConfig(base_width=128, depth=4, num_classes=2)).to_metadata()
     path = _write(tmp_path / "wide.safetensors", _tiny_tensors(), metadata)  # a 120 M-weight config, tiny tensors
     monkeypatch.setattr(ckpt, "build_model", lambda *a: pytest.fail("built the model before checking shapes"))
-    tracemalloc.start()
-    with pytest.raises(CheckpointError, match="do not match"):
-        load_checkpoint(path)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    assert peak < 50 * 2**20
+    assert _peak_refusing(load_checkpoint, path, "do not match") < 50 * 2**20
 
 
 def test_info_counts_parameters_from_the_header_and_fails_on_a_mismatch(
@@ -120,12 +126,7 @@ def test_metadata_comes_from_the_header_alone_of_a_huge_file(tmp_path: Path) -> 
     save_checkpoint(path, build_model(TINY), _meta())
     with open(path, "r+b") as fh:
         fh.truncate(10 * 2**30)  # sparse: 10 GB on paper
-    tracemalloc.start()
-    with pytest.raises(CheckpointError, match="stray bytes"):
-        read_metadata(path)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    assert peak < 20 * 2**20
+    assert _peak_refusing(read_metadata, path, "stray bytes") < 20 * 2**20
 
 
 def _framed(header: object, data: bytes = b"") -> bytes:

@@ -22,7 +22,7 @@ def demo_root() -> Path:
 
 def ensure_demo(root: Path | None = None) -> Path:
     """Create the demo Carvana-format folder if it is missing; returns it (a few seconds, no network)."""
-    from unet_core.sample import write_sample
+    from unet_core.sample.writer import write_sample
 
     folder = root or demo_root()
     marker = folder / ".complete"

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from unet_core.store import ProjectStore
+from unet_core.store.project import ProjectStore
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
-from unet_core.checkpoint import CheckpointMeta, inspect_checkpoint, read_metadata
 from unet_core.errors import CheckpointError, MaskloopError
 from unet_core.fsutil import atomic_copy
-from unet_core.runs import adopt_run
-from unet_core.store import ImageStatus
+from unet_core.loop.runs import adopt_run
+from unet_core.model.checkpoint import CheckpointMeta, inspect_checkpoint, read_metadata
+from unet_core.store.project import ImageStatus
 
 if TYPE_CHECKING:
     from app.workspace import Workspace
-    from unet_core.inference import Prediction, Predictor
+    from unet_core.model.predictor import Prediction, Predictor
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 48
@@ -86,7 +86,7 @@ class ModelState(QObject):
                 meta.classes.num_classes != self.ws.layout.classes.num_classes:
             raise ValueError(f"{src.name} predicts {meta.classes.num_classes} classes; this "
                              f"{self.ws.layout.kind} folder has {self.ws.layout.classes.num_classes}")
-        from unet_core.checkpoint import file_hash
+        from unet_core.model.checkpoint import file_hash
 
         digest = file_hash(src)
         for mv in store.models():  # the same file opened again: reuse its version
@@ -138,7 +138,7 @@ class ModelState(QObject):
     def _activate(self, version: str, path: Path) -> None:
         """Make ``version`` the active model: its weights are loaded and its predictor built in the
         background (the file was validated from its header before it was registered)."""
-        from unet_core.inference import Predictor
+        from unet_core.model.predictor import Predictor
 
         self._loading = version
         self.ws.message.emit(f"Loading model {version}…")
@@ -174,7 +174,7 @@ class ModelState(QObject):
         except OSError:
             return None
         if key not in self._splits:
-            from unet_core.checkpoint_header import read_header
+            from unet_core.model.checkpoint_header import read_header
 
             try:
                 training = json.loads(read_header(path).metadata.get("training", "{}"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-#: Status values in loop order (the values of ``unet_core.store.ImageStatus``).
+#: Status values in loop order (the values of ``unet_core.store.project.ImageStatus``).
 STATUSES: tuple[str, ...] = ("unlabelled", "predicted", "corrected", "reviewed")
 
 

@@ -11,12 +11,12 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.workers import TrainWorker, start_worker, stop_thread
 from app.workspace import READ_ONLY_NOTICE, Workspace
-from unet_core.corrections import count_usable, effort_per_round, finetune_job, scratch_job
 from unet_core.errors import MaskloopError
 from unet_core.fsutil import atomic_copy
-from unet_core.loop_policy import keep_new_version, trained_dice
-from unet_core.runs import new_run_path, remove_run
-from unet_core.training_types import TrainConfig, TrainResult
+from unet_core.loop.corrections import count_usable, effort_per_round, finetune_job, scratch_job
+from unet_core.loop.policy import keep_new_version, trained_dice
+from unet_core.loop.runs import new_run_path, remove_run
+from unet_core.training.types import TrainConfig, TrainResult
 
 
 class TrainingController(QObject):

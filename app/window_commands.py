@@ -11,7 +11,7 @@ from app.settings import recent_folders
 from app.view_modes import LABELS, MODES
 from unet_core.errors import MaskloopError
 from unet_core.fsutil import atomic_copy
-from unet_core.originals import check_checkpoint_output
+from unet_core.model.checkpoint_header import check_checkpoint_output
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -102,9 +102,9 @@ class WindowCommands:
         Original files of a dataset (e.g. its own mask folder) are replaced only after the user
         confirms a question naming how many, and only after they are copied into the project store.
         """
-        from unet_core.cli_commands import NATIVE_MASKS
+        from unet_core.cli.commands import NATIVE_MASKS
         from unet_core.data.io import write_mask
-        from unet_core.originals import backup_files, originals_among
+        from unet_core.data.originals import backup_files, originals_among
 
         ws = self.ws
         assert ws.store is not None and ws.layout is not None
@@ -162,7 +162,7 @@ class WindowCommands:
 
     def _app_split(self: MainWindow) -> str | None:
         """The id of the validation split this folder's training runs measure Dice on."""
-        from unet_core.corrections import split_id, validation_stems
+        from unet_core.loop.corrections import split_id, validation_stems
 
         ws = self.ws
         if ws.layout is None or not ws.records:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from unet_core.corrections import correction_queue, validation_stems
-from unet_core.store import ImageStatus
+from unet_core.loop.corrections import correction_queue, validation_stems
+from unet_core.store.project import ImageStatus
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -16,7 +16,7 @@ DONE_STATUSES = (ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value)
 class QueueCommands:
     """Mixed into :class:`MainWindow`: the app's side of the active-learning queue.
 
-    The order is :func:`unet_core.corrections.correction_queue` — the same function the loop
+    The order is :func:`unet_core.loop.corrections.correction_queue` — the same function the loop
     benchmark's simulated annotator takes its next image from — over the images not yet corrected
     or reviewed, scored by the active model only (scores of older versions count as missing);
     near-duplicate frames (``ws.groups``) take turns, and wait while one of them is corrected but

@@ -69,7 +69,7 @@ def preload_training_modules() -> float:
             return 0.0
         t0 = time.perf_counter()
         os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-        import albumentations  # noqa: F401  (unet_core.transforms imports it lazily)
+        import albumentations  # noqa: F401  (unet_core.data.transforms imports it lazily)
         import torch._dynamo  # noqa: F401  (torch.optim imports it lazily)
 
         _preloaded = True

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.workers_common import error_text, stop_thread, torch_threads
 from unet_core.data.io import read_image
-from unet_core.inference import Predictor
+from unet_core.model.predictor import Predictor
 
 
 @dataclass
@@ -31,7 +31,7 @@ class PredictWorker(QObject):
     the worker thread). The worker never touches widgets.
     """
 
-    predicted = Signal(str, object)  # key, unet_core.inference.Prediction
+    predicted = Signal(str, object)  # key, unet_core.model.predictor.Prediction
     failed = Signal(str, str)  # key, one-line message
     progress = Signal(int, int)  # done, total (batch items only)
     batchFinished = Signal(bool)  # True: every batch item done; False: cancelled

@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.workers_common import error_text, torch_threads
-from unet_core.training_types import Callback, EpochInfo, StepInfo, TrainResult
+from unet_core.training.types import Callback, EpochInfo, StepInfo, TrainResult
 
 TrainJob = Callable[..., TrainResult]
 """Called as ``job(callbacks=[...], stop=threading.Event)``; returns the run's TrainResult."""
@@ -58,7 +58,7 @@ class TrainWorker(QObject):
     """Runs ``job`` once in its QThread (see :func:`app.workers.start_worker`).
 
     ``job`` is called as ``job(callbacks=[bridge], stop=event)``, e.g.
-    ``functools.partial(unet_core.finetune.fine_tune, ckpt, corrected, val, out, config=cfg)``.
+    ``functools.partial(unet_core.training.finetune.fine_tune, ckpt, corrected, val, out, config=cfg)``.
     Connect the signals to QObject methods (e.g. the TrainingPanel's ``on_*`` slots) so Qt queues
     them to the GUI thread; ``request_stop`` may be connected to a GUI signal directly.
 

@@ -19,11 +19,11 @@ from app.mask_writer import MaskWriter
 from app.records import ImageRecord
 from unet_core.data.classes import ClassTable
 from unet_core.data.layouts import DatasetLayout, detect_layout
+from unet_core.data.lookalikes import ImageGroups
 from unet_core.errors import DataError
-from unet_core.frame_groups import ImageGroups
-from unet_core.loop_policy import is_correction, uncorrected_status
-from unet_core.runs import remove_orphan_runs
-from unet_core.store import ImageStatus, ProjectStore
+from unet_core.loop.policy import is_correction, uncorrected_status
+from unet_core.loop.runs import remove_orphan_runs
+from unet_core.store.project import ImageStatus, ProjectStore
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 1000  # edits reach disk at most ~1 s after the first unsaved change
@@ -120,7 +120,7 @@ class Workspace(QObject):
     def _find_groups(self) -> None:
         """Group near-duplicate frames in the background (signatures cached in the store); until then,
         and if it fails, every image is its own group (Carvana: its car)."""
-        from unet_core.corrections import image_groups
+        from unet_core.loop.corrections import image_groups
 
         layout, store, records = self.layout, self.store, list(self.records)
         if layout is None or store is None:
@@ -286,7 +286,7 @@ class Workspace(QObject):
     def save_row(self, row: int) -> None:
         """Queue the atomic save of ``row`` if it has unsaved edits.
 
-        A corrected mask equal to where it started (:func:`unet_core.loop_policy.is_correction`: undone,
+        A corrected mask equal to where it started (:func:`unet_core.loop.policy.is_correction`: undone,
         reverted, prediction accepted) is no correction: the image returns to predicted / unlabelled
         and its stored correction is removed instead.
         """

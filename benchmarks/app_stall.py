@@ -96,7 +96,7 @@ def main() -> None:
     from app.main_window import MainWindow
     from app.settings import make_settings
     from app.workers import preload_training_modules
-    from unet_core.sample import write_sample
+    from unet_core.sample.writer import write_sample
 
     preload_training_modules()  # as the app's main() does
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,9 +27,9 @@ from app.workers import TrainWorker, preload_training_modules, start_worker
 from unet_core.data.dataset import examples_from_layout
 from unet_core.data.layouts import detect_layout
 from unet_core.data.split import split_by_group
-from unet_core.sample import write_sample
-from unet_core.training import train
-from unet_core.training_types import TrainConfig, TrainResult
+from unet_core.sample.writer import write_sample
+from unet_core.training.trainer import train
+from unet_core.training.types import TrainConfig, TrainResult
 
 
 class TickProbe(QObject):

@@ -19,10 +19,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from unet_core.annotator import AnnotatorConfig, annotate
 from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import detect_layout
 from unet_core.errors import MaskloopError
+from unet_core.sim.annotator import AnnotatorConfig, annotate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,7 +55,7 @@ def error_regions(mask: np.ndarray, truth: np.ndarray) -> dict[int, int]:
 
 def examine(model: Path, pairs: list[Any], mask_format: Any, names: tuple[str, ...], args: argparse.Namespace) -> dict[str, Any]:
     """One model's effort, error regions by class and spurious classes on ``pairs``."""
-    from unet_core.inference import Predictor
+    from unet_core.model.predictor import Predictor
 
     predictor = Predictor.from_checkpoint(model, device="cpu")
     cfg = AnnotatorConfig(target_dice=args.target_dice)

@@ -36,7 +36,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     from app.main_window import MainWindow
     from app.settings import make_settings
-    from unet_core.sample import write_sample
+    from unet_core.sample.writer import write_sample
 
     with tempfile.TemporaryDirectory() as tmp:
         data = write_sample(Path(tmp) / "data", "carvana", count=args.count, seed=0)

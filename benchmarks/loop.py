@@ -22,10 +22,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from unet_core.annotator import AnnotatorConfig
 from unet_core.errors import MaskloopError
-from unet_core.loop_sim import LoopConfig, simulate_strategies
-from unet_core.queue_order import STRATEGIES
+from unet_core.loop.queue import STRATEGIES
+from unet_core.sim.annotator import AnnotatorConfig
+from unet_core.sim.session import LoopConfig, simulate_strategies
 
 COLORS = {"uncertainty": (200, 90, 20), "random": (40, 40, 200)}  # BGR
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         if args.generate:
-            from unet_core.sample import write_sample
+            from unet_core.sample.writer import write_sample
 
             data = write_sample(scratch / "data", args.generate, count=args.count, seed=args.seed,
                                 size_hw=args.gen_size)

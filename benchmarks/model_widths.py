@@ -13,7 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from unet_core.model import UNetConfig, build_model, count_parameters
+from unet_core.model.unet import UNetConfig, build_model, count_parameters
 
 
 def _median_seconds(fn: Callable[[], None], repeats: int, warmup: int = 1) -> float:

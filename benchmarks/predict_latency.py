@@ -15,11 +15,11 @@ import time
 import numpy as np
 import torch
 
-from unet_core.checkpoint import CheckpointMeta
 from unet_core.data.classes import CARLA_CLASSES, CARVANA_CLASSES
 from unet_core.devices import select_device
-from unet_core.inference import Predictor
-from unet_core.model import DEFAULT_ARCH, UNetConfig, build_model
+from unet_core.model.checkpoint import CheckpointMeta
+from unet_core.model.predictor import Predictor
+from unet_core.model.unet import DEFAULT_ARCH, UNetConfig, build_model
 
 
 def measure(classes, size_hw: tuple[int, int], image_hw: tuple[int, int], device: str, runs: int,

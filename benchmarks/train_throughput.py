@@ -1,6 +1,6 @@
 """Benchmark: training throughput (images/s) of the core's training step, fp32 vs AMP + channels_last on a GPU.
 
-Runs the real ``unet_core.training.train`` loop on a generated Carvana-format folder for a fixed number of
+Runs the real ``unet_core.training.trainer.train`` loop on a generated Carvana-format folder for a fixed number of
 epochs and reads images/s from its step callbacks (the first epoch is warm-up and not counted). On CUDA
 it compares a plain fp32 loop (``amp=False, channels_last=False``) with the default (bf16/fp16 autocast
 + channels_last). Usage: ``python benchmarks/train_throughput.py [--size 256x384] [--device auto]``.
@@ -19,9 +19,9 @@ import torch
 from unet_core.data.dataset import examples_from_layout
 from unet_core.data.layouts import detect_layout
 from unet_core.devices import select_device
-from unet_core.sample import write_sample
-from unet_core.training import train
-from unet_core.training_types import Callback, StepInfo, TrainConfig
+from unet_core.sample.writer import write_sample
+from unet_core.training.trainer import train
+from unet_core.training.types import Callback, StepInfo, TrainConfig
 
 
 class _Rate(Callback):

@@ -19,7 +19,7 @@ SMALL_CARLA = (120, 160)
 @pytest.fixture(scope="session")
 def carvana_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated Carvana-format folder: 3 cars x 4 views at 160x240, native JPEG + GIF files."""
-    from unet_core.sample import write_sample
+    from unet_core.sample.writer import write_sample
 
     return write_sample(tmp_path_factory.mktemp("carvana"), "carvana", count=12, seed=1, size_hw=SMALL_CARVANA)
 
@@ -27,7 +27,7 @@ def carvana_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def carla_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated CARLA-format folder: 6 scenes at 120x160, RGBA PNG + red-channel masks."""
-    from unet_core.sample import write_sample
+    from unet_core.sample.writer import write_sample
 
     return write_sample(tmp_path_factory.mktemp("carla"), "carla", count=6, seed=2, size_hw=SMALL_CARLA)
 
@@ -38,8 +38,8 @@ def tiny_model(carvana_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     from unet_core.data.dataset import examples_from_layout
     from unet_core.data.layouts import detect_layout
     from unet_core.data.split import split_by_group
-    from unet_core.training import train
-    from unet_core.training_types import TrainConfig
+    from unet_core.training.trainer import train
+    from unet_core.training.types import TrainConfig
 
     layout = detect_layout(carvana_dir)
     pairs, _ = layout.pairs()
@@ -56,9 +56,9 @@ def tiny_carla_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained unet-tiny checkpoint for the 23 CARLA classes (for commands that need any model)."""
     import torch
 
-    from unet_core.checkpoint import CheckpointMeta, save_checkpoint
     from unet_core.data.classes import CARLA_CLASSES
-    from unet_core.model import UNetConfig, build_model
+    from unet_core.model.checkpoint import CheckpointMeta, save_checkpoint
+    from unet_core.model.unet import UNetConfig, build_model
 
     torch.manual_seed(0)
     arch = UNetConfig.preset("unet-tiny", CARLA_CLASSES.num_classes)

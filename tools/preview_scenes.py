@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unet_core.data.sample_scenes import draw_carla_scene, draw_carvana_view, random_car
+from unet_core.sample.scenes import draw_carla_scene, draw_carvana_view, random_car
 
 _CARLA_COLORS = {
     1: (70, 70, 70), 2: (100, 40, 40), 3: (55, 90, 80), 4: (220, 20, 60), 5: (153, 153, 153),

@@ -1,5 +1,5 @@
 """Entry point for ``python -m unet_core``."""
 
-from unet_core.cli import run
+from unet_core.cli.entry import run
 
 run()

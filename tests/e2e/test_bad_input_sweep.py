@@ -15,7 +15,7 @@ from PIL import Image
 from tests.bad_files import png_bomb
 from tests.tree_hash import tree_hashes
 from tests.unit.test_checkpoint_hostile import _hostile_files
-from unet_core.cli import main
+from unet_core.cli.entry import main
 
 ODD_NAME = os.fsdecode(b"caf\xe9-\xff")  # Latin-1 bytes: not UTF-8
 
@@ -135,7 +135,7 @@ def test_a_bomb_costs_no_memory_in_a_real_process(tmp_path: Path, carla_dir: Pat
     folder.mkdir()
     png_bomb(folder / "bomb.png")
     shutil.copy(carla_dir / "CameraRGB" / "000000.png", folder / "ok.png")
-    code = ("import resource, sys; from unet_core.cli import main; c = main(sys.argv[1:]); "
+    code = ("import resource, sys; from unet_core.cli.entry import main; c = main(sys.argv[1:]); "
             "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(c)")
     proc = subprocess.run([sys.executable, "-c", code, "predict", "--model", str(tiny_carla_model), "--input",
                            str(folder), "--out", str(tmp_path / "p"), "--quiet"],

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 
-from unet_core.checkpoint import load_checkpoint
 from unet_core.data.layouts import detect_layout
-from unet_core.inference import Predictor
-from unet_core.model import BORDER_MARGIN, UNetConfig, build_model
+from unet_core.model.checkpoint import load_checkpoint
+from unet_core.model.predictor import Predictor
+from unet_core.model.unet import BORDER_MARGIN, UNetConfig, build_model
 
 
 def test_the_padded_unet_keeps_a_mirrored_margin_on_every_side() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from unet_core.cli import main
+from unet_core.cli.entry import main
 from unet_core.data.io import MaskFormat, read_mask
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.fault_helpers import deny_writes_under, fill_disk, temp_files
-from unet_core.cli import main
+from unet_core.cli.entry import main
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,7 @@ def test_predict_into_a_read_only_or_full_folder(carvana_dir: Path, tiny_model: 
 def test_train_into_a_read_only_folder_stops_before_training(
     carvana_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import unet_core.training as training
+    import unet_core.training.trainer as training
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("trained before finding out that the output cannot be written")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from unet_core.checkpoint import load_checkpoint
+from unet_core.model.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from unet_core.checkpoint import load_checkpoint
-from unet_core.resume import last_path_for
+from unet_core.model.checkpoint import load_checkpoint
+from unet_core.training.resume import last_path_for
 
 pytestmark = pytest.mark.slow
 

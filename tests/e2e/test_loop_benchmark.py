@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from unet_core.corrections import collect, validation_stems
 from unet_core.data.layouts import detect_layout
 from unet_core.errors import DataError
-from unet_core.loop_sim import (
+from unet_core.loop.corrections import collect, validation_stems
+from unet_core.sim.session import (
     LoopConfig,
     SimRecord,
     make_working_folder,
@@ -24,7 +24,7 @@ from unet_core.loop_sim import (
     simulate_loop,
     split_heldout,
 )
-from unet_core.store import ProjectStore
+from unet_core.store.project import ProjectStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "loop.py"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.tree_hash import tree_hashes
-from unet_core.cli import main
+from unet_core.cli.entry import main
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from app.main_window import MainWindow
 from app.settings import make_settings
-from unet_core.corrections import validation_stems
+from unet_core.loop.corrections import validation_stems
 
 
 def make_window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from tests.gui.app_helpers import (
     wait_for,
     window_with_model,
 )
-from unet_core.store import ProjectStore
+from unet_core.store.project import ProjectStore
 
 pytestmark = pytest.mark.slow
 

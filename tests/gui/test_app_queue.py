@@ -17,7 +17,7 @@ from tests.gui.app_helpers import (
     wait_for,
     window_with_model,
 )
-from unet_core.corrections import validation_stems
+from unet_core.loop.corrections import validation_stems
 
 pytestmark = pytest.mark.slow
 

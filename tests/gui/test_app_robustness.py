@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.gui.app_helpers import make_window, paint_stroke, wait_for
-from unet_core.store import ProjectStore
+from unet_core.store.project import ProjectStore
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from app.panels.file_list_model import FileListModel
 from app.panels.thumbnails import THUMB_HEIGHT, THUMB_MAX_WIDTH, decode_thumbnail
 from app.records import ImageRecord
 from unet_core.errors import DataError
-from unet_core.store import ImageStatus
+from unet_core.store.project import ImageStatus
 
 STATUSES = ["unlabelled", "predicted", "corrected", "reviewed"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.gui.app_helpers import paint_stroke, wait_for, window_with_model
-from unet_core.corrections import validation_stems
+from unet_core.loop.corrections import validation_stems
 
 
 def test_fine_tune_is_offered_once_the_first_correction_is_saved(qtbot, folder: Path, tiny_model: Path,  # type: ignore[no-untyped-def]

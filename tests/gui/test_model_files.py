@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from tests.gui.app_helpers import make_window, wait_for
 from tests.tree_hash import tree_hashes
-from unet_core.checkpoint import load_checkpoint, save_checkpoint
-from unet_core.store import ProjectStore
+from unet_core.model.checkpoint import load_checkpoint, save_checkpoint
+from unet_core.store.project import ProjectStore
 
 
 def test_save_model_as_never_replaces_a_dataset_image(qtbot, tmp_path: Path, carvana_dir: Path,  # type: ignore[no-untyped-def]

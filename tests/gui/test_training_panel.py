@@ -24,8 +24,8 @@ from app.workers import TrainWorker, start_worker
 from unet_core.data.dataset import examples_from_layout
 from unet_core.data.layouts import detect_layout
 from unet_core.data.split import split_by_group
-from unet_core.training import train
-from unet_core.training_types import EpochInfo, StepInfo, TrainConfig, TrainResult
+from unet_core.training.trainer import train
+from unet_core.training.types import EpochInfo, StepInfo, TrainConfig, TrainResult
 
 
 def step(i: int, per_epoch: int = 10, loss: float | None = None) -> StepInfo:

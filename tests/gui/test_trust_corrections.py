@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.app_helpers import make_window, paint_stroke, wait_for, window_with_model
-from unet_core.corrections import count_usable
+from unet_core.loop.corrections import count_usable
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from app.panels.train_form import TrainSettings
 from tests.gui.app_helpers import correct_outside_validation, wait_for, window_with_model
-from unet_core.training_types import TrainResult
+from unet_core.training.types import TrainResult
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +71,7 @@ def test_a_version_that_does_not_load_never_becomes_current(qtbot, folder: Path,
 
 def stop_at_first_step(job):  # type: ignore[no-untyped-def]
     """The job, with a callback that sets its stop event at the first optimisation step."""
-    from unet_core.training_types import Callback
+    from unet_core.training.types import Callback
 
     class StopAtFirstStep(Callback):
         def __init__(self, stop) -> None:  # type: ignore[no-untyped-def]

@@ -26,9 +26,9 @@ from unet_core.data.dataset import Example, examples_from_layout
 from unet_core.data.layouts import detect_layout
 from unet_core.data.split import split_by_group
 from unet_core.errors import DataError
-from unet_core.inference import Prediction, Predictor
-from unet_core.training import train
-from unet_core.training_types import EpochInfo, StepInfo, TrainConfig, TrainResult
+from unet_core.model.predictor import Prediction, Predictor
+from unet_core.training.trainer import train
+from unet_core.training.types import EpochInfo, StepInfo, TrainConfig, TrainResult
 
 TIMEOUT = 60_000
 

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from unet_core.annotator import AnnotatorConfig, annotate, brush_radii, dice_from_confusion, mask_dice
-from unet_core.brush_strokes import dab_centres, plan_strokes, stroke_footprint
-from unet_core.finetune import correction_weight_map
+from unet_core.sim.annotator import AnnotatorConfig, annotate, brush_radii, dice_from_confusion, mask_dice
+from unet_core.sim.brush_strokes import dab_centres, plan_strokes, stroke_footprint
+from unet_core.training.finetune import correction_weight_map
 
 
 def _car(h: int = 240, w: int = 360) -> np.ndarray:

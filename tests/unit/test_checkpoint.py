@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from unet_core.checkpoint import CheckpointMeta, load_checkpoint, read_metadata, save_checkpoint
 from unet_core.data.classes import CARVANA_CLASSES
 from unet_core.errors import CheckpointError
-from unet_core.model import UNetConfig, build_model
+from unet_core.model.checkpoint import CheckpointMeta, load_checkpoint, read_metadata, save_checkpoint
+from unet_core.model.unet import UNetConfig, build_model
 
 
 def _meta() -> CheckpointMeta:

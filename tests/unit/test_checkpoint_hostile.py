@@ -11,18 +11,18 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
-from unet_core import checkpoint as ckpt
-from unet_core.checkpoint import (
+from unet_core.cli.entry import main as cli_main
+from unet_core.data.classes import CARVANA_CLASSES
+from unet_core.errors import CheckpointError
+from unet_core.model import checkpoint as ckpt
+from unet_core.model.checkpoint import (
     CheckpointMeta,
     inspect_checkpoint,
     load_checkpoint,
     read_metadata,
     save_checkpoint,
 )
-from unet_core.cli import main as cli_main
-from unet_core.data.classes import CARVANA_CLASSES
-from unet_core.errors import CheckpointError
-from unet_core.model import UNetConfig, build_model
+from unet_core.model.unet import UNetConfig, build_model
 
 TINY = UNetConfig(base_width=2, depth=1, num_classes=2)
 
@@ -221,7 +221,7 @@ def test_an_input_size_that_needs_unbounded_activations_is_refused(tmp_path: Pat
 
 def test_running_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from unet_core import cli_commands
+    from unet_core.cli import commands as cli_commands
 
     def boom(args: object) -> int:
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:118] DefaultCPUAllocator: can't allocate memory: "

@@ -12,8 +12,7 @@ from torch.utils.data import DataLoader
 from unet_core.data.dataset import Example, SegmentationDataset, examples_from_layout
 from unet_core.data.io import MaskFormat, write_image, write_mask
 from unet_core.data.layouts import detect_layout
-from unet_core.errors import DataError
-from unet_core.transforms import (
+from unet_core.data.transforms import (
     Normalization,
     resize_image,
     resize_mask,
@@ -21,6 +20,7 @@ from unet_core.transforms import (
     to_tensor_input,
     train_augmentation,
 )
+from unet_core.errors import DataError
 
 H, W = 40, 60
 SIZE = (32, 48)

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from unet_core import frame_groups as fg
+from unet_core.data import lookalikes as fg
 from unet_core.data.layouts import detect_layout
-from unet_core.frame_groups import (
+from unet_core.data.lookalikes import (
     SIGNATURE_LEN,
     SIMILARITY,
     cache_path,
@@ -131,9 +131,9 @@ def test_an_unreadable_image_gets_no_group_partner(carla_dir: Path, tmp_path: Pa
 
 
 def test_validation_split_and_queue_keep_twins_together(carla_dir: Path, tmp_path: Path) -> None:
-    from unet_core.corrections import correction_queue, image_groups, validation_stems
-    from unet_core.loop_data import SimRecord
-    from unet_core.store import ProjectStore
+    from unet_core.loop.corrections import correction_queue, image_groups, validation_stems
+    from unet_core.sim.heldout import SimRecord
+    from unet_core.store.project import ProjectStore
 
     folder, twins = _copy_with_twin(carla_dir, tmp_path / "carla")
     layout = detect_layout(folder)
@@ -177,7 +177,7 @@ def test_stopping_early_keeps_what_was_signed(carla_dir: Path, tmp_path: Path) -
 
 
 def test_a_read_only_cache_is_read_but_never_written(tmp_path: Path) -> None:
-    from unet_core.frame_groups import load_signatures
+    from unet_core.data.lookalikes import load_signatures
 
     rng = np.random.default_rng(0)
     paths = {}

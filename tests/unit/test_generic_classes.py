@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unet_core.cli import main
+from unet_core.cli.entry import main
 from unet_core.data.layouts import detect_layout
 from unet_core.errors import DataError
 

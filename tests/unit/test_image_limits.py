@@ -11,9 +11,9 @@ import torch
 
 from tests.bad_files import png_bomb
 from unet_core.data.io import MaskFormat, read_image, read_image_reduced, read_mask
+from unet_core.data.lookalikes import image_signature, load_signatures
 from unet_core.errors import UnreadableFileError
-from unet_core.frame_groups import image_signature, load_signatures
-from unet_core.upsample import probability_bands, resize_channels, upsample_labels
+from unet_core.model.upsample import probability_bands, resize_channels, upsample_labels
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +54,10 @@ def test_bands_join_without_seams_at_any_band_height() -> None:
 
 
 def test_more_than_128_classes_predict_and_upsample() -> None:
-    from unet_core.checkpoint import CheckpointMeta
     from unet_core.data.classes import ClassTable
-    from unet_core.inference import Predictor
-    from unet_core.model import UNetConfig, build_model
+    from unet_core.model.checkpoint import CheckpointMeta
+    from unet_core.model.predictor import Predictor
+    from unet_core.model.unet import UNetConfig, build_model
 
     arch = UNetConfig(base_width=2, depth=1, num_classes=200)
     meta = CheckpointMeta(arch=arch, classes=ClassTable.numbered(200), input_size=(16, 24))
@@ -72,7 +72,7 @@ def test_more_than_128_classes_predict_and_upsample() -> None:
 
 
 def test_a_large_many_class_prediction_stays_bounded() -> None:
-    from unet_core.inference import Predictor
+    from unet_core.model.predictor import Predictor
 
     low = _softmax(np.random.default_rng(3), (64, 96, 23))
     h, w = 4000, 6000
@@ -92,7 +92,7 @@ def test_a_large_many_class_prediction_stays_bounded() -> None:
 
 
 def test_a_large_two_class_prediction_holds_no_extra_full_size_copy() -> None:
-    from unet_core.inference import Predictor
+    from unet_core.model.predictor import Predictor
 
     low = _softmax(np.random.default_rng(4), (64, 96, 2))
     h, w = 4000, 6000

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_core.checkpoint import load_checkpoint
-from unet_core.inference import Predictor, normalized_entropy
+from unet_core.model.checkpoint import load_checkpoint
+from unet_core.model.predictor import Predictor, normalized_entropy
 
 
 def test_full_resolution_outputs_for_odd_sizes(tiny_model: Path) -> None:

@@ -348,7 +348,7 @@ def test_atomic_write_json(tmp_path: Path) -> None:
 
 def test_importing_data_package_does_not_import_torch() -> None:
     code = (
-        "import sys, unet_core.data, unet_core.data.layouts, unet_core.transforms, unet_core.fsutil;"
+        "import sys, unet_core.data, unet_core.data.layouts, unet_core.data.transforms, unet_core.fsutil;"
         "bad = [m for m in ('torch', 'albumentations', 'PySide6') if m in sys.modules];"
         "sys.exit(1 if bad else 0)"
     )

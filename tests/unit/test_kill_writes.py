@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_core.checkpoint import load_checkpoint, read_metadata, save_checkpoint
-from unet_core.store import ProjectStore
+from unet_core.model.checkpoint import load_checkpoint, read_metadata, save_checkpoint
+from unet_core.store.project import ProjectStore
 
 KILLS = 24
 ROUND = 100_000  # write numbers of round r lie in [r * ROUND, (r + 1) * ROUND)
@@ -30,11 +30,11 @@ ZYGOTE = r"""
     import os, sys, time
     import numpy as np
     from pathlib import Path
-    from unet_core.checkpoint import CheckpointMeta, save_checkpoint
+    from unet_core.model.checkpoint import CheckpointMeta, save_checkpoint
     from unet_core.data.classes import ClassTable
-    from unet_core.model import UNetConfig, build_model
-    from unet_core.store import ProjectStore
-    from unet_core.store_files import encode_png
+    from unet_core.model.unet import UNetConfig, build_model
+    from unet_core.store.project import ProjectStore
+    from unet_core.store.files import encode_png
 
     import tempfile
     # warm up once here, not in every writer: cv2 is imported lazily, the first checkpoint save is slow

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unet_core.loop_policy import is_correction, keep_new_version, uncorrected_status
-from unet_core.store import ImageStatus, ProjectStore
+from unet_core.loop.policy import is_correction, keep_new_version, uncorrected_status
+from unet_core.store.project import ImageStatus, ProjectStore
 
 
 def test_a_mask_equal_to_where_it_started_is_not_a_correction() -> None:
@@ -61,7 +61,7 @@ def test_drop_correction_removes_the_file_and_sets_the_state(tmp_path: Path) -> 
 
 
 def test_trained_dice_is_the_best_validated_epoch_never_the_start() -> None:
-    from unet_core.loop_policy import trained_dice
+    from unet_core.loop.policy import trained_dice
 
     assert trained_dice([]) is None  # stopped before the first epoch
     assert trained_dice([{"val_dice": None}, {"val_dice": None}]) is None  # no validation images
@@ -70,7 +70,7 @@ def test_trained_dice_is_the_best_validated_epoch_never_the_start() -> None:
 
 
 def test_split_id_names_a_validation_split() -> None:
-    from unet_core.corrections import split_id
+    from unet_core.loop.corrections import split_id
 
     assert split_id(["b", "a"]) == split_id(["a", "b", "a"])
     assert split_id(["a", "b"]) != split_id(["a", "c"])

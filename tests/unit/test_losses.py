@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from unet_core.losses import segmentation_loss, soft_dice_loss, weighted_cross_entropy
+from unet_core.training.losses import segmentation_loss, soft_dice_loss, weighted_cross_entropy
 
 
 def _logits_for(target: torch.Tensor, k: int, scale: float = 20.0) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unet_core.metrics import ConfusionMatrix, confusion_matrix, summarize
+from unet_core.training.metrics import ConfusionMatrix, confusion_matrix, summarize
 
 
 def test_confusion_matrix_counts_truth_rows_prediction_columns() -> None:

@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from unet_core.model import (
+from unet_core.model.blocks import center_crop, mirror_pad
+from unet_core.model.unet import (
     ARCH_NAMES,
     DEFAULT_ARCH,
     UNet,
@@ -17,7 +18,6 @@ from unet_core.model import (
     build_model,
     count_parameters,
 )
-from unet_core.model_blocks import center_crop, mirror_pad
 
 torch.set_num_threads(2)
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from unet_core.queue_order import STRATEGIES, check_strategy, next_batch, order_queue, random_order
+from unet_core.loop.queue import STRATEGIES, check_strategy, next_batch, order_queue, random_order
 
 STEMS = [f"img{i:02d}" for i in range(12)]
 
@@ -73,9 +73,9 @@ def test_bad_input_is_refused() -> None:
 
 
 def test_correction_queue_skips_done_and_unreadable_images_and_spreads_validation(carvana_dir) -> None:  # type: ignore[no-untyped-def]
-    from unet_core.corrections import correction_queue, validation_stems
     from unet_core.data.layouts import detect_layout
-    from unet_core.loop_data import SimRecord
+    from unet_core.loop.corrections import correction_queue, validation_stems
+    from unet_core.sim.heldout import SimRecord
 
     layout = detect_layout(carvana_dir)
     pairs, _ = layout.pairs()

@@ -12,16 +12,16 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
-from unet_core.checkpoint import load_checkpoint_tensors
-from unet_core.cli import main
+from unet_core.cli.entry import main
 from unet_core.data.dataset import examples_from_layout
 from unet_core.data.layouts import detect_layout
 from unet_core.data.split import split_by_group
 from unet_core.errors import MaskloopError
 from unet_core.fsutil import remove_stale_temps
-from unet_core.resume import RESUME_KEY, last_path_for
-from unet_core.training import train
-from unet_core.training_types import TrainConfig
+from unet_core.model.checkpoint import load_checkpoint_tensors
+from unet_core.training.resume import RESUME_KEY, last_path_for
+from unet_core.training.trainer import train
+from unet_core.training.types import TrainConfig
 
 CFG = dict(arch="unet-tiny", size_hw=(32, 48), batch_size=4, lr=3e-3, device="cpu")
 

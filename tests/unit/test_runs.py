@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from unet_core.checkpoint import CheckpointMeta, save_checkpoint
 from unet_core.data.classes import CARVANA_CLASSES
 from unet_core.errors import CheckpointError
-from unet_core.model import UNetConfig, build_model
-from unet_core.resume import last_path_for
-from unet_core.runs import adopt_run, new_run_path, remove_run
-from unet_core.store import ProjectStore
+from unet_core.loop.runs import adopt_run, new_run_path, remove_run
+from unet_core.model.checkpoint import CheckpointMeta, save_checkpoint
+from unet_core.model.unet import UNetConfig, build_model
+from unet_core.store.project import ProjectStore
+from unet_core.training.resume import last_path_for
 
 
 def test_a_valid_run_becomes_the_next_version_and_a_broken_one_takes_no_number(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_a_valid_run_becomes_the_next_version_and_a_broken_one_takes_no_number(t
 
 
 def test_runs_left_by_a_killed_session_are_removed_by_the_next_writer(tmp_path: Path) -> None:
-    from unet_core.runs import remove_orphan_runs
+    from unet_core.loop.runs import remove_orphan_runs
 
     with ProjectStore(tmp_path / "store") as store:
         run = new_run_path(store)

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unet_core.data.sample_scenes import (
+from unet_core.sample.scenes import (
     CARLA_IDS,
     N_VIEWS,
     CarSpec,

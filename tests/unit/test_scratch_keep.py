@@ -7,11 +7,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from unet_core.corrections import scratch_job
 from unet_core.data.layouts import detect_layout
-from unet_core.loop_policy import keep_new_version, trained_dice
-from unet_core.store import ProjectStore
-from unet_core.training_types import Callback, TrainConfig
+from unet_core.loop.corrections import scratch_job
+from unet_core.loop.policy import keep_new_version, trained_dice
+from unet_core.store.project import ProjectStore
+from unet_core.training.types import Callback, TrainConfig
 
 
 @dataclass

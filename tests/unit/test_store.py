@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from unet_core.errors import MaskloopError
-from unet_core.store import FORMAT_VERSION, ImageState, ImageStatus, ProjectStore, StoreError
+from unet_core.store.project import FORMAT_VERSION, ImageState, ImageStatus, ProjectStore, StoreError
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def test_process_killed_mid_save_leaves_old_mask(store: ProjectStore) -> None:
     store.close()  # the child is the writer now
     code = """
         import numpy as np
-        from unet_core.store import ProjectStore
+        from unet_core.store.project import ProjectStore
         s = ProjectStore(Path(sys.argv[1]))
         os.replace = lambda *a, **k: os._exit(9)  # killed between temp write and rename
         s.save_mask("img", np.full((24, 32), 7, np.uint8))
@@ -276,7 +276,7 @@ def test_two_processes_add_edits_exactly(tmp_path: Path) -> None:
     root = tmp_path / "store"
     ProjectStore(root).close()
     code = """
-        from unet_core.store_state import StateDB
+        from unet_core.store.state import StateDB
         db = StateDB(Path(sys.argv[1]) / "state.sqlite3", Path(sys.argv[1]) / "models")
         for i in range(50):
             db.add_edit("shared", 0.5, 10, 1)
@@ -298,7 +298,7 @@ def test_model_ids_unique_across_processes(tmp_path: Path) -> None:
     root = tmp_path / "store"
     ProjectStore(root).close()
     code = """
-        from unet_core.store_state import StateDB
+        from unet_core.store.state import StateDB
         db = StateDB(Path(sys.argv[1]) / "state.sqlite3", Path(sys.argv[1]) / "models")
         print(" ".join(db.reserve_model() for _ in range(15)))
     """
@@ -451,7 +451,7 @@ def test_export_writes_only_corrected_and_never_touches_originals(tmp_path: Path
 
 def test_store_module_imports_no_torch_or_qt() -> None:
     code = (
-        "import sys, unet_core.store\n"
+        "import sys, unet_core.store.project\n"
         "bad = [m for m in ('torch', 'PySide6', 'qimage2ndarray', 'pyqtgraph') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

@@ -13,7 +13,7 @@ import pytest
 from tests.unit.fault_helpers import deny_writes_under, fill_disk, temp_files
 from unet_core.errors import MaskloopError, WriteError
 from unet_core.fsutil import append_text, atomic_write_bytes
-from unet_core.store import ProjectStore, StoreError
+from unet_core.store.project import ProjectStore, StoreError
 
 
 @pytest.fixture
@@ -133,9 +133,9 @@ def test_read_only_state_database_is_a_store_error_naming_it(store: ProjectStore
 
 
 def test_model_version_written_to_a_full_disk(store: ProjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    from unet_core.checkpoint import CheckpointMeta, save_checkpoint
     from unet_core.data.classes import ClassTable
-    from unet_core.model import UNetConfig, build_model
+    from unet_core.model.checkpoint import CheckpointMeta, save_checkpoint
+    from unet_core.model.unet import UNetConfig, build_model
 
     arch = UNetConfig(num_classes=2, base_width=4, depth=2)
     meta = CheckpointMeta(arch=arch, classes=ClassTable(("a", "b"), ((0, 0, 0), (255, 0, 0))), input_size=(32, 32))
@@ -151,7 +151,7 @@ def test_model_version_written_to_a_full_disk(store: ProjectStore, monkeypatch: 
 def test_damaged_or_oversized_store_pngs_are_store_errors(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     """A store travels with its dataset: its PNGs get the checks any image gets (no bomb, no libpng output)."""
     from tests.bad_files import png_bomb
-    from unet_core.store import ProjectStore
+    from unet_core.store.project import ProjectStore
 
     with ProjectStore(tmp_path / "store") as store:
         store.save_mask("a", np.ones((8, 8), np.uint8))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unet_core.store import ProjectStore, StoreError
+from unet_core.store.project import ProjectStore, StoreError
 
 READ_ONLY = "opened read-only: another Maskloop window has this project open"
 
@@ -74,7 +74,7 @@ def test_a_reader_does_not_take_the_lock(tmp_path: Path) -> None:
 _HOLDER = """
     import sys, time
     from pathlib import Path
-    from unet_core.store import ProjectStore
+    from unet_core.store.project import ProjectStore
     store = ProjectStore(Path(sys.argv[1]))
     print("read_only" if store.read_only else "writer", flush=True)
     if store.read_only:

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from unet_core.checkpoint import load_checkpoint, read_metadata
 from unet_core.data.dataset import Example, examples_from_layout
 from unet_core.data.layouts import detect_layout
 from unet_core.data.split import split_by_group
-from unet_core.finetune import correction_weight_map, fine_tune, replay_sample
-from unet_core.training import train
-from unet_core.training_types import Callback, EpochInfo, StepInfo, TrainConfig, learning_rate
+from unet_core.model.checkpoint import load_checkpoint, read_metadata
+from unet_core.training.finetune import correction_weight_map, fine_tune, replay_sample
+from unet_core.training.trainer import train
+from unet_core.training.types import Callback, EpochInfo, StepInfo, TrainConfig, learning_rate
 
 CFG = dict(arch="unet-tiny", size_hw=(48, 64), batch_size=4, lr=3e-3, device="cpu")
 

@@ -12,8 +12,7 @@ from torch.utils.data import Dataset, get_worker_info
 
 from unet_core.data.io import MaskFormat, check_mask, check_same_size, read_image, read_mask
 from unet_core.data.layouts import DatasetLayout, Pair
-from unet_core.errors import DataError, UnreadableFileError
-from unet_core.transforms import (
+from unet_core.data.transforms import (
     Normalization,
     resize_image,
     resize_mask,
@@ -21,6 +20,7 @@ from unet_core.transforms import (
     to_tensor_input,
     train_augmentation,
 )
+from unet_core.errors import DataError, UnreadableFileError
 
 _Decoded = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
 

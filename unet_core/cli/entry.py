@@ -1,0 +1,157 @@
+"""The ``unet-core`` command line (design.md 3.1): sample, train, predict, evaluate, info."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from unet_core import __version__
+from unet_core.devices import DEVICE_CHOICES
+from unet_core.errors import MaskloopError
+from unet_core.limits import MAX_INPUT_SIDE
+
+ARCH_HELP = "unet-tiny (8 wide), unet-small (16, default), unet-base (32), unet (64, classic), unet-paper"
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW such as 256x384, got {text!r}") from None
+    if not (16 <= h <= MAX_INPUT_SIDE and 16 <= w <= MAX_INPUT_SIDE):
+        raise argparse.ArgumentTypeError(f"both sides must be 16..{MAX_INPUT_SIDE} pixels")
+    return h, w
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError("must be in [0, 1)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used by the docs and tests)."""
+    p = argparse.ArgumentParser(
+        prog="unet-core",
+        description="Train, run and inspect Maskloop's UNet segmentation models without the GUI.",
+        epilog="Example: unet-core sample demo --layout carvana && "
+        "unet-core train --data demo --out model.safetensors --time-limit 300",
+    )
+    p.add_argument("--version", action="version", version=f"unet-core {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("sample", help="write a generated Carvana- or CARLA-format dataset (no download)")
+    s.add_argument("out", metavar="OUT", help="folder to create")
+    s.add_argument("--layout", choices=("carvana", "carla"), required=True)
+    s.add_argument("--count", type=int, default=16, help="number of image/mask pairs (default 16)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--size", type=_size, help="image size HxW (default: the dataset's native 1280x1918 / 480x640)")
+
+    t = sub.add_parser("train", help="train from scratch, or fine-tune with --from, on a folder with masks")
+    t.add_argument("--data", required=True, metavar="DIR", help="dataset folder (Carvana, CARLA or images/+masks/)")
+    t.add_argument("--out", required=True, metavar="MODEL", help="checkpoint to write (.safetensors)")
+    t.add_argument("--from", dest="init", metavar="MODEL", help="start from this checkpoint (fine-tune)")
+    t.add_argument("--epochs", type=int, help="number of epochs (default 40, or unlimited with --time-limit)")
+    t.add_argument("--time-limit", type=float, metavar="SEC", help="stop after this many seconds, validation included")
+    t.add_argument("--size", type=_size, help="model input HxW (default: long side 384, the data's aspect)")
+    t.add_argument("--batch-size", type=int, default=4)
+    t.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
+    t.add_argument("--arch", default="unet-small", help=ARCH_HELP)
+    t.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    t.add_argument("--val-fraction", type=_fraction, default=0.2, help="validation share, split by car id / image")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--log-dir", metavar="DIR", help="write metrics.jsonl here")
+    t.add_argument("--resume", action="store_true", help="continue from <MODEL stem>.last.safetensors")
+    t.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
+    t.add_argument("--patience", type=int, help="stop after N epochs without validation improvement")
+    t.add_argument("--no-augment", action="store_true", help="turn off flips, affine and colour augmentation")
+    t.add_argument("--no-amp", action="store_true", help="train in fp32 even on CUDA")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    pr = sub.add_parser("predict", help="write predicted masks for a folder or one image")
+    pr.add_argument("--model", required=True, metavar="MODEL")
+    pr.add_argument("--input", required=True, metavar="DIR_OR_FILE")
+    pr.add_argument("--out", required=True, metavar="DIR")
+    pr.add_argument("--format", choices=("index", "native", "color"), default="index",
+                    help="index: class-id PNG; native: the dataset's own mask format; color: palette colours")
+    pr.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    pr.add_argument("--batch-size", type=int, default=4)
+    pr.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
+    pr.add_argument("--overwrite-originals", action="store_true",
+                    help="allow --out to be a dataset's own mask folder: the originals are copied into "
+                         "the project store's originals-backup/ first (refused without this flag)")
+    pr.add_argument("--quiet", action="store_true")
+
+    e = sub.add_parser("evaluate", help="Dice, IoU and pixel accuracy of a model on a labelled folder")
+    e.add_argument("--model", required=True, metavar="MODEL")
+    e.add_argument("--data", required=True, metavar="DIR")
+    e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    e.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    e.add_argument("--tta", action="store_true")
+    e.add_argument("--quiet", action="store_true")
+
+    i = sub.add_parser("info", help="show a checkpoint's architecture, classes and training summary")
+    i.add_argument("model", metavar="MODEL")
+    i.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code (0 ok, 1 bad input, 2 usage, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        from unet_core.cli import commands  # heavy imports (torch) only after parsing
+
+        handler = {
+            "sample": commands.cmd_sample,
+            "train": commands.cmd_train,
+            "predict": commands.cmd_predict,
+            "evaluate": commands.cmd_evaluate,
+            "info": commands.cmd_info,
+        }[args.command]
+        return int(handler(args) or 0)
+    except MaskloopError as err:
+        print(f"unet-core {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except ValueError as err:
+        print(f"unet-core {args.command}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
+    except (MemoryError, RuntimeError) as err:
+        if not isinstance(err, MemoryError) and not _out_of_memory(err):
+            raise
+        print(f"unet-core {args.command}: error: out of memory ({' '.join(str(err).split())[:160]}); "
+              "try a smaller --size or --batch-size", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"unet-core {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """A torch allocation failure (CPU ``DefaultCPUAllocator``, CUDA/MPS out of memory)."""
+    text = str(err).lower()
+    return "out of memory" in text or "can't allocate memory" in text or "failed to allocate" in text
+
+
+def run() -> None:
+    """Console entry point: :func:`main`, then exit — under torchrun without the interpreter's teardown.
+
+    After a distributed run has left its process group, a rank still aborts now and then while the
+    interpreter tears down torch's C++ state ("terminate called without an active exception", about
+    one 2-process gloo run in 20-50 on a busy 2-core machine, after every file was written); torchrun
+    then reports the whole job as failed. Every output is flushed and closed by then, so a rank exits
+    directly with its own code.
+    """
+    code = main()
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,157 @@
+"""Predictor: full-resolution labels, probabilities and uncertainty from a trained UNet."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from unet_core.data.transforms import resize_image, to_tensor_input
+from unet_core.devices import autocast_dtype, select_device
+from unet_core.model.checkpoint import CheckpointMeta, load_checkpoint
+from unet_core.model.upsample import upsample_labels, upsample_probabilities
+
+
+@dataclass
+class Prediction:
+    """One image's prediction at its full input resolution."""
+
+    labels: np.ndarray  # H x W uint8 class ids
+    uncertainty: np.ndarray  # H x W float32 in [0, 1]: normalised entropy of the class probabilities
+    score: float  # the image's uncertainty score: mean normalised entropy (higher = less sure)
+    probabilities: np.ndarray | None = None  # H x W x K float32, only when asked for
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for the block and restore its previous train/eval mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def normalized_entropy(probs: np.ndarray) -> np.ndarray:
+    """Entropy of H x W x K probabilities divided by log K (0 = certain, 1 = uniform)."""
+    k = probs.shape[-1]
+    p = np.clip(probs, 1e-7, 1.0)
+    ent = -(p * np.log(p)).sum(axis=-1)
+    return (ent / math.log(k)).astype(np.float32)
+
+
+class Predictor:
+    """Runs a model on whole images of any size; the model's train/eval mode is restored after each call."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        meta: CheckpointMeta,
+        device: str | torch.device = "auto",
+        tta: bool = False,
+        amp: bool | None = None,
+    ) -> None:
+        self.device = device if isinstance(device, torch.device) else select_device(device)
+        self.model = model.to(self.device)
+        self.channels_last = self.device.type != "mps"  # faster on CPU and CUDA
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.meta = meta
+        self.tta = tta
+        self.amp_dtype = autocast_dtype(self.device, amp)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", tta: bool = False) -> Predictor:
+        """Load a checkpoint (validated, never unpickled) and wrap it."""
+        dev = select_device(device)
+        model, meta = load_checkpoint(path, device=dev)
+        return cls(model, meta, device=dev, tta=tta)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes the model predicts."""
+        return self.meta.classes.num_classes
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        """An RGB uint8 image as the model's normalised C x h x w float32 input."""
+        return to_tensor_input(resize_image(image, self.meta.input_size), self.meta.normalization)
+
+    @torch.inference_mode()
+    def probabilities_lowres(self, batch: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Softmax probabilities (N x K x h x w, float32, CPU) at the model's input size."""
+        x = torch.as_tensor(batch).to(self.device, non_blocking=True)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with eval_mode(self.model):
+            probs = self._softmax(x)
+            if self.tta:
+                probs = 0.5 * (probs + self._softmax(x.flip(-1)).flip(-1))
+        return probs.float().cpu()
+
+    def _softmax(self, x: torch.Tensor) -> torch.Tensor:
+        if self.amp_dtype is not None:
+            with torch.autocast(self.device.type, dtype=self.amp_dtype):
+                return self.model(x).float().softmax(dim=1)
+        return self.model(x).float().softmax(dim=1)
+
+    def postprocess(
+        self, probs: torch.Tensor, size_hw: tuple[int, int], with_probabilities: bool = False
+    ) -> Prediction:
+        """Resize one K x h x w probability map to ``size_hw`` and derive labels and uncertainty."""
+        low = probs.numpy().transpose(1, 2, 0)  # h x w x K
+        h, w = size_hw
+        k = low.shape[-1]
+        uncertainty_low = normalized_entropy(low)
+        score = float(uncertainty_low.mean())
+        uncertainty = cv2.resize(uncertainty_low, (w, h), interpolation=cv2.INTER_LINEAR)
+        full: np.ndarray | None = None
+        if with_probabilities:
+            full = upsample_probabilities(low, (h, w))
+            labels = full.argmax(axis=-1).astype(np.uint8)
+        elif k == 2:  # one float plane, compared in place: no second full-size copy
+            fg = cv2.resize(np.ascontiguousarray(low[..., 1]), (w, h), interpolation=cv2.INTER_LINEAR)
+            labels = np.greater(fg, 0.5).view(np.uint8)
+            del fg
+        else:  # row bands: an 8000x8000 image with 23 classes never holds 5.9 GB of probabilities
+            labels = upsample_labels(low, (h, w))
+        return Prediction(
+            labels=labels,
+            uncertainty=np.clip(uncertainty, 0.0, 1.0, out=uncertainty),
+            score=score,
+            probabilities=full if with_probabilities else None,
+        )
+
+    def predict(self, image: np.ndarray, with_probabilities: bool = False) -> Prediction:
+        """Predict one H x W x 3 RGB uint8 image at its full resolution."""
+        probs = self.probabilities_lowres(self.preprocess(image)[None])
+        return self.postprocess(probs[0], image.shape[:2], with_probabilities)
+
+    def predict_many(self, images: Sequence[np.ndarray], batch_size: int = 4) -> list[Prediction]:
+        """Predict a list of images in batches (sizes may differ)."""
+        out: list[Prediction] = []
+        for start in range(0, len(images), max(1, batch_size)):
+            chunk = images[start : start + batch_size]
+            probs = self.probabilities_lowres(np.stack([self.preprocess(im) for im in chunk]))
+            out.extend(self.postprocess(p, im.shape[:2]) for p, im in zip(probs, chunk, strict=True))
+        return out
+
+    def predict_stream(
+        self, items: Iterable[tuple[object, np.ndarray]], batch_size: int = 4
+    ) -> Iterator[tuple[object, Prediction]]:
+        """Predict ``(key, image)`` pairs lazily in batches, yielding ``(key, prediction)``."""
+        buffer: list[tuple[object, np.ndarray]] = []
+        for item in items:
+            buffer.append(item)
+            if len(buffer) >= batch_size:
+                yield from zip((k for k, _ in buffer), self.predict_many([im for _, im in buffer], batch_size), strict=False)
+                buffer = []
+        if buffer:
+            yield from zip((k for k, _ in buffer), self.predict_many([im for _, im in buffer], batch_size), strict=False)

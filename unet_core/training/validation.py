@@ -1,0 +1,134 @@
+"""Full-resolution validation: cached model-size inputs, masks at native size, confusion-matrix metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from unet_core.data.dataset import Example
+from unet_core.data.io import check_mask, check_same_size, read_image, read_mask
+from unet_core.data.transforms import resize_image, to_tensor_input
+from unet_core.errors import UnreadableFileError
+from unet_core.model.predictor import Predictor
+from unet_core.training.distributed import DistInfo, all_reduce_sum
+from unet_core.training.metrics import confusion_matrix
+
+DEFAULT_CACHE_BYTES = 1 << 30
+
+
+@dataclass
+class ValidationSet:
+    """Validation pairs decoded once: inputs at the model size, masks at full size while they fit the budget."""
+
+    examples: list[Example]
+    inputs: list[np.ndarray]  # h x w x 3 uint8, already at the model's input size
+    masks: list[np.ndarray | None]  # full-resolution masks (None: re-read when needed)
+    sizes: list[tuple[int, int]]
+
+    @classmethod
+    def build(
+        cls,
+        examples: Sequence[Example],
+        size_hw: tuple[int, int],
+        num_classes: int,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+    ) -> tuple[ValidationSet, list[UnreadableFileError]]:
+        """Decode every example once; unreadable files are left out and returned, other bad data raises."""
+        kept: list[Example] = []
+        skipped: list[UnreadableFileError] = []
+        inputs: list[np.ndarray] = []
+        masks: list[np.ndarray | None] = []
+        sizes: list[tuple[int, int]] = []
+        used = 0
+        for ex in examples:
+            try:
+                image = read_image(ex.image_path)
+                mask = read_mask(ex.mask_path, ex.mask_format)
+            except UnreadableFileError as err:
+                skipped.append(err)
+                continue
+            kept.append(ex)
+            check_same_size(image, mask, ex.image_path, ex.mask_path)
+            check_mask(mask, num_classes, ex.mask_path)
+            inputs.append(resize_image(image, size_hw))
+            sizes.append((int(mask.shape[0]), int(mask.shape[1])))
+            if used + mask.nbytes <= cache_bytes:
+                masks.append(mask)
+                used += mask.nbytes
+            else:
+                masks.append(None)
+        return cls(kept, inputs, masks, sizes), skipped
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def mask(self, i: int) -> np.ndarray:
+        """The full-resolution truth of item ``i``."""
+        cached = self.masks[i]
+        if cached is not None:
+            return cached
+        ex = self.examples[i]
+        return read_mask(ex.mask_path, ex.mask_format)
+
+
+def validate(
+    predictor: Predictor,
+    vset: ValidationSet,
+    batch_size: int = 4,
+    dist: DistInfo | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """The K x K confusion matrix of ``predictor`` on ``vset`` at full resolution (summed over ranks)."""
+    k = predictor.num_classes
+    info = dist or DistInfo()
+    indices = list(range(info.rank, len(vset), info.world_size))
+    matrix = np.zeros((k, k), dtype=np.int64)
+    norm = predictor.meta.normalization
+    for start in range(0, len(indices), max(1, batch_size)):
+        chunk = indices[start : start + batch_size]
+        batch = np.stack([to_tensor_input(vset.inputs[i], norm) for i in chunk])
+        probs = predictor.probabilities_lowres(batch)
+        for p, i in zip(probs, chunk, strict=True):
+            pred = predictor.postprocess(p, vset.sizes[i]).labels
+            matrix += confusion_matrix(vset.mask(i), pred, k)
+        if progress is not None:
+            progress(min(start + batch_size, len(indices)), len(indices))
+    if info.enabled:
+        t = torch.from_numpy(matrix).to(predictor.device)
+        matrix = all_reduce_sum(t, info).cpu().numpy()
+    return matrix
+
+
+def evaluate_files(
+    predictor: Predictor,
+    examples: Sequence[Example],
+    on_skip: Callable[[Example, UnreadableFileError], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Confusion matrix over image/mask files one by one.
+
+    Unreadable files are skipped and counted; mismatched sizes or class ids out of range raise
+    :class:`DataError` naming the file (the data does not fit the model).
+    """
+    k = predictor.num_classes
+    matrix = np.zeros((k, k), dtype=np.int64)
+    skipped = 0
+    for n, ex in enumerate(examples, 1):
+        try:
+            image = read_image(ex.image_path)
+            truth = read_mask(ex.mask_path, ex.mask_format)
+        except UnreadableFileError as err:
+            skipped += 1
+            if on_skip is not None:
+                on_skip(ex, err)
+            continue
+        check_same_size(image, truth, ex.image_path, ex.mask_path)
+        check_mask(truth, k, ex.mask_path)
+        pred = predictor.predict(image).labels
+        matrix += confusion_matrix(truth, pred, k)
+        if progress is not None:
+            progress(n, len(examples))
+    return matrix, skipped

@@ -86,15 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from resources import resource_path
 
     app.setWindowIcon(QIcon(str(resource_path("maskloop.svg"))))
-    from app.main_window import MainWindow
-    from app.settings import make_settings
+    from app.window.main_window import MainWindow
+    from app.window.settings import make_settings
     from app.workers import preload_training_modules
 
     preload_training_modules()  # imports that would otherwise hold the GIL during the first training run
     window = MainWindow(make_settings(args.settings))
     folder = args.folder
     if folder is None:
-        from app.demo import ensure_demo
+        from app.window.demo import ensure_demo
 
         window.statusBar().showMessage("Preparing the demo dataset…")
         folder = str(ensure_demo())
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"maskloop: error: {folder}: no such folder", file=sys.stderr)
         return 1
     if args.screenshot:
-        from app.screenshot import take_screenshot
+        from app.window.screenshot import take_screenshot
 
         return take_screenshot(app, window, folder, args.model, Path(args.screenshot), args.timeout)
     window.show()

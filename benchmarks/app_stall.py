@@ -93,8 +93,8 @@ def main() -> None:
     p.add_argument("--idle", action="store_true", help="no simulated user actions (stalls from training only)")
     args = p.parse_args()
     app = QApplication.instance() or QApplication([])
-    from app.main_window import MainWindow
-    from app.settings import make_settings
+    from app.window.main_window import MainWindow
+    from app.window.settings import make_settings
     from app.workers import preload_training_modules
     from unet_core.sample.writer import write_sample
 

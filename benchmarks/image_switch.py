@@ -34,8 +34,8 @@ def main() -> None:
     p.add_argument("--count", type=int, default=12)
     args = p.parse_args()
     app = QApplication.instance() or QApplication([])
-    from app.main_window import MainWindow
-    from app.settings import make_settings
+    from app.window.main_window import MainWindow
+    from app.window.settings import make_settings
     from unet_core.sample.writer import write_sample
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,7 +6,6 @@ import math
 import re
 from dataclasses import dataclass
 
-import torch
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
@@ -18,6 +17,9 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QWidget,
 )
+
+from unet_core.devices import DEVICE_CHOICES, select_device
+from unet_core.errors import MaskloopError
 
 MODES = ("finetune", "scratch")
 SIZE_PRESETS = ("auto", "256x384", "320x480", "384x576", "512x768")
@@ -46,14 +48,16 @@ DEFAULTS: dict[str, TrainSettings] = {
 
 
 def available_devices() -> list[str]:
-    """Device choices that can work on this machine ("auto" first)."""
-    devices = ["auto", "cpu"]
-    if torch.cuda.is_available():
-        devices.append("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.append("mps")
-    return devices
+    """The core's device choices (:data:`unet_core.devices.DEVICE_CHOICES`, "auto" first) that its
+    :func:`~unet_core.devices.select_device` accepts on this machine."""
+    usable = []
+    for name in DEVICE_CHOICES:
+        try:
+            select_device(name)
+        except MaskloopError:
+            continue
+        usable.append(name)
+    return usable
 
 
 def parse_size(text: str) -> tuple[int, int] | None:

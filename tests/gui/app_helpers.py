@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
 
-from app.main_window import MainWindow
-from app.settings import make_settings
+from app.window.main_window import MainWindow
+from app.window.settings import make_settings
 from unet_core.loop.corrections import validation_stems
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.demo import DEMO_COUNT, ensure_demo
+from app.window.demo import DEMO_COUNT, ensure_demo
 from unet_core.data.layouts import detect_layout
 
 

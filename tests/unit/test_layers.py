@@ -1,5 +1,4 @@
-"""Import contracts: unet_core's layers import only downwards, nothing in the core imports the app, and no
-module of the core takes part in an import circle (read from the source, nothing is imported)."""
+"""Import contracts: the core's layers import only downwards and never the app, the app's rooms only downwards, no import circles (read from the source)."""
 
 from __future__ import annotations
 
@@ -8,6 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
 CORE = ROOT / "unet_core"
+APP = ROOT / "app"
 
 # lowest first: a module may import its own layer and those before it
 LAYERS = ["plumbing", "data", "store", "edit", "model", "sample", "training", "loop", "sim", "cli"]
@@ -72,25 +72,66 @@ def test_layers_import_only_downwards_and_never_the_app() -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_no_import_circles_in_the_core() -> None:
-    modules = _core_modules()
-    graph = {m: {i for i, top in _imports(p) if top and i in modules and i != m} for m, p in modules.items()}
-    for package in [m for m, p in modules.items() if p.name == "__init__.py"]:
-        graph[package] = set()  # a package's __init__ only re-exports, lazily
+def _modules(package: Path) -> dict[str, Path]:
+    return {_module_name(p): p for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+
+
+def _circle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of ``graph`` (module -> modules it imports), or ``None``."""
     state: dict[str, int] = {}
     stack: list[str] = []
 
-    def walk(node: str) -> None:
+    def walk(node: str) -> list[str] | None:
         state[node] = 1
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                raise AssertionError("import circle: " + " -> ".join([*stack[stack.index(nxt):], nxt]))
-            if nxt not in state:
-                walk(nxt)
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (found := walk(nxt)) is not None:
+                return found
         stack.pop()
         state[node] = 2
+        return None
 
     for module in sorted(graph):
-        if module not in state:
-            walk(module)
+        if module not in state and (found := walk(module)) is not None:
+            return found
+    return None
+
+
+def _top_level_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    """Who imports whom when a module is loaded (imports in functions and under TYPE_CHECKING left out)."""
+    return {m: {i for i, top in _imports(p) if top and i in modules and i != m} for m, p in modules.items()}
+
+
+def test_no_import_circles_in_the_core() -> None:
+    modules = _core_modules()
+    graph = _top_level_graph(modules)
+    for package in [m for m, p in modules.items() if p.name == "__init__.py"]:
+        graph[package] = set()  # a package's __init__ only re-exports, lazily
+    circle = _circle(graph)
+    assert circle is None, "import circle: " + " -> ".join(circle or [])
+
+
+def test_no_import_circles_in_the_app() -> None:
+    modules = _modules(APP)
+    assert {"app.window.main_window", "app.document.workspace", "app.workers"} <= set(modules)
+    circle = _circle(_top_level_graph(modules))
+    assert circle is None, "import circle: " + " -> ".join(circle or [])
+
+
+def test_app_rooms_import_only_downwards() -> None:
+    """The views (canvas, panels) never reach up into the window; the document and the workers know no view."""
+    above = {
+        "app.canvas": ("app.window", "app.document", "app.panels", "app.workers"),
+        "app.panels": ("app.window", "app.canvas"),
+        "app.document": ("app.window", "app.canvas", "app.panels"),
+        "app.workers": ("app.window", "app.document", "app.canvas", "app.panels"),
+    }
+    problems = []
+    for module, path in _modules(APP).items():
+        room = ".".join(module.split(".")[:2])
+        for imported, _top in _imports(path):
+            if any(imported == f or imported.startswith(f + ".") for f in above.get(room, ())):
+                problems.append(f"{module} imports {imported}")
+    assert not problems, "\n".join(problems)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from app.main_window import MainWindow
+from app.window.main_window import MainWindow
 
 
 def _wait(app: QApplication, done, timeout: float) -> bool:  # type: ignore[no-untyped-def]

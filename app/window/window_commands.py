@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.settings import recent_folders
-from app.view_modes import LABELS, MODES
+from app.window.settings import recent_folders
+from app.window.view_modes import LABELS, MODES
 from unet_core.errors import MaskloopError
 from unet_core.fsutil import atomic_copy
 from unet_core.model.checkpoint_header import check_checkpoint_output
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
 SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>Ctrl+O</b></td><td>open folder</td><td><b>Ctrl+M</b></td><td>open model</td></tr>

@@ -9,19 +9,19 @@ from PySide6.QtGui import QCloseEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from app.canvas import CanvasView
-from app.class_shares import ClassShares
+from app.document.workspace import READ_ONLY_NOTICE, Workspace
 from app.panels.classes_panel import ClassesPanel
 from app.panels.file_list import FileListPanel
 from app.panels.training_panel import TrainingPanel
-from app.settings import add_recent_folder, get_float, get_int, recent_folders
-from app.status_widgets import StatusBar
-from app.training_controller import TrainingController
-from app.view_modes import DIFF_COLORS, LABELS, mask_for_mode
-from app.window_actions import build_actions
-from app.window_commands import WindowCommands
-from app.window_keys import CanvasKeys
-from app.window_queue import QueueCommands
-from app.workspace import READ_ONLY_NOTICE, Workspace
+from app.window.class_shares import ClassShares
+from app.window.settings import add_recent_folder, get_float, get_int, recent_folders
+from app.window.status_widgets import StatusBar
+from app.window.training_controller import TrainingController
+from app.window.view_modes import DIFF_COLORS, LABELS, mask_for_mode
+from app.window.window_actions import build_actions
+from app.window.window_commands import WindowCommands
+from app.window.window_keys import CanvasKeys
+from app.window.window_queue import QueueCommands
 
 
 class MainWindow(WindowCommands, QueueCommands, QMainWindow):

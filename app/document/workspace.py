@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.background import run_in_background
-from app.image_cache import ImageCache, LoadedImage
-from app.mask_writer import MaskWriter
-from app.records import ImageRecord
+from app.document.background import run_in_background
+from app.document.image_cache import ImageCache, LoadedImage
+from app.document.mask_writer import MaskWriter
+from app.document.records import ImageRecord
 from unet_core.data.classes import ClassTable
 from unet_core.data.layouts import DatasetLayout, detect_layout
 from unet_core.data.lookalikes import ImageGroups
@@ -70,9 +70,14 @@ class Workspace(QObject):
         self._told_read_only = False
         self._autosave = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
         self._autosave.timeout.connect(self.save_all)
-        from app.model_state import ModelState  # local: keeps torch out of a bare Workspace import
+        from app.document.active_model import ActiveModel  # local: keeps torch out of a bare Workspace import
 
-        self.model = ModelState(self)
+        self.model = ActiveModel(lambda: self.current, self)
+        self.model.changed.connect(self.modelChanged)
+        self.model.recordChanged.connect(self.recordChanged)
+        self.model.labelsReady.connect(self._on_labels)
+        self.model.message.connect(self.message)
+        self.model.problem.connect(self.problem)
 
     # -- dataset -------------------------------------------------------------------------------
     @property
@@ -111,6 +116,7 @@ class Workspace(QObject):
         self._writer = None if store.read_only else MaskWriter(
             store, on_error=lambda stem, msg: self.problem.emit(f"Autosave failed for {stem}: {msg}"))
         self._told_read_only = False
+        self.model.open(store, layout, self.records, self.row_of, self._writer)
         self.datasetOpened.emit()
         note = f", {skipped} item(s) skipped (masks without an image, broken links, ...)" if skipped else ""
         self.message.emit(f"Opened {layout.kind} folder {layout.root} — {len(self.records)} images{note}")
@@ -368,6 +374,12 @@ class Workspace(QObject):
         stems = set(self.store.corrected_stems()) if self.store is not None else set()
         rows = {self.row_of[s] for s in stems if s in self.row_of} | set(self._dirty)
         return sorted(rows)
+
+    def _on_labels(self, row: int, fresh: bool) -> None:
+        """The model has labels for ``row`` (``fresh``: just predicted): an untouched mask starts from them."""
+        self.replace_working_from_prediction(row)
+        if fresh:
+            self.predictionReady.emit(row)
 
     def replace_working_from_prediction(self, row: int) -> None:
         """A prediction arrived for an image the user has not touched: start its correction from it."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.workers_common import (
+from app.workers.common import (
     default_threads,
     error_text,
     preload_training_modules,
@@ -10,8 +10,8 @@ from app.workers_common import (
     stop_thread,
     torch_threads,
 )
-from app.workers_predict import PredictWorker
-from app.workers_train import STEP_INTERVAL_S, TrainJob, TrainWorker
+from app.workers.predict import PredictWorker
+from app.workers.train import STEP_INTERVAL_S, TrainJob, TrainWorker
 
 __all__ = [
     "STEP_INTERVAL_S",

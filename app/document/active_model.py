@@ -1,17 +1,19 @@
-"""The workspace's model: loading versions from the store, cached predictions, the prediction worker."""
+"""The active model of the open folder: its stored versions, cached predictions, the prediction worker."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.document.background import run_in_background
+from app.document.records import ImageRecord
 from unet_core.errors import CheckpointError, MaskloopError
 from unet_core.fsutil import atomic_copy
 from unet_core.loop.runs import adopt_run
@@ -19,23 +21,39 @@ from unet_core.model.checkpoint import CheckpointMeta, inspect_checkpoint, read_
 from unet_core.store.project import ImageStatus
 
 if TYPE_CHECKING:
-    from app.workspace import Workspace
+    from app.document.mask_writer import MaskWriter
+    from unet_core.data.layouts import DatasetLayout
     from unet_core.model.predictor import Prediction, Predictor
+    from unet_core.store.project import ProjectStore
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 48
 
 
-class ModelState(QObject):
-    """Which model version is active, its predictor, and the predictions made with it."""
+class ActiveModel(QObject):
+    """Which model version is active, its predictor, and the predictions made with it.
 
+    It is given the open folder's store, layout, records and writer by :meth:`open` and tells its owner
+    what happened through its own signals (it knows nothing of the workspace).
+    """
+
+    changed = Signal()  # another version became active (emitted just before ``loaded``)
     loaded = Signal()  # a version became active (predictor ready)
+    labelsReady = Signal(int, bool)  # row, fresh: the row's label map is available (fresh: just predicted)
+    recordChanged = Signal(int)  # a record's status, score or error changed
     batchProgress = Signal(int, int)
     batchFinished = Signal(bool)
+    message = Signal(str)  # for the status bar
+    problem = Signal(str)  # needs the user's attention
 
-    def __init__(self, ws: Workspace) -> None:
-        super().__init__(ws)
-        self.ws = ws
+    def __init__(self, current_row: Callable[[], int | None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._current_row = current_row  # the row on screen, asked for when a version becomes active
+        self.store: ProjectStore | None = None
+        self.layout: DatasetLayout | None = None
+        self.records: list[ImageRecord] = []
+        self.row_of: dict[str, int] = {}
+        self.writer: MaskWriter | None = None
         self.predictor: Predictor | None = None
         self.meta: CheckpointMeta | None = None
         self.version: str | None = None
@@ -49,8 +67,14 @@ class ModelState(QObject):
         self._splits: dict[tuple[str, float], str | None] = {}  # (file, mtime) -> split id of its Dice
 
     # -- versions --------------------------------------------------------------------------------
+    def open(self, store: ProjectStore, layout: DatasetLayout, records: list[ImageRecord], row_of: dict[str, int],
+             writer: MaskWriter | None) -> None:
+        """A folder was opened: these are its store, layout, records (shared, updated in place) and writer."""
+        self.store, self.layout, self.records, self.row_of, self.writer = store, layout, records, row_of, writer
+
     def reset(self) -> None:
-        """Forget the model (a new folder is being opened)."""
+        """Forget the model and the folder (a new folder is being opened, or the open one closed)."""
+        self.store, self.layout, self.records, self.row_of, self.writer = None, None, [], {}, None
         if self._worker is not None:
             self._worker.cancel()
             self._worker.set_predictor(None)
@@ -65,7 +89,7 @@ class ModelState(QObject):
 
     def load_current_version(self) -> None:
         """Activate the store's current model version, if there is one (in the background)."""
-        store = self.ws.store
+        store = self.store
         current = store.current_model() if store is not None else None
         if current is not None and current.path.exists():
             self._activate(current.id, current.path)
@@ -79,13 +103,13 @@ class ModelState(QObject):
         """
         src = Path(path)
         meta = read_metadata(src)  # validated from the header alone: sizes bounded, weight shapes checked
-        store = self.ws.store
+        store = self.store
         if store is None:
             raise RuntimeError("open a folder before loading a model")
-        if self.ws.layout is not None and self.ws.layout.kind != "generic" and \
-                meta.classes.num_classes != self.ws.layout.classes.num_classes:
+        if self.layout is not None and self.layout.kind != "generic" and \
+                meta.classes.num_classes != self.layout.classes.num_classes:
             raise ValueError(f"{src.name} predicts {meta.classes.num_classes} classes; this "
-                             f"{self.ws.layout.kind} folder has {self.ws.layout.classes.num_classes}")
+                             f"{self.layout.kind} folder has {self.layout.classes.num_classes}")
         from unet_core.model.checkpoint import file_hash
 
         digest = file_hash(src)
@@ -102,12 +126,12 @@ class ModelState(QObject):
         """A training run wrote ``path``: check it loads, move it into the store as the next version,
         record it and make it active. Returns the version, or ``None`` (the problem is reported and the
         file removed) when it does not load."""
-        store = self.ws.store
+        store = self.store
         assert store is not None
         try:
             version, dest = adopt_run(store, path, parent, val_dice, note)
         except CheckpointError as err:
-            self.ws.problem.emit(_one_line(f"The trained model cannot be used: {err}"))
+            self.problem.emit(_one_line(f"The trained model cannot be used: {err}"))
             path.unlink(missing_ok=True)
             return None
         self._activate(version, dest)
@@ -119,18 +143,18 @@ class ModelState(QObject):
         A version that does not load (its file damaged or missing) is reported in one line and the
         current version stays; with ``strict`` the error is raised instead.
         """
-        assert self.ws.store is not None
-        for mv in self.ws.store.models():
+        assert self.store is not None
+        for mv in self.store.models():
             if mv.id == version:
                 try:
                     inspect_checkpoint(mv.path)
                 except (MaskloopError, OSError) as err:
                     if strict:
                         raise
-                    self.ws.problem.emit(_one_line(f"Cannot use model {version}: {err}"))
+                    self.problem.emit(_one_line(f"Cannot use model {version}: {err}"))
                     return False
-                if not self.ws.store.read_only:  # a read-only window switches for itself only
-                    self.ws.store.set_current_model(version)
+                if not self.store.read_only:  # a read-only window switches for itself only
+                    self.store.set_current_model(version)
                 self._activate(mv.id, mv.path)
                 return True
         raise ValueError(f"no model version {version}")
@@ -141,7 +165,7 @@ class ModelState(QObject):
         from unet_core.model.predictor import Predictor
 
         self._loading = version
-        self.ws.message.emit(f"Loading model {version}…")
+        self.message.emit(f"Loading model {version}…")
 
         def build() -> Predictor:
             return Predictor.from_checkpoint(path, device="auto")
@@ -153,18 +177,19 @@ class ModelState(QObject):
             self._labels.clear()
             self._requested.clear()
             self._ensure_worker().set_predictor(predictor)
-            self.ws.modelChanged.emit()
+            self.changed.emit()
             self.loaded.emit()
-            self.ws.message.emit(f"Model {version} ready on {predictor.device.type}")
-            if self.ws.current is not None:
-                self.request_prediction(self.ws.current, urgent=True)
+            self.message.emit(f"Model {version} ready on {predictor.device.type}")
+            current = self._current_row()
+            if current is not None:
+                self.request_prediction(current, urgent=True)
 
         def failed(message: str) -> None:
             if self._loading == version:
                 self._loading = None
-            self.ws.problem.emit(_one_line(f"Cannot load model {path.name}: {message}"))
+            self.problem.emit(_one_line(f"Cannot load model {path.name}: {message}"))
 
-        self.ws.run_in_background(build, done, failed)
+        run_in_background(build, done, failed)
 
     def version_split(self, path: Path) -> str | None:
         """Which validation split the Dice of the checkpoint at ``path`` was measured on (its training
@@ -193,11 +218,11 @@ class ModelState(QObject):
         if hit is not None:
             self._labels.move_to_end(row)
             return hit
-        store = self.ws.store
+        store = self.store
         if store is None:
             return None
         try:
-            cached = store.load_prediction(self.ws.records[row].stem, self.version)
+            cached = store.load_prediction(self.records[row].stem, self.version)
         except Exception:  # a damaged cache entry is simply predicted again
             log.warning("ignoring damaged prediction cache for row %s", row, exc_info=True)
             cached = None
@@ -213,8 +238,8 @@ class ModelState(QObject):
             return False
         if row in self._labels:
             return True
-        store = self.ws.store
-        return store is not None and store.has_prediction(self.ws.records[row].stem, self.version)
+        store = self.store
+        return store is not None and store.has_prediction(self.records[row].stem, self.version)
 
     def _remember(self, row: int, labels: np.ndarray) -> None:
         self._labels[row] = labels
@@ -227,9 +252,9 @@ class ModelState(QObject):
         if self.predictor is None or row in self._requested:
             return
         if self.labels(row) is not None:  # cached: an untouched working mask must still start from it
-            self.ws.replace_working_from_prediction(row)
+            self.labelsReady.emit(row, False)
             return
-        rec = self.ws.records[row]
+        rec = self.records[row]
         if rec.error and not urgent:
             return
         self._requested.add(row)
@@ -240,7 +265,7 @@ class ModelState(QObject):
         if self.predictor is None:
             return 0
         items = []
-        records = self.ws.records
+        records = self.records
         for row in range(len(records)) if rows is None else rows:
             rec = records[row]
             if not rec.error and not self.has_labels(row):
@@ -273,29 +298,28 @@ class ModelState(QObject):
         self.batchFinished.emit(completed)
 
     def _on_predicted(self, stem: str, pred: Prediction) -> None:
-        row = self.ws.row_of.get(stem)
+        row = self.row_of.get(stem)
         if row is None or self.version is None:
             return
         self._requested.discard(row)
         self._remember(row, pred.labels)
-        rec = self.ws.records[row]
+        rec = self.records[row]
         rec.uncertainty, rec.scored_by = pred.score, self.version
         if rec.status == ImageStatus.UNLABELLED.value:
             rec.status = ImageStatus.PREDICTED.value
-        version, store = self.version, self.ws.store
-        if store is not None and self.ws.writer is not None:
-            self.ws.writer.submit(lambda: store.save_prediction(stem, version, pred.labels, pred.uncertainty,
+        version, store, writer = self.version, self.store, self.writer
+        if store is not None and writer is not None:
+            writer.submit(lambda: store.save_prediction(stem, version, pred.labels, pred.uncertainty,
                                                                 pred.score))
-        self.ws.recordChanged.emit(row)
-        self.ws.replace_working_from_prediction(row)
-        self.ws.predictionReady.emit(row)
+        self.recordChanged.emit(row)
+        self.labelsReady.emit(row, True)
 
     def _on_failed(self, stem: str, message: str) -> None:
-        row = self.ws.row_of.get(stem)
+        row = self.row_of.get(stem)
         if row is not None:
             self._requested.discard(row)
-            self.ws.records[row].error = message
-            self.ws.recordChanged.emit(row)
+            self.records[row].error = message
+            self.recordChanged.emit(row)
 
     def shutdown(self) -> None:
         """Stop the prediction thread (closing the window)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.workers_common import error_text, torch_threads
+from app.workers.common import error_text, torch_threads
 from unet_core.training.types import Callback, EpochInfo, StepInfo, TrainResult
 
 TrainJob = Callable[..., TrainResult]

@@ -10,10 +10,10 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QSpinBox, QToolBar
 
 from app.icons import icon
-from app.view_modes import LABELS, MODES
+from app.window.view_modes import LABELS, MODES
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
 TOOLS = (  # name, label, shortcut, icon
     ("brush", "Brush", "B", "brush"),

@@ -8,7 +8,7 @@ from unet_core.loop.corrections import correction_queue, validation_stems
 from unet_core.store.project import ImageStatus
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
 DONE_STATUSES = (ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value)
 

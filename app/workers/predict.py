@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.workers_common import error_text, stop_thread, torch_threads
+from app.workers.common import error_text, stop_thread, torch_threads
 from unet_core.data.io import read_image
 from unet_core.model.predictor import Predictor
 

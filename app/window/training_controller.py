@@ -9,8 +9,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.document.workspace import READ_ONLY_NOTICE, Workspace
 from app.workers import TrainWorker, start_worker, stop_thread
-from app.workspace import READ_ONLY_NOTICE, Workspace
 from unet_core.errors import MaskloopError
 from unet_core.fsutil import atomic_copy
 from unet_core.loop.corrections import count_usable, effort_per_round, finetune_job, scratch_job

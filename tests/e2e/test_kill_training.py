@@ -34,8 +34,14 @@ def test_kills_during_training_leave_only_loadable_files(carla_dir: Path, tmp_pa
     rng = random.Random(3)
     kills = 0
     for _ in range(3):
+        stamp = last.stat().st_mtime_ns if last.exists() else 0
         proc = _train(carla_dir, out, 400, resume=last.exists())
-        time.sleep(rng.uniform(4.0, 9.0))  # torch import ~2-3 s, then epochs of well under a second
+        deadline = time.monotonic() + 120  # training has really begun once it saves an epoch (a busy machine
+        while time.monotonic() < deadline and proc.poll() is None:  # may take long to import torch)
+            if last.exists() and last.stat().st_mtime_ns != stamp:
+                break
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 1.5))  # then a random moment: mid-step, mid-validation or mid-save
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -43,7 +49,7 @@ def test_kills_during_training_leave_only_loadable_files(carla_dir: Path, tmp_pa
         for path in (out, last):
             if path.exists():
                 load_checkpoint(path)  # complete: an atomic write is the old file or the whole new one
-    assert kills >= 2 and last.exists()
+    assert kills == 3 and last.exists()
     old = time.time() - 3600
     for temp in tmp_path.glob(".*.tmp"):  # what a kill mid-save left: stale once no writer is alive
         os.utime(temp, (old, old))

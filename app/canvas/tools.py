@@ -1,4 +1,4 @@
-"""The canvas tools' editing logic: brush, eraser, revert, fill and polygon on the shown mask, with undo."""
+"""The canvas tools' state: which edit (unet_core.edit) runs on the shown mask, each pushed as one undo step."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PySide6.QtGui import QUndoStack
 
-from app.canvas import painting
-from app.canvas.painting import Rect
-from app.canvas.undo import PatchCommand, StrokeRecorder
+from app.canvas.undo import PatchCommand
+from unet_core.edit import brush, fill, polygon, replace
+from unet_core.edit.patches import Patch, PatchRecorder, Rect
 
 TOOLS: tuple[str, ...] = ("brush", "eraser", "fill", "polygon", "revert", "pan")
 ROUND_TOOLS: frozenset[str] = frozenset({"brush", "eraser", "revert"})
@@ -46,7 +46,7 @@ class MaskEditor:
         self.radius = 10
         self._on_dirty = on_dirty
         self._on_commit = on_commit
-        self._stroke: StrokeRecorder | None = None
+        self._stroke: PatchRecorder | None = None
         self._stroke_tool = ""
         self._last: tuple[int, int] | None = None
 
@@ -76,7 +76,7 @@ class MaskEditor:
         if tool == "revert" and self.reference is None:
             return False
         assert self.mask is not None
-        self._stroke = StrokeRecorder(self.mask)
+        self._stroke = PatchRecorder(self.mask)
         self._stroke_tool = tool
         self._last = (x, y)
         self._dab((x, y), (x, y))
@@ -106,7 +106,7 @@ class MaskEditor:
             source = self.reference
         else:
             value = 0 if tool == "eraser" else self.active_class
-        rect = painting.stamp_segment(
+        rect = brush.stamp_segment(
             self.mask, start, end, self.radius, value, source=source, before_write=self._stroke.before_write
         )
         if rect is not None:
@@ -119,12 +119,7 @@ class MaskEditor:
         if not self.can_edit:
             return False
         assert self.mask is not None
-        recorder = StrokeRecorder(self.mask)
-        rect = painting.flood_fill(self.mask, x, y, self.active_class, before_write=recorder.before_write)
-        if rect is None:
-            return False
-        self._on_dirty(self.mask, rect)
-        return self._commit(recorder, "fill")
+        return self._apply(fill.fill_region(self.mask, x, y, self.active_class), "fill")
 
     def fill_polygon(self, points: Sequence[tuple[float, float]]) -> bool:
         """Fill the polygon (image coordinates) with the active class."""
@@ -132,12 +127,7 @@ class MaskEditor:
         if not self.can_edit:
             return False
         assert self.mask is not None
-        recorder = StrokeRecorder(self.mask)
-        rect = painting.fill_polygon(self.mask, points, self.active_class, before_write=recorder.before_write)
-        if rect is None:
-            return False
-        self._on_dirty(self.mask, rect)
-        return self._commit(recorder, "polygon")
+        return self._apply(polygon.paint_polygon(self.mask, points, self.active_class), "polygon")
 
     def replace_all(self, values: np.ndarray, text: str) -> bool:
         """Overwrite the whole mask with ``values`` as one undo step (e.g. "accept prediction").
@@ -148,24 +138,23 @@ class MaskEditor:
         if not self.can_edit:
             return False
         assert self.mask is not None
-        if values.shape != self.mask.shape:
-            raise ValueError(f"replacement is {values.shape}, mask is {self.mask.shape}")
-        recorder = StrokeRecorder(self.mask)
-        h, w = self.mask.shape
-        recorder.before_write((0, 0, w, h))
-        self.mask[...] = values
-        patch = recorder.finish()
-        if patch is None:
-            return False
-        self._on_dirty(self.mask, patch.rect)
-        self.stack.push(PatchCommand(recorder.mask, patch, self._on_dirty, text))
-        self._on_commit()
-        return True
+        return self._apply(replace.replace_all(self.mask, values), text=text)
 
-    def _commit(self, recorder: StrokeRecorder, tool: str) -> bool:
+    def _apply(self, patch: Patch | None, tool: str = "", text: str = "") -> bool:
+        """A one-shot edit already written into the mask: repaint its patch and push it."""
+        if patch is None:
+            return False
+        assert self.mask is not None
+        self._on_dirty(self.mask, patch.rect)
+        return self._push(self.mask, patch, text or _TEXTS.get(tool, "Edit"))
+
+    def _commit(self, recorder: PatchRecorder, tool: str) -> bool:
         patch = recorder.finish()
         if patch is None:
             return False
-        self.stack.push(PatchCommand(recorder.mask, patch, self._on_dirty, _TEXTS.get(tool, "Edit")))
+        return self._push(recorder.mask, patch, _TEXTS.get(tool, "Edit"))
+
+    def _push(self, mask: np.ndarray, patch: Patch, text: str) -> bool:
+        self.stack.push(PatchCommand(mask, patch, self._on_dirty, text))
         self._on_commit()
         return True

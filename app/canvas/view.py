@@ -16,9 +16,9 @@ from app.canvas.image_item import ImageItem, rgb_to_qimage
 from app.canvas.interaction import CanvasInput
 from app.canvas.navigation import Navigator
 from app.canvas.overlay import MaskOverlayItem
-from app.canvas.painting import Rect
 from app.canvas.polygon import PolygonInput
 from app.canvas.tools import MAX_RADIUS, TOOLS, UNDO_LIMIT, MaskEditor
+from unet_core.edit.patches import Rect
 
 
 def _dirty_listener(view: CanvasView) -> Callable[[np.ndarray, Rect], None]:

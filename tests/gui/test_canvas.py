@@ -12,8 +12,9 @@ from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QUndoStack, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from app.canvas import CanvasView, painting
+from app.canvas import CanvasView
 from app.canvas.undo import PatchCommand
+from unet_core.edit import brush, fill, polygon
 
 H, W = 100, 160
 IMAGE_RGB = (0, 0, 200)
@@ -393,12 +394,12 @@ def test_same_size_image_keeps_zoom_and_undo_stack_per_image(canvas, qtbot):
 # ------------------------------------------------------------------------ pixel helpers
 def test_painting_helpers_edge_cases():
     m = np.zeros((20, 30), np.uint8)
-    assert painting.stamp_disc(m, -50, -50, 3, 1) is None and not m.any()
-    assert painting.stamp_disc(m, 0, 0, 3, 1) == (0, 0, 4, 4)
-    assert painting.fill_polygon(m, [(1, 1), (5, 5)], 2) is None
-    assert painting.flood_fill(m, 0, 0, 1) is None  # already that class
-    assert painting.flood_fill(m, 99, 0, 2) is None  # outside
-    rect = painting.stamp_segment(m, (2, 10), (27, 10), 0, 5)
+    assert brush.stamp_disc(m, -50, -50, 3, 1) is None and not m.any()
+    assert brush.stamp_disc(m, 0, 0, 3, 1) == (0, 0, 4, 4)
+    assert polygon.fill_polygon(m, [(1, 1), (5, 5)], 2) is None
+    assert fill.flood_fill(m, 0, 0, 1) is None  # already that class
+    assert fill.flood_fill(m, 99, 0, 2) is None  # outside
+    rect = brush.stamp_segment(m, (2, 10), (27, 10), 0, 5)
     assert rect == (2, 10, 28, 11) and (m[10, 2:28] == 5).all()
 
 

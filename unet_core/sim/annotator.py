@@ -8,12 +8,12 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
+from unet_core.edit import brush
 from unet_core.sim.brush_strokes import (
     Point,
     Region,
     RegionQueue,
     find_regions,
-    local_footprint,
     path_length,
     plan_strokes,
     segment_inside,
@@ -306,28 +306,28 @@ class _Session:
             strokes.extend(p for i, p in enumerate(plans) if i != k)
 
     def apply(self, stroke: _Stroke) -> None:
-        """Paint one stroke; if it breaks at least as many pixels as it fixes, the person undoes it."""
+        """Paint one stroke with the canvas's brush; if it breaks at least as many pixels as it fixes, undo it."""
         pts = self._jitter(stroke.points)
-        (y0, y1, x0, x1), foot = local_footprint(pts, stroke.radius, self.truth.shape)
-        view, truth = self.mask[y0:y1, x0:x1], self.truth[y0:y1, x0:x1]
-        change = foot & (view != stroke.label)
-        if not change.any():
+        patch = brush.paint_stroke(self.mask, pts, stroke.radius, stroke.label)  # the app's own brush
+        if patch is None:
             return  # nothing left to paint there: the person skips it
+        x0, y0, x1, y1 = patch.rect
+        truth, change = self.truth[y0:y1, x0:x1], patch.changed
         self.strokes += 1
         self.dabs += len(pts)
         self.path += path_length(pts)
         if stroke.radius < self.r_min:
             self.zooms += 1
-        t, old = truth[change], view[change]
+        t, old = truth[change], patch.old[change]
         fixed = int((t == stroke.label).sum())
         broken = int((old == t).sum())
         if fixed <= broken:
             self.undos += 1
+            patch.undo(self.mask)  # the app's undo: the patch's old pixels go back
             self.given_up[y0:y1, x0:x1] |= change & (truth == stroke.label)
             return
         self.cm -= _confusion(t, old, self.k)
         self.cm[:, stroke.label] += np.bincount(t.astype(np.int64), minlength=self.k)
-        view[change] = stroke.label
         self.radii.append(stroke.radius)
 
     def _jitter(self, points: list[Point]) -> list[Point]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from unet_core.edit import brush
+
 Point = tuple[int, int]  # (x, y)
 
 _RING1 = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
@@ -96,13 +98,10 @@ def plan_strokes(valid: np.ndarray, radius: int, max_length: float, depth: np.nd
     return strokes
 
 
-def stroke_footprint(shape_hw: tuple[int, int], points: list[Point], radius: int) -> np.ndarray:
-    """Boolean H x W footprint of one stroke: discs at the dabs joined by a swept line of the same width."""
+def stroke_footprint(shape_hw: tuple[int, int], points: Sequence[Point], radius: int) -> np.ndarray:
+    """Boolean H x W footprint of one stroke as the canvas's brush paints it (:func:`unet_core.edit.brush.stamp_path`)."""
     canvas = np.zeros(shape_hw, dtype=np.uint8)
-    for p in points:
-        cv2.circle(canvas, p, int(radius), 1, thickness=-1)
-    for a, b in itertools.pairwise(points):
-        cv2.line(canvas, a, b, 1, thickness=2 * int(radius) + 1)
+    brush.stamp_path(canvas, points, int(radius), 1)
     return canvas.astype(bool)
 
 

@@ -1,0 +1,33 @@
+"""Flood fill: the 4-connected region of one class at a pixel becomes another class."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unet_core.edit.patches import Patch, PatchRecorder, Rect, WriteHook, write_where
+
+
+def flood_fill(
+    mask: np.ndarray, x: int, y: int, value: int, *, before_write: WriteHook | None = None
+) -> Rect | None:
+    """Set the 4-connected region of the class at (x, y) to ``value``; return the bounding box changed."""
+    h, w = mask.shape
+    if not (0 <= x < w and 0 <= y < h) or int(mask[y, x]) == int(value):
+        return None
+    src = mask if mask.flags.c_contiguous else np.ascontiguousarray(mask)
+    region = np.zeros((h + 2, w + 2), np.uint8)
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(src, region, (int(x), int(y)), 0, 0, 0, flags)
+    if rw <= 0 or rh <= 0:
+        return None
+    rect = (rx, ry, rx + rw, ry + rh)
+    sel = region[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw].astype(bool)
+    return write_where(mask, rect, sel, value, None, before_write)
+
+
+def fill_region(mask: np.ndarray, x: int, y: int, value: int) -> Patch | None:
+    """:func:`flood_fill` in place, returning the undo patch (``None`` if nothing changed)."""
+    recorder = PatchRecorder(mask)
+    flood_fill(mask, x, y, value, before_write=recorder.before_write)
+    return recorder.finish()

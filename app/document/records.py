@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-#: Status values in loop order (the values of ``unet_core.store.project.ImageStatus``).
-STATUSES: tuple[str, ...] = ("unlabelled", "predicted", "corrected", "reviewed")
+from unet_core.store.state import STATUSES  # one list of statuses: the store's, in loop order
 
 
 @dataclass

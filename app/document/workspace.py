@@ -24,6 +24,7 @@ from unet_core.errors import DataError
 from unet_core.loop.policy import is_correction, uncorrected_status
 from unet_core.loop.runs import remove_orphan_runs
 from unet_core.store.project import ImageStatus, ProjectStore
+from unet_core.store.state import DONE_STATUSES
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 1000  # edits reach disk at most ~1 s after the first unsaved change
@@ -107,7 +108,7 @@ class Workspace(QObject):
                 rec.status = st.status.value if isinstance(st.status, ImageStatus) else str(st.status)
                 rec.uncertainty, rec.error = st.uncertainty, st.error
                 rec.scored_by = st.model_version if st.uncertainty is not None else None
-                if rec.status in (ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value):
+                if rec.status in DONE_STATUSES:
                     rec.corrected_with = st.model_version
             self.records.append(rec)
         self.row_of = {r.stem: i for i, r in enumerate(self.records)}
@@ -277,7 +278,7 @@ class Workspace(QObject):
         self._dirty.add(row)
         rec = self.records[row]
         rec.corrected_with = self.model.version
-        if rec.status not in (ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value):
+        if rec.status not in DONE_STATUSES:
             rec.status = ImageStatus.CORRECTED.value
             self.recordChanged.emit(row)
         if not self._autosave.isActive():

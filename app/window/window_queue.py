@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from unet_core.loop.corrections import correction_queue, validation_stems
-from unet_core.store.project import ImageStatus
+from unet_core.store.state import DONE_STATUSES
 
 if TYPE_CHECKING:
     from app.window.main_window import MainWindow
 
-DONE_STATUSES = (ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value)
+
 
 
 class QueueCommands:

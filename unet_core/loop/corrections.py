@@ -18,6 +18,7 @@ from unet_core.data.lookalikes import ImageGroups, cache_path, frame_groups, gro
 from unet_core.data.split import split_by_group
 from unet_core.loop.queue import order_queue
 from unet_core.store.project import ProjectStore
+from unet_core.store.state import DONE_STATUSES
 from unet_core.training.types import Callback, TrainConfig, TrainResult
 
 VAL_FRACTION = 0.2
@@ -214,7 +215,7 @@ def effort_per_round(store: ProjectStore) -> list[tuple[str, int, float]]:
     """(model version, corrected images, mean editing seconds per image) in version order."""
     by_version: dict[str, list[float]] = {}
     for st in store.states().values():
-        if st.status.value in ("corrected", "reviewed") and st.edit_seconds > 0:
+        if st.status.value in DONE_STATUSES and st.edit_seconds > 0:
             by_version.setdefault(st.model_version or "none", []).append(st.edit_seconds)
     order = ["none"] + [m.id for m in store.models()]
     return [(v, len(by_version[v]), float(np.mean(by_version[v]))) for v in order if v in by_version]

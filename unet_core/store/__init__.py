@@ -8,6 +8,8 @@ _EXPORTS = {
     "ImageState": "unet_core.store.state",
     "ImageStatus": "unet_core.store.state",
     "ModelVersion": "unet_core.store.state",
+    "STATUSES": "unet_core.store.state",
+    "DONE_STATUSES": "unet_core.store.state",
 }
 __getattr__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

@@ -58,6 +58,13 @@ class ImageStatus(str, Enum):
     REVIEWED = "reviewed"
 
 
+STATUSES: tuple[str, ...] = tuple(s.value for s in ImageStatus)
+"""Every status, in the loop's order (unlabelled, predicted, corrected, reviewed)."""
+
+DONE_STATUSES: frozenset[str] = frozenset({ImageStatus.CORRECTED.value, ImageStatus.REVIEWED.value})
+"""An image whose mask the user settled (corrected or reviewed): out of the queue, trained on, counted done."""
+
+
 @dataclass
 class ImageState:
     """Everything the store knows about one image (``created == 0`` means never recorded)."""

@@ -15,9 +15,8 @@ from PySide6.QtCore import QObject, QThread, Signal
 from app.document.background import run_in_background
 from app.document.records import ImageRecord
 from unet_core.errors import CheckpointError, MaskloopError
-from unet_core.fsutil import atomic_copy
-from unet_core.loop.runs import adopt_run
-from unet_core.model.checkpoint import CheckpointMeta, inspect_checkpoint, read_metadata
+from unet_core.loop.runs import adopt_run, import_model_file
+from unet_core.model.checkpoint import CheckpointMeta, inspect_checkpoint
 from unet_core.store.project import ImageStatus
 
 if TYPE_CHECKING:
@@ -101,25 +100,15 @@ class ActiveModel(QObject):
         checkpoint: every size bounded, every weight shape checked, ~15 ms): a version is registered
         only for a model that loads; the weights themselves load in the background.
         """
-        src = Path(path)
-        meta = read_metadata(src)  # validated from the header alone: sizes bounded, weight shapes checked
         store = self.store
         if store is None:
             raise RuntimeError("open a folder before loading a model")
-        if self.layout is not None and self.layout.kind != "generic" and \
-                meta.classes.num_classes != self.layout.classes.num_classes:
-            raise ValueError(f"{src.name} predicts {meta.classes.num_classes} classes; this "
-                             f"{self.layout.kind} folder has {self.layout.classes.num_classes}")
-        from unet_core.model.checkpoint import file_hash
-
-        digest = file_hash(src)
-        for mv in store.models():  # the same file opened again: reuse its version
-            if mv.path.exists() and mv.path.stat().st_size == src.stat().st_size and file_hash(mv.path) == digest:
-                self.set_version(mv.id, strict=True)
-                return
-        version, dest = store.new_model_path()
-        atomic_copy(src, dest)  # a half-copied version never exists, even on a full disk
-        store.register_model(version, parent=None, val_dice=meta.training.get("best_val_dice"), note=note)
+        layout = self.layout
+        expected = layout.classes.num_classes if layout is not None and layout.kind != "generic" else None
+        version, dest, reused = import_model_file(store, Path(path), expected, note)  # the benchmark's routine too
+        if reused:  # the same file opened again: its version becomes current
+            self.set_version(version, strict=True)
+            return
         self._activate(version, dest)
 
     def register_trained(self, path: Path, parent: str | None, val_dice: float | None, note: str) -> str | None:

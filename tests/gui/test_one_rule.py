@@ -27,6 +27,7 @@ def test_the_app_and_the_benchmark_share_the_loops_verdicts_and_runs() -> None:
     assert training_controller.keep_new_version is policy.keep_new_version
     assert active_model.adopt_run is runs.adopt_run is session.adopt_run
     assert training_controller.new_run_path is runs.new_run_path is session.new_run_path
+    assert active_model.import_model_file is runs.import_model_file is session.import_model_file
 
 
 def test_the_training_form_offers_the_cores_devices() -> None:

@@ -47,3 +47,24 @@ def test_runs_left_by_a_killed_session_are_removed_by_the_next_writer(tmp_path: 
             assert reader.read_only and remove_orphan_runs(reader) == 0 and run.exists()
         assert remove_orphan_runs(store) == 1
         assert sorted(p.name for p in store.models_dir().iterdir()) == ["v0001.safetensors"]
+
+
+def test_a_model_file_is_imported_one_way(tmp_path: Path) -> None:
+    from unet_core.errors import DataError
+    from unet_core.loop.runs import import_model_file
+
+    arch = UNetConfig(base_width=2, depth=1)
+    model_file = tmp_path / "m.safetensors"
+    save_checkpoint(model_file, build_model(arch),
+                    CheckpointMeta(arch=arch, classes=CARVANA_CLASSES, input_size=(32, 48)))
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"nope")
+    with ProjectStore(tmp_path / "store") as store:
+        with pytest.raises(CheckpointError):
+            import_model_file(store, bad, 2)
+        with pytest.raises(DataError, match="predicts 2 classes; the data has 23"):
+            import_model_file(store, model_file, 23)
+        assert store.models() == []
+        assert import_model_file(store, model_file, 2)[::2] == ("v0001", False)
+        assert import_model_file(store, model_file, None)[::2] == ("v0001", True)  # the same file: reused
+        assert [m.id for m in store.models()] == ["v0001"]

@@ -1,7 +1,8 @@
-"""Training runs in the project store: where a run writes, how a kept run becomes a version, what is removed.
+"""Versions from files: where a training run writes, how a kept run or an opened file becomes a version.
 
-The app's one-click training and the loop benchmark both go through these functions, so a run takes a
-version number only when it is kept, and nothing of a run that is not kept stays in the store.
+The app's one-click training and model import and the loop benchmark all go through these functions, so
+a run takes a version number only when it is kept, nothing of a run that is not kept stays in the store,
+and a model file is imported one way only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
+from unet_core.fsutil import atomic_copy
 from unet_core.store.project import ProjectStore
 from unet_core.training.resume import last_path_for
 
@@ -58,3 +60,31 @@ def remove_orphan_runs(store: ProjectStore) -> int:
         with contextlib.suppress(OSError):
             stray.unlink()
     return len([r for r in runs if not r.name.endswith(".last.safetensors")])
+
+
+def import_model_file(store: ProjectStore, path: Path, expected_classes: int | None,
+                      note: str = "opened from file") -> tuple[str, Path, bool]:
+    """Make a checkpoint file a version of the store; returns ``(version, its path, reused)``.
+
+    The file is validated from its header first (``CheckpointError``), its class count checked against
+    ``expected_classes`` (``DataError``; ``None`` skips the check, e.g. a generic folder whose classes
+    the model defines). A file identical to a stored version reuses it (``reused`` True: the caller makes
+    it current); otherwise it is copied atomically and registered as the next, current version.
+    """
+    from unet_core.errors import DataError
+    from unet_core.model.checkpoint import file_hash, read_metadata
+
+    src = Path(path)
+    meta = read_metadata(src)
+    if expected_classes is not None and meta.classes.num_classes != expected_classes:
+        raise DataError(f"the model predicts {meta.classes.num_classes} classes; the data has {expected_classes}",
+                        src)
+    digest = file_hash(src)
+    for mv in store.models():
+        if mv.path.exists() and mv.path.stat().st_size == src.stat().st_size and file_hash(mv.path) == digest:
+            return mv.id, mv.path, True
+    version, dest = store.new_model_path()
+    atomic_copy(src, dest)  # a half-copied version never exists, even on a full disk
+    store.register_model(version, parent=None, val_dice=meta.training.get("best_val_dice"),
+                         note=f"{note}: {src.name}")
+    return version, dest, False

@@ -15,11 +15,10 @@ import numpy as np
 from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import detect_layout, make_layout
 from unet_core.errors import DataError
-from unet_core.fsutil import atomic_copy
 from unet_core.loop.corrections import image_groups
 from unet_core.loop.policy import is_correction
 from unet_core.loop.queue import check_strategy
-from unet_core.loop.runs import adopt_run, new_run_path, remove_run
+from unet_core.loop.runs import adopt_run, import_model_file, new_run_path, remove_run
 from unet_core.sim.annotator import AnnotatorConfig, annotate
 from unet_core.sim.heldout import SimRecord, heldout_eval, make_working_folder, split_heldout
 from unet_core.store.project import ProjectStore
@@ -146,11 +145,7 @@ class _Loop:
         return meta
 
     def _import_start_model(self, path: Path) -> None:
-        meta = self._check_model(path)
-        version, dest = self.store.new_model_path()
-        atomic_copy(path, dest)
-        self.store.register_model(version, parent=None, val_dice=meta.training.get("best_val_dice"),
-                                  note=f"opened from file: {path.name}")
+        version, dest, _ = import_model_file(self.store, path, self.num_classes)  # the app's routine
         self.model = (version, dest)
 
     def heldout_report(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from unet_core.errors import MaskloopError
 from unet_core.fsutil import atomic_copy
 from unet_core.loop.corrections import count_usable, effort_per_round, finetune_job, scratch_job
 from unet_core.loop.policy import keep_new_version, trained_dice
+from unet_core.loop.rounds import round_config
 from unet_core.loop.runs import new_run_path, remove_run
 from unet_core.training.types import TrainConfig, TrainResult
 
@@ -79,11 +80,9 @@ class TrainingController(QObject):
 
     # -- starting ------------------------------------------------------------------------------
     def _config(self, settings: Any, arch: str | None = None) -> TrainConfig:
-        return TrainConfig(
+        return round_config(  # the benchmark's rounds use the same recipe
             arch=arch or getattr(settings, "arch", "unet-small"), size_hw=settings.size_hw,
             epochs=settings.epochs, time_limit=settings.time_limit_s, lr=settings.lr, device=settings.device,
-            min_epoch_samples=48,
-            batch_size=4,
         )
 
     def _refuse(self, message: str) -> None:

@@ -30,6 +30,22 @@ def test_the_app_and_the_benchmark_share_the_loops_verdicts_and_runs() -> None:
     assert active_model.import_model_file is runs.import_model_file is session.import_model_file
 
 
+def test_a_rounds_training_settings_come_from_one_recipe(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from unet_core.loop import rounds
+
+    assert training_controller.round_config is rounds.round_config
+    seen: list[str] = []
+    real = rounds.round_config
+    monkeypatch.setattr(rounds, "round_config", lambda **kw: seen.append(kw["arch"]) or real(**kw))
+    sim_config = session._train_config(session.LoopConfig(arch="unet-tiny"), True, 0, 3)
+    assert seen == ["unet-tiny"]  # the benchmark builds its rounds with the recipe at run time
+    settings = type("S", (), {"arch": "unet-tiny", "size_hw": None, "epochs": 2, "time_limit_s": None,
+                              "lr": 1e-3, "device": "cpu"})()
+    app_config = training_controller.TrainingController._config(None, settings)  # type: ignore[arg-type]
+    assert (app_config.min_epoch_samples, app_config.batch_size) == (sim_config.min_epoch_samples,
+                                                                     sim_config.batch_size)
+
+
 def test_the_training_form_offers_the_cores_devices() -> None:
     assert set(train_form.available_devices()) <= set(devices.DEVICE_CHOICES)
     assert "cpu" in train_form.available_devices()

@@ -7,6 +7,7 @@ _EXPORTS = {
     "keep_new_version": "unet_core.loop.policy",
     "trained_dice": "unet_core.loop.policy",
     "adopt_run": "unet_core.loop.runs",
+    "round_config": "unet_core.loop.rounds",
     "new_run_path": "unet_core.loop.runs",
     "remove_run": "unet_core.loop.runs",
     "correction_queue": "unet_core.loop.corrections",

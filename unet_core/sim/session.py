@@ -88,16 +88,14 @@ def round_epochs(cfg: LoopConfig, train_images: int) -> int:
 
 
 def _train_config(cfg: LoopConfig, finetune: bool, round_index: int, train_images: int) -> Any:
-    from unet_core.training.finetune import FINETUNE_EPOCH_SAMPLES
-    from unet_core.training.types import TrainConfig
+    from unet_core.loop.rounds import round_config
 
     epochs = round_epochs(cfg, train_images)
     patience = cfg.patience if cfg.patience is not None else max(4, epochs // 2)
-    return TrainConfig(
+    return round_config(  # the app's one-click recipe
         arch=cfg.arch, size_hw=cfg.size_hw, epochs=epochs, time_limit=cfg.time_per_round,
         batch_size=cfg.batch_size, lr=cfg.finetune_lr if finetune else cfg.scratch_lr,
         seed=cfg.seed + round_index, device=cfg.device, patience=patience,
-        min_epoch_samples=FINETUNE_EPOCH_SAMPLES,  # as the app's one-click does
     )
 
 

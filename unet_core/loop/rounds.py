@@ -1,0 +1,23 @@
+"""A round's training settings: the one TrainConfig recipe for the app's one-click runs and the benchmark's."""
+
+from __future__ import annotations
+
+from unet_core.training.finetune import FINETUNE_EPOCH_SAMPLES
+from unet_core.training.types import TrainConfig
+
+ROUND_BATCH_SIZE = 4
+"""Images per optimisation step in a round (small sets on 2 CPU cores)."""
+
+
+def round_config(*, arch: str, size_hw: tuple[int, int] | None, epochs: int | None, time_limit: float | None,
+                 lr: float, device: str, seed: int = 0, patience: int | None = None,
+                 batch_size: int = ROUND_BATCH_SIZE) -> TrainConfig:
+    """The training settings of one round of the loop (fine-tune or train from scratch).
+
+    An epoch repeats a small set up to :data:`FINETUNE_EPOCH_SAMPLES` samples, so a round of three
+    corrected images still makes useful steps; everything else is what the user (or the benchmark's
+    configuration) chose.
+    """
+    return TrainConfig(arch=arch, size_hw=size_hw, epochs=epochs, time_limit=time_limit, lr=lr, device=device,
+                       seed=seed, patience=patience, batch_size=batch_size,
+                       min_epoch_samples=FINETUNE_EPOCH_SAMPLES)

@@ -21,8 +21,8 @@ import numpy as np
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.document.records import STATUSES, ImageRecord
 from app.panels.file_list import FileListPanel
+from unet_core.loop.records import STATUSES, ImageRecord
 
 
 def make_records(

@@ -13,8 +13,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from app.document.background import run_in_background
-from app.document.records import ImageRecord
 from unet_core.errors import CheckpointError, MaskloopError
+from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import adopt_run, import_model_file
 from unet_core.model.checkpoint import CheckpointMeta, inspect_checkpoint
 from unet_core.store.project import ImageStatus

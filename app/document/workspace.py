@@ -16,12 +16,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.document.background import run_in_background
 from app.document.image_cache import ImageCache, LoadedImage
 from app.document.mask_writer import MaskWriter
-from app.document.records import ImageRecord
 from unet_core.data.classes import ClassTable
 from unet_core.data.layouts import DatasetLayout, detect_layout
 from unet_core.data.lookalikes import ImageGroups
 from unet_core.errors import DataError
 from unet_core.loop.policy import is_correction, uncorrected_status
+from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import remove_orphan_runs
 from unet_core.store.project import ImageStatus, ProjectStore
 from unet_core.store.state import DONE_STATUSES

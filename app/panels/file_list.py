@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.document.records import ImageRecord
 from app.panels.file_list_icons import NameDelegate
 from app.panels.file_list_model import STATUS_FILTERS, FileListModel
 from app.panels.thumbnails import THUMB_HEIGHT, THUMB_MAX_WIDTH, ThumbnailLoader
+from unet_core.loop.records import ImageRecord
 
 _FILTER_LABELS = ("All", "Unlabelled", "Predicted", "Corrected", "Reviewed", "Not reviewed", "Errors")
 _SORT_ITEMS = (("Name", "name"), ("Status", "status"), ("Uncertainty", "uncertainty"))

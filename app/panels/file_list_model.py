@@ -19,9 +19,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
-from app.document.records import STATUSES, ImageRecord
 from app.panels.file_list_icons import ERROR_COLOR, STALE_COLOR, STATUS_ROLE, FileListIcons
 from app.panels.thumbnails import ThumbnailLoader
+from unet_core.loop.records import STATUSES, ImageRecord
 
 #: Status filter keys, in the order of the panel's combo box.
 STATUS_FILTERS: tuple[str, ...] = ("all", *STATUSES, "not_reviewed", "errors")

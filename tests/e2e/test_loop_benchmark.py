@@ -17,8 +17,8 @@ from unet_core.data.layouts import detect_layout
 from unet_core.errors import DataError
 from unet_core.loop.corrections import collect, validation_stems
 from unet_core.sim.session import (
+    ImageRecord,
     LoopConfig,
-    SimRecord,
     make_working_folder,
     round_epochs,
     simulate_loop,
@@ -100,7 +100,7 @@ def test_store_holds_the_corrections_effort_and_weighted_examples(small_run: tup
         assert [m.id for m in store.models()] == [r["training"]["version"] for r in report["rounds"]
                                                   if r["training"]["kept"]]
         pairs, _ = layout.pairs()
-        records = [SimRecord(p.stem, p.image) for p in pairs]
+        records = [ImageRecord(p.stem, p.image) for p in pairs]
         current = store.current_model()
         assert current is not None
         data = collect(layout, store, records, weights_from=current.id)

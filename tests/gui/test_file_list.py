@@ -13,11 +13,11 @@ import pytest
 from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from app.document.records import ImageRecord
 from app.panels.file_list import FileListPanel
 from app.panels.file_list_model import FileListModel
 from app.panels.thumbnails import THUMB_HEIGHT, THUMB_MAX_WIDTH, decode_thumbnail
 from unet_core.errors import DataError
+from unet_core.loop.records import ImageRecord
 from unet_core.store.project import ImageStatus
 
 STATUSES = ["unlabelled", "predicted", "corrected", "reviewed"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import app.document.active_model as active_model
-import app.document.records as records
 import app.document.workspace as workspace
 import app.window.training_controller as training_controller
 import app.window.window_queue as window_queue
@@ -19,7 +18,11 @@ def test_done_statuses_and_the_status_list_are_the_stores() -> None:
     assert window_queue.DONE_STATUSES is state.DONE_STATUSES
     assert workspace.DONE_STATUSES is state.DONE_STATUSES
     assert corrections.DONE_STATUSES is state.DONE_STATUSES
+    import unet_core.loop.records as records
+    import unet_core.sim.session as sim
+
     assert records.STATUSES is state.STATUSES
+    assert workspace.ImageRecord is records.ImageRecord is sim.ImageRecord  # one record type for app and benchmark
 
 
 def test_the_app_and_the_benchmark_share_the_loops_verdicts_and_runs() -> None:

@@ -132,13 +132,13 @@ def test_an_unreadable_image_gets_no_group_partner(carla_dir: Path, tmp_path: Pa
 
 def test_validation_split_and_queue_keep_twins_together(carla_dir: Path, tmp_path: Path) -> None:
     from unet_core.loop.corrections import correction_queue, image_groups, validation_stems
-    from unet_core.sim.heldout import SimRecord
+    from unet_core.loop.records import ImageRecord
     from unet_core.store.project import ProjectStore
 
     folder, twins = _copy_with_twin(carla_dir, tmp_path / "carla")
     layout = detect_layout(folder)
     pairs, _ = layout.pairs()
-    records = [SimRecord(p.stem, p.image, p.mask) for p in pairs]
+    records = [ImageRecord(p.stem, p.image, p.mask) for p in pairs]
     store = ProjectStore.for_dataset(folder)
     groups = image_groups(layout, records, store)
     assert (store.root / "frame_signatures.npz").is_file()

@@ -75,12 +75,12 @@ def test_bad_input_is_refused() -> None:
 def test_correction_queue_skips_done_and_unreadable_images_and_spreads_validation(carvana_dir) -> None:  # type: ignore[no-untyped-def]
     from unet_core.data.layouts import detect_layout
     from unet_core.loop.corrections import correction_queue, validation_stems
-    from unet_core.sim.heldout import SimRecord
+    from unet_core.loop.records import ImageRecord
 
     layout = detect_layout(carvana_dir)
     pairs, _ = layout.pairs()
-    records = [SimRecord(p.stem, p.image) for p in pairs]
-    records[5] = SimRecord(records[5].stem, records[5].image_path, error="cannot read")
+    records = [ImageRecord(p.stem, p.image) for p in pairs]
+    records[5] = ImageRecord(records[5].stem, records[5].image_path, error="cannot read")
     val = validation_stems(layout, records)
     done = {records[0].stem, records[1].stem}
     scores = {r.stem: i / 20 for i, r in enumerate(records)}  # later images less sure

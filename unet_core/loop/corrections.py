@@ -7,7 +7,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from threading import Event
-from typing import Protocol
 
 import numpy as np
 
@@ -17,21 +16,13 @@ from unet_core.data.layouts import DatasetLayout
 from unet_core.data.lookalikes import ImageGroups, cache_path, frame_groups, groups_by_name
 from unet_core.data.split import split_by_group
 from unet_core.loop.queue import order_queue
+from unet_core.loop.records import ImageRecord
 from unet_core.store.project import ProjectStore
 from unet_core.store.state import DONE_STATUSES
 from unet_core.training.types import Callback, TrainConfig, TrainResult
 
 VAL_FRACTION = 0.2
 SPLIT_SEED = 0
-
-
-class ImageRecord(Protocol):
-    """What the loop needs to know about one image (the app's records and plain dataclasses both fit)."""
-
-    stem: str
-    image_path: Path
-    mask_path: Path | None
-    error: str | None
 
 
 @dataclass

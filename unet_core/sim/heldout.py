@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,6 @@ from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import DatasetLayout, Pair, make_layout
 from unet_core.data.split import split_by_group
 from unet_core.sim.annotator import AnnotatorConfig, annotate
-
-
-@dataclass(frozen=True)
-class SimRecord:
-    """An image as the loop's jobs see it: the truth is hidden (``mask_path`` is None), as in an unlabelled folder."""
-
-    stem: str
-    image_path: Path
-    mask_path: Path | None = None
-    error: str | None = None
 
 
 def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int, stems: Sequence[str] = (),
@@ -108,4 +97,4 @@ def heldout_eval(model: Path | None, layout: DatasetLayout, heldout: Sequence[Pa
     return {"dice": dice, "strokes_per_image": float(np.mean(strokes)), "seconds_per_image": float(np.mean(seconds))}
 
 
-__all__ = ["SimRecord", "heldout_eval", "make_working_folder", "split_heldout"]
+__all__ = ["heldout_eval", "make_working_folder", "split_heldout"]

@@ -18,9 +18,10 @@ from unet_core.errors import DataError
 from unet_core.loop.corrections import image_groups
 from unet_core.loop.policy import is_correction
 from unet_core.loop.queue import check_strategy
+from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import adopt_run, import_model_file, new_run_path, remove_run
 from unet_core.sim.annotator import AnnotatorConfig, annotate
-from unet_core.sim.heldout import SimRecord, heldout_eval, make_working_folder, split_heldout
+from unet_core.sim.heldout import heldout_eval, make_working_folder, split_heldout
 from unet_core.store.project import ProjectStore
 
 Log = Callable[[str], None]
@@ -110,7 +111,7 @@ class _Loop:
         labelled = [p for p in pairs if p.mask is not None]
         if len(labelled) < 2:
             raise DataError("the benchmark needs at least two images with ground-truth masks", self.layout.root)
-        source_groups = image_groups(self.layout, [SimRecord(p.stem, p.image) for p in labelled])
+        source_groups = image_groups(self.layout, [ImageRecord(p.stem, p.image) for p in labelled])
         self.pool, self.heldout = split_heldout(labelled, cfg.heldout_fraction, cfg.seed, cfg.heldout_stems,
                                                 groups=source_groups.split)
         self.truth = {p.stem: p for p in self.pool}
@@ -121,7 +122,7 @@ class _Loop:
             self.work = make_layout(self.layout.kind, Path(work).absolute(), self.layout.classes)
         else:
             self.work = make_working_folder(self.layout, self.pool, work)
-        self.records = [SimRecord(p.stem, self.work.image_dir / p.image.name) for p in self.pool]
+        self.records = [ImageRecord(p.stem, self.work.image_dir / p.image.name) for p in self.pool]
         self.store = ProjectStore.for_dataset(self.work.root)
         self.groups = image_groups(self.work, self.records, self.store)  # as the app: near-duplicates together
         self.ann_cfg = replace(cfg.annotator, target_dice=cfg.target_dice, seed=cfg.seed)
@@ -381,8 +382,8 @@ def simulate_strategies(data: str | Path, work: str | Path, config: LoopConfig, 
 
 
 __all__ = [
+    "ImageRecord",
     "LoopConfig",
-    "SimRecord",
     "heldout_eval",
     "make_working_folder",
     "round_epochs",

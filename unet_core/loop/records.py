@@ -1,4 +1,4 @@
-"""ImageRecord: the plain per-image row data the Workspace shares with the file list (no Qt)."""
+"""ImageRecord: one image of a folder as the loop sees it, the same type in the app (file list, workspace) and the benchmark."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ class Workspace(QObject):
     currentChanged = Signal(int)  # row; views pull image(), working_mask() ...
     recordChanged = Signal(int)
     recordsChanged = Signal()
-    groupsReady = Signal()  # near-duplicate groups are known (validation split and queue may change)
+    groupsReady = Signal()  # look-alike groups are known (validation split and queue may change)
     maskReplaced = Signal(int)  # the working mask of this row changed outside the canvas: repaint it
     maskDropped = Signal(int)  # the working mask of this row left memory: drop its undo history
     modelChanged = Signal()
@@ -55,7 +55,7 @@ class Workspace(QObject):
         self.store: ProjectStore | None = None
         self.records: list[ImageRecord] = []
         self.row_of: dict[str, int] = {}
-        self.groups: ImageGroups | None = None  # near-duplicate / split groups, once known (background)
+        self.groups: ImageGroups | None = None  # look-alike / split groups, once known (background)
         self._groups_stop = threading.Event()
         self.current: int | None = None
         self.loaded: LoadedImage | None = None
@@ -125,7 +125,7 @@ class Workspace(QObject):
         self._find_groups()
 
     def _find_groups(self) -> None:
-        """Group near-duplicate frames in the background (signatures cached in the store); until then,
+        """Group look-alike frames in the background (signatures cached in the store); until then,
         and if it fails, every image is its own group (Carvana: its car)."""
         from unet_core.loop.corrections import image_groups
 

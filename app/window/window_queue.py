@@ -19,7 +19,7 @@ class QueueCommands:
     The order is :func:`unet_core.loop.corrections.correction_queue` — the same function the loop
     benchmark's simulated annotator takes its next image from — over the images not yet corrected
     or reviewed, scored by the active model only (scores of older versions count as missing);
-    near-duplicate frames (``ws.groups``) take turns, and wait while one of them is corrected but
+    look-alike frames (``ws.groups``) take turns, and wait while one of them is corrected but
     not yet learnt.
     """
 
@@ -51,10 +51,10 @@ class QueueCommands:
         rec = self.ws.records[chosen]
         if groups is None or rec.uncertainty is None or rec.scored_by != version:
             return 0
-        covered = {groups.similar.get(s, s) for s in self._unlearnt()}
+        covered = {groups.lookalike.get(s, s) for s in self._unlearnt()}
         return sum(1 for r in self.ws.records if r.status not in DONE_STATUSES and r.scored_by == version
                    and r.uncertainty is not None and r.uncertainty > rec.uncertainty
-                   and groups.similar.get(r.stem, r.stem) in covered)
+                   and groups.lookalike.get(r.stem, r.stem) in covered)
 
     def next_in_queue(self: MainWindow) -> None:
         """Go to the first image of the queue other than the current one."""

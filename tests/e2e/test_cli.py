@@ -212,7 +212,7 @@ def test_class_ids_out_of_range_stop_with_the_file_named(
     _one_line_naming(err, "im0.png")
 
 
-def test_train_keeps_near_duplicate_frames_on_one_side_of_the_split(carla_dir: Path, tmp_path: Path,
+def test_train_keeps_look_alike_frames_on_one_side_of_the_split(carla_dir: Path, tmp_path: Path,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     # two different scenes + four re-saved copies of the first one (a car at a standstill)
     data = tmp_path / "carla"

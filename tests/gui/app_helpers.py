@@ -25,7 +25,7 @@ def make_window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped
 
 
 def window_with_model(qtbot, tmp_path: Path, folder: Path, model: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    """:func:`make_window` with ``folder`` open (its near-duplicate groups known) and ``model`` loaded."""
+    """:func:`make_window` with ``folder`` open (its look-alike groups known) and ``model`` loaded."""
     window = make_window(qtbot, tmp_path)
     assert window.open_folder(folder)
     assert window.open_model(model)

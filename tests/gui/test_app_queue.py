@@ -34,7 +34,7 @@ def test_q_goes_to_the_most_uncertain_image_not_yet_corrected(qtbot, folder: Pat
     records = w.ws.records
     val = validation_stems(w.ws.layout, records, w.ws.groups)
     ranked = sorted((i for i, r in enumerate(records) if r.stem not in val), key=lambda i: -records[i].uncertainty)
-    alike = w.ws.groups.similar
+    alike = w.ws.groups.lookalike
     w.show_row(ranked[-1])  # start on the surest image
     w.files.view.setFocus()  # Q works while the list has focus (not taken by its keyboard search)
     qtbot.keyClick(w.files.view, Qt.Key.Key_Q)
@@ -140,7 +140,7 @@ def test_q_skips_look_alikes_of_an_image_corrected_since_the_model(qtbot, folder
         _add_look_alike(folder, f"{car}_01", f"{car}_03")
     w = window_with_model(qtbot, tmp_path, folder, tiny_model)  # waits for the background grouping
     assert (w.ws.store.root / "frame_signatures.npz").is_file()
-    alike = w.ws.groups.similar
+    alike = w.ws.groups.lookalike
     val = validation_stems(w.ws.layout, w.ws.records, w.ws.groups)
     car = next(c for c in cars[:2] if f"{c}_01" not in val)
     first, twin = f"{car}_01", f"{car}_03"

@@ -55,7 +55,7 @@ def labelled_examples(layout: DatasetLayout, command: str) -> list:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``unet-core train --data DIR --out MODEL``: train from scratch or fine-tune with ``--from``."""
-    from unet_core.data.lookalikes import frame_groups, groups_by_name
+    from unet_core.data.lookalikes import groups_by_name, lookalike_groups
     from unet_core.data.split import split_by_group
     from unet_core.model.checkpoint import read_metadata
     from unet_core.model.checkpoint_header import check_checkpoint_output
@@ -78,9 +78,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                             f"{layout.classes.num_classes}", args.init)
     groups = [e.group for e in examples]
     if not groups_by_name(layout.kind) and args.val_fraction > 0:
-        # frame names say nothing about the scene: near-duplicate frames must not straddle the split
+        # frame names say nothing about the scene: look-alike frames must not straddle the split
         t0 = time.perf_counter()
-        similar = frame_groups({str(i): e.image_path for i, e in enumerate(examples)}).split
+        similar = lookalike_groups({str(i): e.image_path for i, e in enumerate(examples)}).split
         groups = [similar[str(i)] for i in range(len(examples))]
         if not args.quiet and dist_from_env().is_main:
             print(f"split groups: {len(examples)} frames in {len(set(groups))} groups of look-alikes "

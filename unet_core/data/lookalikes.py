@@ -1,4 +1,4 @@
-"""Groups of near-duplicate images (consecutive captures of a drive): kept on one side of a split, spread in the queue.
+"""Groups of look-alike images (consecutive captures of a drive): kept on one side of a split, spread in the queue.
 
 A split by file name keeps a Carvana car on one side, but CARLA-style folders name every frame on its own,
 and a drive recorded at a standstill gives frames that are the same picture. Put one on each side of a
@@ -156,18 +156,18 @@ def groups_by_name(kind: str) -> bool:
 class ImageGroups:
     """Two groupings of a folder's images (stem → group name).
 
-    ``similar``: near-duplicates by image similarity — what the queue spreads apart. ``split``: what
+    ``lookalike``: look-alikes by image similarity — what the queue spreads apart. ``split``: what
     must stay on one side of a train/validation/held-out split — the layout's own name groups where
     it has them (a Carvana car's views; similarity there would chain different cars photographed at
     the same angle on the same studio background, so look-alikes are then only sought within a
-    name group), else ``similar``.
+    name group), else ``lookalike``.
     """
 
     split: dict[str, str]
-    similar: dict[str, str]
+    lookalike: dict[str, str]
 
 
-def frame_groups(paths: Mapping[str, Path], name_group: Callable[[str], str] | None = None,
+def lookalike_groups(paths: Mapping[str, Path], name_group: Callable[[str], str] | None = None,
                  cache: Path | None = None, progress: Progress | None = None,
                  write_cache: bool = True) -> ImageGroups:
     """:class:`ImageGroups` of ``paths`` (stem → image file), signatures cached in ``cache``.
@@ -193,5 +193,16 @@ def cache_path(store_root: str | Path) -> Path:
     return Path(store_root) / CACHE_NAME
 
 
-__all__ = ["CACHE_NAME", "SIGNATURE_LEN", "SIMILARITY", "ImageGroups", "cache_path", "frame_groups", "groups_by_name",
-           "image_signature", "load_signatures", "signature_of", "similarity_groups"]
+__all__ = [
+    "CACHE_NAME",
+    "SIGNATURE_LEN",
+    "SIMILARITY",
+    "ImageGroups",
+    "cache_path",
+    "groups_by_name",
+    "image_signature",
+    "load_signatures",
+    "lookalike_groups",
+    "signature_of",
+    "similarity_groups",
+]

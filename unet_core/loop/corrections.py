@@ -13,7 +13,7 @@ import numpy as np
 from unet_core.data.dataset import Example
 from unet_core.data.io import MaskFormat
 from unet_core.data.layouts import DatasetLayout
-from unet_core.data.lookalikes import ImageGroups, cache_path, frame_groups, groups_by_name
+from unet_core.data.lookalikes import ImageGroups, cache_path, groups_by_name, lookalike_groups
 from unet_core.data.split import split_by_group
 from unet_core.loop.queue import order_queue
 from unet_core.loop.records import ImageRecord
@@ -46,7 +46,7 @@ def image_groups(layout: DatasetLayout, records: Sequence[ImageRecord], store: P
     paths = {r.stem: r.image_path for r in records}
     by_name = layout.group_of if groups_by_name(layout.kind) else None
     cache = cache_path(store.root) if store is not None else None
-    return frame_groups(paths, by_name, cache, progress, write_cache=store is None or not store.read_only)
+    return lookalike_groups(paths, by_name, cache, progress, write_cache=store is None or not store.read_only)
 
 
 def _split_names(layout: DatasetLayout, stems: Sequence[str], groups: ImageGroups | None) -> list[str]:
@@ -59,7 +59,7 @@ def validation_stems(layout: DatasetLayout, records: Sequence[ImageRecord],
                      groups: ImageGroups | None = None) -> set[str]:
     """The fixed validation split: about 20 % of the images in whole groups, the same every round.
 
-    ``groups`` (from :func:`image_groups`) keeps near-duplicate frames on one side; without it images
+    ``groups`` (from :func:`image_groups`) keeps look-alike frames on one side; without it images
     are grouped by name only (:meth:`DatasetLayout.group_of`: Carvana cars, else one group per image).
     """
     stems = [r.stem for r in records]
@@ -85,13 +85,13 @@ def correction_queue(layout: DatasetLayout, records: Sequence[ImageRecord], done
     The app's "Next in Queue" and the simulated annotator both take their next image from here:
     :func:`unet_core.loop.queue.order_queue` over the remaining stems, ``scores`` from the active
     model (missing ones go last), the fixed validation split spread through the queue. With
-    ``groups``, uncertainty order also keeps near-duplicates apart: one image of each group of alike
+    ``groups``, uncertainty order also keeps look-alikes apart: one image of each group of alike
     images first, and those like an ``unlearnt`` image (corrected since the active model was trained)
     after the rest.
     """
     skip = set(done)
     remaining = [r.stem for r in records if r.stem not in skip and not r.error]
-    similar = groups.similar if groups is not None else None
+    similar = groups.lookalike if groups is not None else None
     covered = {similar.get(s, s) for s in unlearnt} if similar is not None else set()
     return order_queue(remaining, strategy, scores, seed=seed, validation=validation_stems(layout, records, groups),
                        groups=similar, covered=covered)

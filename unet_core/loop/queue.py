@@ -45,7 +45,7 @@ def order_queue(
     random order. Without scores (no model yet) both strategies give the seeded random order (with
     ``groups``, one image per look-alike group first), so a comparison starts from the same first round.
 
-    ``groups`` (stem → group of near-duplicates, :mod:`unet_core.data.lookalikes`) makes the uncertainty
+    ``groups`` (stem → group of look-alikes, :mod:`unet_core.data.lookalikes`) makes the uncertainty
     order (and the order before any model) diverse: the most uncertain image of each group comes
     first, then the other images of groups already represented, and groups in ``covered`` (already
     corrected since the model was trained) after all fresh ones — correcting two near-identical

@@ -20,7 +20,7 @@ def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int, stems: Sequ
                   groups: Mapping[str, str] | None = None) -> tuple[list[Pair], list[Pair]]:
     """(pool the annotator works through, held-out test pairs), split by group so a car is on one side.
 
-    ``groups`` (stem → group, e.g. :func:`unet_core.data.lookalikes.frame_groups` joining near-duplicate
+    ``groups`` (stem → group, e.g. :func:`unet_core.data.lookalikes.lookalike_groups` joining look-alike
     frames) replaces the layout's name-based ``Pair.group``. ``stems``: hold out exactly these images
     instead; every one must be a labelled image of the folder.
     """

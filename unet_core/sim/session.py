@@ -124,7 +124,7 @@ class _Loop:
             self.work = make_working_folder(self.layout, self.pool, work)
         self.records = [ImageRecord(p.stem, self.work.image_dir / p.image.name) for p in self.pool]
         self.store = ProjectStore.for_dataset(self.work.root)
-        self.groups = image_groups(self.work, self.records, self.store)  # as the app: near-duplicates together
+        self.groups = image_groups(self.work, self.records, self.store)  # as the app: look-alikes together
         self.ann_cfg = replace(cfg.annotator, target_dice=cfg.target_dice, seed=cfg.seed)
         self.model: tuple[str, Path] | None = None
         self.done: list[str] = list(self.store.corrected_stems()) if resume else []

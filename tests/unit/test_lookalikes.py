@@ -16,9 +16,9 @@ from unet_core.data.lookalikes import (
     SIGNATURE_LEN,
     SIMILARITY,
     cache_path,
-    frame_groups,
     image_signature,
     load_signatures,
+    lookalike_groups,
     signature_of,
     similarity_groups,
 )
@@ -76,15 +76,15 @@ def test_carla_twins_share_a_group_and_carvana_keeps_its_cars(carla_dir: Path, c
     folder, twins = _copy_with_twin(carla_dir, tmp_path / "carla")
     layout = detect_layout(folder)
     pairs, _ = layout.pairs()
-    groups = frame_groups({p.stem: p.image for p in pairs})  # CARLA names say nothing about the scene
-    assert groups.split == groups.similar
-    assert groups.similar[twins[0]] == groups.similar[twins[1]] == twins[0]
-    assert len(set(groups.similar.values())) == len(pairs) - 1
+    groups = lookalike_groups({p.stem: p.image for p in pairs})  # CARLA names say nothing about the scene
+    assert groups.split == groups.lookalike
+    assert groups.lookalike[twins[0]] == groups.lookalike[twins[1]] == twins[0]
+    assert len(set(groups.lookalike.values())) == len(pairs) - 1
     car = detect_layout(carvana_dir)
     cpairs, _ = car.pairs()
-    cgroups = frame_groups({p.stem: p.image for p in cpairs}, car.group_of)
+    cgroups = lookalike_groups({p.stem: p.image for p in cpairs}, car.group_of)
     assert cgroups.split == {p.stem: p.group for p in cpairs}  # splits follow the car id, never look-alikes
-    for stem, group in cgroups.similar.items():  # look-alikes only within a car
+    for stem, group in cgroups.lookalike.items():  # look-alikes only within a car
         assert cgroups.split[stem] == cgroups.split[group]
 
 

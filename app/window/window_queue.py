@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from unet_core.loop.corrections import correction_queue, validation_stems
+from unet_core.loop.corrections import correction_queue, done_stems, unlearnt_stems, validation_stems
 from unet_core.store.state import DONE_STATUSES
 
 if TYPE_CHECKING:
     from app.window.main_window import MainWindow
-
-
 
 
 class QueueCommands:
@@ -33,17 +31,9 @@ class QueueCommands:
         version = ws.model.version
         scores = {r.stem: r.uncertainty for r in ws.records
                   if version is not None and r.scored_by == version and r.uncertainty is not None}
-        done = {r.stem for r in ws.records if r.status in DONE_STATUSES}
-        stems = correction_queue(ws.layout, ws.records, done, scores or None, groups=ws.groups,
-                                 unlearnt=self._unlearnt())
+        stems = correction_queue(ws.layout, ws.records, done_stems(ws.records), scores or None, groups=ws.groups,
+                                 unlearnt=unlearnt_stems(ws.records, version))
         return [ws.row_of[s] for s in stems]
-
-    def _unlearnt(self: MainWindow) -> set[str]:
-        """Images corrected under the active model: not learnt yet, so their look-alikes wait (ws.groups)."""
-        version = self.ws.model.version
-        if version is None:
-            return set()
-        return {r.stem for r in self.ws.records if r.status in DONE_STATUSES and r.corrected_with == version}
 
     def _waiting_look_alikes(self: MainWindow, chosen: int) -> int:
         """How many images more uncertain than row ``chosen`` wait as look-alikes of unlearnt corrections."""
@@ -51,7 +41,7 @@ class QueueCommands:
         rec = self.ws.records[chosen]
         if groups is None or rec.uncertainty is None or rec.scored_by != version:
             return 0
-        covered = {groups.lookalike.get(s, s) for s in self._unlearnt()}
+        covered = {groups.lookalike.get(s, s) for s in unlearnt_stems(self.ws.records, version)}
         return sum(1 for r in self.ws.records if r.status not in DONE_STATUSES and r.scored_by == version
                    and r.uncertainty is not None and r.uncertainty > rec.uncertainty
                    and groups.lookalike.get(r.stem, r.stem) in covered)

@@ -52,3 +52,17 @@ def test_a_rounds_training_settings_come_from_one_recipe(monkeypatch) -> None:  
 def test_the_training_form_offers_the_cores_devices() -> None:
     assert set(train_form.available_devices()) <= set(devices.DEVICE_CHOICES)
     assert "cpu" in train_form.available_devices()
+
+
+def test_the_queue_and_its_waiting_look_alikes_are_the_cores() -> None:
+    from pathlib import Path
+
+    from unet_core.loop.records import ImageRecord
+
+    assert window_queue.correction_queue is corrections.correction_queue
+    assert window_queue.unlearnt_stems is corrections.unlearnt_stems
+    records = [ImageRecord("a", Path("a.png"), status="corrected", corrected_with="v0002"),
+               ImageRecord("b", Path("b.png"), status="reviewed", corrected_with="v0001"),
+               ImageRecord("c", Path("c.png"), status="predicted")]
+    assert corrections.done_stems(records) == {"a", "b"}
+    assert corrections.unlearnt_stems(records, "v0002") == {"a"} and corrections.unlearnt_stems(records, None) == set()

@@ -77,6 +77,18 @@ def split_id(val_stems: Collection[str]) -> str:
     return f"app-{digest[:12]}"
 
 
+def done_stems(records: Sequence[ImageRecord]) -> set[str]:
+    """Images the user settled (corrected or reviewed): out of the queue."""
+    return {r.stem for r in records if r.status in DONE_STATUSES}
+
+
+def unlearnt_stems(records: Sequence[ImageRecord], version: str | None) -> set[str]:
+    """Images settled under the active model ``version``: not learnt yet, so their look-alikes wait."""
+    if version is None:
+        return set()
+    return {r.stem for r in records if r.status in DONE_STATUSES and r.corrected_with == version}
+
+
 def correction_queue(layout: DatasetLayout, records: Sequence[ImageRecord], done: Collection[str],
                      scores: Mapping[str, float] | None, strategy: str = "uncertainty", seed: int = 0,
                      groups: ImageGroups | None = None, unlearnt: Collection[str] = ()) -> list[str]:

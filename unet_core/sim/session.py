@@ -183,7 +183,10 @@ class _Loop:
         self.store.add_edit(stem, result.seconds, result.pixels_changed, result.strokes)
         # the app's rule: a mask left as it started (the prediction was already right) is reviewed, not corrected
         status = "corrected" if is_correction(result.mask, [start]) else "reviewed"
-        self.store.update_state(stem, status=status, model_version=self.model[0] if self.model else None)
+        version = self.model[0] if self.model else None
+        self.store.update_state(stem, status=status, model_version=version)
+        record = next(r for r in self.records if r.stem == stem)  # as the app's record: status and model
+        record.status, record.corrected_with = status, version
         self.done.append(stem)
         relative = result.strokes / result.scratch_strokes if result.scratch_strokes else None
         return {"stem": stem, "uncertainty": score, "validation": stem in val_stems, **result.to_dict(),
@@ -227,7 +230,7 @@ class _Loop:
 
     def run_round(self, r: int) -> dict[str, Any] | None:
         """One round: predict the queue, correct the next K images, fine-tune, evaluate held out."""
-        from unet_core.loop.corrections import correction_queue, validation_stems
+        from unet_core.loop.corrections import correction_queue, unlearnt_stems, validation_stems
 
         remaining = [rec.stem for rec in self.records if rec.stem not in self.done]
         if not remaining:
@@ -240,8 +243,10 @@ class _Loop:
         predict_s = time.perf_counter() - t0
         scores = {s: p.score for s, p in preds.items()} or None
         val_stems = validation_stems(self.work, self.records, self.groups)
-        queue = correction_queue(self.work, self.records, self.done, scores, self.cfg.strategy, seed=self.cfg.seed + r,
-                                 groups=self.groups)
+        version = self.model[0] if self.model else None  # the app's queue: look-alikes of unlearnt images wait
+        queue = correction_queue(self.work, self.records, self.done, scores, self.cfg.strategy,
+                                 seed=self.cfg.seed + r, groups=self.groups,
+                                 unlearnt=unlearnt_stems(self.records, version))
         chosen = queue[:self.cfg.per_round]
         t0 = time.perf_counter()
         images = []

@@ -13,15 +13,15 @@ from app.document.workspace import READ_ONLY_NOTICE, Workspace
 from app.panels.classes_panel import ClassesPanel
 from app.panels.file_list import FileListPanel
 from app.panels.training_panel import TrainingPanel
+from app.window.actions import build_actions
 from app.window.class_shares import ClassShares
+from app.window.commands import WindowCommands
+from app.window.keys import CanvasKeys
+from app.window.queue import QueueCommands
 from app.window.settings import add_recent_folder, get_float, get_int, recent_folders
 from app.window.status_widgets import StatusBar
 from app.window.training_controller import TrainingController
 from app.window.view_modes import DIFF_COLORS, LABELS, mask_for_mode
-from app.window.window_actions import build_actions
-from app.window.window_commands import WindowCommands
-from app.window.window_keys import CanvasKeys
-from app.window.window_queue import QueueCommands
 
 
 class MainWindow(WindowCommands, QueueCommands, QMainWindow):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import app.document.active_model as active_model
 import app.document.workspace as workspace
+import app.window.queue as window_queue
 import app.window.training_controller as training_controller
-import app.window.window_queue as window_queue
 import unet_core.loop.corrections as corrections
 import unet_core.sim.session as session
 from app.panels import train_form

@@ -79,4 +79,6 @@ def clean_png(data: bytes) -> bytes:
         if kind == b"IEND":
             break
         i = end
-    return b"".join(kept) if dropped else data[: end]
+    if dropped:
+        return b"".join(kept)
+    return data if end == len(data) else data[:end]  # no copy of a clean file on every read

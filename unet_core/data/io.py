@@ -13,7 +13,6 @@ from PIL import Image
 from unet_core.data.classes import ClassTable
 from unet_core.data.file_guard import (
     PIL_ERRORS,
-    header_size,
     imdecode,
     pil_reason,
     read_bytes,
@@ -410,7 +409,6 @@ __all__ = [
     "encode_image",
     "encode_mask",
     "encode_png",
-    "header_size",
     "read_image",
     "read_image_reduced",
     "read_mask",

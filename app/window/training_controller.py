@@ -14,7 +14,7 @@ from app.workers import TrainWorker, start_worker, stop_thread
 from unet_core.errors import MaskloopError
 from unet_core.fsutil import atomic_copy
 from unet_core.loop.corrections import count_usable, effort_per_round, finetune_job, scratch_job
-from unet_core.loop.policy import keep_new_version, trained_dice
+from unet_core.loop.policy import keep_new_version, last_dice, trained_dice
 from unet_core.loop.rounds import round_config
 from unet_core.loop.runs import new_run_path, remove_run
 from unet_core.training.types import TrainConfig, TrainResult
@@ -197,7 +197,7 @@ class TrainingController(QObject):
                 keep_new = self._ask(before, after, result)
                 if keep_new and info["mode"] == "finetune" and result.last_path.exists():
                     atomic_copy(result.last_path, out)  # the last epoch's weights, as the user chose
-                    after = _last_dice(result.history)  # ... and the Dice those weights scored
+                    after = last_dice(result.history)  # ... and the Dice those weights scored
             if keep_new and out.exists() and self.ws.store is not None:
                 note = f"{kind}: {result.epochs} epochs, stop: {result.stop_reason}"
                 version = self.ws.model.register_trained(out, info["parent"], after, note)
@@ -261,11 +261,3 @@ class TrainingController(QObject):
 
 def _fmt(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
-
-
-def _last_dice(history: list[dict[str, Any]]) -> float | None:
-    """Validation Dice of the last validated epoch (the weights in a run's ``.last`` file)."""
-    for record in reversed(history):
-        if record.get("val_dice") is not None:
-            return float(record["val_dice"])
-    return None

@@ -50,6 +50,17 @@ def trained_dice(history: Sequence[Mapping[str, Any]]) -> float | None:
     the starting model's own score, so a run whose epochs all scored lower is not taken for one that
     did not drop (its best checkpoint would be the starting weights again).
     """
-    values = [float(r["val_dice"]) for r in history if r.get("val_dice") is not None]
-    values = [v for v in values if math.isfinite(v)]
+    values = _epoch_dices(history)
     return max(values) if values else None
+
+
+def last_dice(history: Sequence[Mapping[str, Any]]) -> float | None:
+    """Validation Dice of the last validated epoch (the weights in a run's ``.last`` file), or ``None``."""
+    values = _epoch_dices(history)
+    return values[-1] if values else None
+
+
+def _epoch_dices(history: Sequence[Mapping[str, Any]]) -> list[float]:
+    """The finite validation Dice values of a run's epochs, in order."""
+    values = [float(r["val_dice"]) for r in history if r.get("val_dice") is not None]
+    return [v for v in values if math.isfinite(v)]

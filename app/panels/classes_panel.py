@@ -238,7 +238,8 @@ class ClassesPanel(QWidget):
                 c = int(counts[cid]) if cid < len(counts) else 0
                 pct = 100.0 * c / total
                 text = "<0.1 %" if 0 < pct < 0.05 else f"{pct:.1f} %"
-            item.setText(COL_SHARE, text)
+            if item.text(COL_SHARE) != text:  # unchanged rows cost no repaint
+                item.setText(COL_SHARE, text)
 
     def share_text(self, class_id: int) -> str:
         """The share column's text for ``class_id`` (for tests and accessibility)."""

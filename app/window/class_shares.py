@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
 
@@ -14,7 +15,7 @@ INTERVAL_MS = 250  # while painting, the shares follow at most four times a seco
 
 
 class ClassShares(QObject):
-    """Counts the pixels of each class in the canvas's mask (one ``bincount``) and shows their shares.
+    """Counts the pixels of each class in the canvas's mask (one histogram) and shows their shares.
 
     :meth:`schedule` after an edit (coalesced), ``schedule(now=True)`` when another mask is shown;
     ``applies()`` says whether the shown mask holds class ids (not the difference view).
@@ -40,5 +41,7 @@ class ClassShares(QObject):
         if mask is None or not self.applies():
             self.panel.set_pixel_counts(None)
             return
-        counts = np.bincount(mask.ravel(), minlength=self.panel.class_count())
-        self.panel.set_pixel_counts(counts.tolist())
+        # calcHist counts uint8 ids exactly, ~4x faster than np.bincount (which widens every pixel to int64)
+        hist = cv2.calcHist([np.ascontiguousarray(mask)], [0], None, [256], [0, 256]).ravel()
+        counts = hist[: max(self.panel.class_count(), int(np.flatnonzero(hist).max(initial=0)) + 1)]
+        self.panel.set_pixel_counts([int(c) for c in counts])

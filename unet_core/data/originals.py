@@ -8,7 +8,7 @@ from pathlib import Path
 
 from unet_core.data.layouts import INNER_FOLDERS, layout_at
 from unet_core.errors import DataError
-from unet_core.fsutil import atomic_write_bytes
+from unet_core.fsutil import atomic_copy
 
 BACKUP_DIRNAME = "originals-backup"
 """Folder in the project store that keeps copies of originals replaced on the user's explicit request."""
@@ -94,10 +94,5 @@ def backup_files(files: list[Path], store_root: Path) -> Path:
         folder = store_root / BACKUP_DIRNAME / f"{stamp}-{n}"
     for f in files:
         src = Path(f)
-        try:
-            data = src.read_bytes()
-        except OSError as exc:
-            raise OriginalsError(f"cannot back up an original before replacing it ({exc.strerror or exc})",
-                                 src) from exc
-        atomic_write_bytes(folder / src.absolute().parent.name / src.name, data)
+        atomic_copy(src, folder / src.absolute().parent.name / src.name)  # names the file that failed
     return folder

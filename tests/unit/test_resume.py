@@ -151,3 +151,19 @@ def test_stale_checkpoint_temps_are_removed_at_the_next_save(finished_run, tmp_p
     assert fresh.exists() and all(p.exists() for p in foreign)
     os.utime(fresh, (old, old))
     assert remove_stale_temps(out) == 1 and not fresh.exists()
+
+
+def test_a_resumed_run_that_never_saves_the_best_still_removes_its_stale_temps(finished_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src, tr, va, classes = finished_run
+    out = tmp_path / "m.safetensors"
+    out.write_bytes(src.read_bytes())
+    last_path_for(out).write_bytes(last_path_for(src).read_bytes())
+    stale = tmp_path / ".m.safetensors.ab_cd123.tmp"  # a kill mid-save of the best, an earlier run
+    stale.write_bytes(b"partial")
+    old = time.time() - 120
+    os.utime(stale, (old, old))
+    best_before = out.read_bytes()
+    # already at the epoch limit: the resumed run trains nothing and so never saves `out`
+    train(tr, va, classes, TrainConfig(epochs=1, **CFG), out, resume=True)
+    assert out.read_bytes() == best_before
+    assert not stale.exists()

@@ -21,7 +21,7 @@ from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example, SegmentationDataset
 from unet_core.devices import autocast_dtype, describe_device, select_device
 from unet_core.errors import DataError
-from unet_core.fsutil import append_text, check_writable
+from unet_core.fsutil import append_text, check_writable, remove_stale_temps
 from unet_core.model.checkpoint import CheckpointMeta, file_hash, load_checkpoint, save_checkpoint
 from unet_core.model.predictor import Predictor
 from unet_core.model.unet import UNetConfig, build_model, check_input_size
@@ -327,6 +327,9 @@ def train(
 def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
     cfg, main = run.config, run.dist.is_main
     t0 = time.perf_counter()
+    if main:  # what an earlier run killed mid-save left beside either file (a resumed run may never save `out`)
+        for path in (run.out, run.last_path):
+            remove_stale_temps(path)
     if evaluate_initial and main:
         # the starting model is the best so far: a run stopped early still leaves a usable `out`
         run.initial_dice, _ = run.evaluate()

@@ -6,6 +6,7 @@ _EXPORTS = {
     "Patch": "unet_core.edit.patches",
     "PatchRecorder": "unet_core.edit.patches",
     "Rect": "unet_core.edit.patches",
+    "writable_classes": "unet_core.edit.patches",
     "paint_stroke": "unet_core.edit.brush",
     "erase_stroke": "unet_core.edit.brush",
     "revert_stroke": "unet_core.edit.brush",

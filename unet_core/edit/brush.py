@@ -135,24 +135,30 @@ def stamp_path(
     return dirty
 
 
-def paint_stroke(mask: np.ndarray, points: Sequence[Pixel], radius: int, value: int) -> Patch | None:
-    """Paint class ``value`` along ``points`` (in place); the undo patch, or ``None`` if nothing changed."""
-    recorder = PatchRecorder(mask)
+def paint_stroke(mask: np.ndarray, points: Sequence[Pixel], radius: int, value: int, *,
+                 writable: np.ndarray | None = None) -> Patch | None:
+    """Paint class ``value`` along ``points`` (in place); the undo patch, or ``None`` if nothing changed.
+
+    ``writable`` (:func:`unet_core.edit.patches.writable_classes`) keeps protected classes as they were.
+    """
+    recorder = PatchRecorder(mask, writable)
     stamp_path(mask, points, radius, value, before_write=recorder.before_write)
     return recorder.finish()
 
 
-def erase_stroke(mask: np.ndarray, points: Sequence[Pixel], radius: int) -> Patch | None:
+def erase_stroke(mask: np.ndarray, points: Sequence[Pixel], radius: int, *,
+                 writable: np.ndarray | None = None) -> Patch | None:
     """The eraser: paint class 0 (background) along ``points``; the undo patch or ``None``."""
-    return paint_stroke(mask, points, radius, 0)
+    return paint_stroke(mask, points, radius, 0, writable=writable)
 
 
 def revert_stroke(
-    mask: np.ndarray, reference: np.ndarray, points: Sequence[Pixel], radius: int
+    mask: np.ndarray, reference: np.ndarray, points: Sequence[Pixel], radius: int, *,
+    writable: np.ndarray | None = None,
 ) -> Patch | None:
     """Revert-to-prediction: copy ``reference``'s pixels under the brush along ``points``; the patch or ``None``."""
     if reference.shape != mask.shape:
         raise ValueError(f"reference is {reference.shape}, mask is {mask.shape}")
-    recorder = PatchRecorder(mask)
+    recorder = PatchRecorder(mask, writable)
     stamp_path(mask, points, radius, source=reference, before_write=recorder.before_write)
     return recorder.finish()

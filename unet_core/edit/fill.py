@@ -26,8 +26,9 @@ def flood_fill(
     return write_where(mask, rect, sel, value, None, before_write)
 
 
-def fill_region(mask: np.ndarray, x: int, y: int, value: int) -> Patch | None:
+def fill_region(mask: np.ndarray, x: int, y: int, value: int, *,
+                writable: np.ndarray | None = None) -> Patch | None:
     """:func:`flood_fill` in place, returning the undo patch (``None`` if nothing changed)."""
-    recorder = PatchRecorder(mask)
+    recorder = PatchRecorder(mask, writable)
     flood_fill(mask, x, y, value, before_write=recorder.before_write)
     return recorder.finish()

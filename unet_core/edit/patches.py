@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +12,29 @@ Rect = tuple[int, int, int, int]
 
 WriteHook = Callable[[Rect], None]
 """Called with the rectangle about to be written, before any pixel of it changes."""
+
+CLASS_SLOTS = 256
+"""Entries of a writable-classes table: one per uint8 class id."""
+
+
+def writable_classes(locked: Iterable[int] = (), only: int | None = None) -> np.ndarray | None:
+    """The classes an edit may overwrite, as a bool table of :data:`CLASS_SLOTS` entries.
+
+    ``locked`` classes are never overwritten (per-class lock); ``only`` set is the preserve-labels
+    mode: an edit changes pixels of that one class (e.g. 0, background) and nothing else. ``None``
+    when every class is writable (no table needed).
+    """
+    table = np.ones(CLASS_SLOTS, dtype=bool)
+    if only is not None:
+        if not 0 <= int(only) < CLASS_SLOTS:
+            raise ValueError(f"class {only} is outside 0..{CLASS_SLOTS - 1}")
+        table[:] = False
+        table[int(only)] = True
+    for c in locked:
+        if not 0 <= int(c) < CLASS_SLOTS:
+            raise ValueError(f"class {c} is outside 0..{CLASS_SLOTS - 1}")
+        table[int(c)] = False
+    return None if table.all() else table
 
 
 def union(a: Rect | None, b: Rect | None) -> Rect | None:
@@ -97,14 +120,36 @@ class PatchRecorder:
 
     Call :meth:`before_write` with each rectangle before writing it; :meth:`finish` returns the
     patch (old/new cropped to the pixels that really changed) or ``None`` when nothing changed.
+    With ``writable`` (see :func:`writable_classes`), pixels whose original class may not be
+    overwritten are put back: by :meth:`settle` after each write of a live stroke, and by :meth:`finish`.
     """
 
     TILE = 64
 
-    def __init__(self, mask: np.ndarray) -> None:
+    def __init__(self, mask: np.ndarray, writable: np.ndarray | None = None) -> None:
         self.mask = mask
+        self.writable = writable
         self._saved: dict[tuple[int, int], np.ndarray] = {}
         self._bbox: Rect | None = None
+
+    def settle(self, rect: Rect | None) -> None:
+        """Put back the original pixels of protected classes inside ``rect`` (nothing without a table)."""
+        if self.writable is None or rect is None:
+            return
+        t = self.TILE
+        x0, y0, x1, y1 = rect
+        for ty in range(y0 // t, (y1 - 1) // t + 1):
+            for tx in range(x0 // t, (x1 - 1) // t + 1):
+                tile = self._saved.get((tx, ty))
+                if tile is None:
+                    continue
+                ty0, tx0 = ty * t, tx * t
+                ay0, ay1 = max(ty0, y0), min(ty0 + tile.shape[0], y1)
+                ax0, ax1 = max(tx0, x0), min(tx0 + tile.shape[1], x1)
+                orig = tile[ay0 - ty0 : ay1 - ty0, ax0 - tx0 : ax1 - tx0]
+                keep = ~self.writable[orig]
+                if keep.any():
+                    self.mask[ay0:ay1, ax0:ax1][keep] = orig[keep]
 
     def before_write(self, rect: Rect) -> None:
         """Save the untouched tiles under ``rect`` (image coordinates, end-exclusive)."""
@@ -123,6 +168,7 @@ class PatchRecorder:
         """Build the patch of everything written since construction (``None`` if no pixel changed)."""
         if self._bbox is None:
             return None
+        self.settle(self._bbox)
         x0, y0, x1, y1 = self._bbox
         new = self.mask[y0:y1, x0:x1]
         old = new.copy()

@@ -40,8 +40,9 @@ def fill_polygon(
     return write_where(mask, rect, sub.astype(bool), value, None, before_write)
 
 
-def paint_polygon(mask: np.ndarray, points: Sequence[tuple[float, float]], value: int) -> Patch | None:
+def paint_polygon(mask: np.ndarray, points: Sequence[tuple[float, float]], value: int, *,
+                  writable: np.ndarray | None = None) -> Patch | None:
     """:func:`fill_polygon` in place, returning the undo patch (``None`` if nothing changed)."""
-    recorder = PatchRecorder(mask)
+    recorder = PatchRecorder(mask, writable)
     fill_polygon(mask, points, value, before_write=recorder.before_write)
     return recorder.finish()

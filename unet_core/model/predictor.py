@@ -15,6 +15,7 @@ from torch import nn
 
 from unet_core.data.transforms import resize_image, to_tensor_input
 from unet_core.devices import autocast_dtype, select_device
+from unet_core.edit.probabilities import ClassProbabilities
 from unet_core.model.checkpoint import CheckpointMeta, load_checkpoint
 from unet_core.model.upsample import upsample_labels, upsample_probabilities
 
@@ -27,6 +28,13 @@ class Prediction:
     uncertainty: np.ndarray  # H x W float32 in [0, 1]: normalised entropy of the class probabilities
     score: float  # the image's uncertainty score: mean normalised entropy (higher = less sure)
     probabilities: np.ndarray | None = None  # H x W x K float32, only when asked for
+    low_probabilities: np.ndarray | None = None  # h x w x K float16 at the model's resolution (smart tools)
+
+    def class_probabilities(self) -> ClassProbabilities | None:
+        """The probabilities for the editing tools, read per window at full size (``None`` if not kept)."""
+        if self.low_probabilities is None:
+            return None
+        return ClassProbabilities(self.low_probabilities, self.labels.shape[:2])
 
 
 @contextmanager
@@ -127,6 +135,7 @@ class Predictor:
             uncertainty=np.clip(uncertainty, 0.0, 1.0, out=uncertainty),
             score=score,
             probabilities=full if with_probabilities else None,
+            low_probabilities=low.astype(np.float16),
         )
 
     def predict(self, image: np.ndarray, with_probabilities: bool = False) -> Prediction:

@@ -1,0 +1,87 @@
+"""Region clicks on the model's output: flip a wrong blob, fill a missed part, or switch a blob to the second choice."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unet_core.edit.probabilities import ClassProbabilities
+from unet_core.edit.selection import Selection, selection_from
+
+CONSIDERED = 0.5
+"""With a model, a fill grows over pixels where the model gives the clicked class at least this share
+of the probability it gives it at the click (at least ``MIN_CONSIDERED``): what the model half-saw."""
+MIN_CONSIDERED = 0.02
+
+
+def component_at(mask: np.ndarray, x: int, y: int, blocked: np.ndarray | None = None) -> Selection | None:
+    """The 4-connected pixels of the class at (x, y) (not crossing ``blocked`` pixels), valued by that class."""
+    h, w = mask.shape
+    if not (0 <= x < w and 0 <= y < h):
+        return None
+    src = mask if mask.flags.c_contiguous else np.ascontiguousarray(mask)
+    region = np.zeros((h + 2, w + 2), np.uint8)
+    if blocked is not None:
+        region[1:-1, 1:-1][blocked] = 1
+        region[1 + y, 1 + x] = 0
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (2 << 8)
+    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(src, region, (int(x), int(y)), 0, 0, 0, flags)
+    if rw <= 0 or rh <= 0:
+        return None
+    sel = region[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw] == 2
+    return selection_from(sel, int(mask[y, x]), rx, ry)
+
+
+def region_click(
+    mask: np.ndarray, x: int, y: int, value: int, *, probs: ClassProbabilities | None = None
+) -> Selection | None:
+    """One click on a wrong region of the mask, with ``value`` the active class.
+
+    On a pixel of another class: that class's connected region becomes ``value`` (a missed part or a
+    hole); with ``probs`` only the part where the model gave ``value`` some probability
+    (:data:`CONSIDERED`), so a click beside an object fills what the model half-saw, not all of the
+    background. On a pixel of ``value`` itself: the blob is removed, each pixel taking the model's next
+    most probable class (background without a model). ``None`` outside the image.
+    """
+    h, w = mask.shape
+    if not (0 <= x < w and 0 <= y < h):
+        return None
+    here = int(mask[y, x])
+    if here == int(value):
+        blob = component_at(mask, x, y)
+        if blob is None:
+            return None
+        if probs is None:
+            return Selection(blob.rect, blob.pixels, 0 if value != 0 else 1)
+        return Selection(blob.rect, blob.pixels, _next_best(probs, blob.rect, int(value)))
+    blocked = None
+    if probs is not None and int(value) < probs.num_classes:
+        plane = probs.plane(int(value), (0, 0, w, h))
+        floor = max(MIN_CONSIDERED, CONSIDERED * float(plane[y, x]))
+        blocked = plane < floor
+    part = component_at(mask, x, y, blocked)
+    if part is None:
+        return None
+    return Selection(part.rect, part.pixels, int(value))
+
+
+def second_choice(mask: np.ndarray, x: int, y: int, probs: ClassProbabilities) -> Selection | None:
+    """The connected region of the clicked class becomes the class the model ranks next over it
+    (the highest mean probability among the other classes); ``None`` outside the image."""
+    blob = component_at(mask, x, y)
+    if blob is None:
+        return None
+    here = int(mask[y, x])
+    p = probs.window(blob.rect)[blob.pixels]
+    means = p.mean(axis=0)
+    if here < means.size:
+        means[here] = -1.0
+    return Selection(blob.rect, blob.pixels, int(np.argmax(means)))
+
+
+def _next_best(probs: ClassProbabilities, rect: tuple[int, int, int, int], value: int) -> np.ndarray:
+    """Per pixel of ``rect``: the most probable class other than ``value``."""
+    p = probs.window(rect)
+    if value < p.shape[-1]:
+        p[..., value] = -1.0
+    return np.argmax(p, axis=-1).astype(np.uint8)

@@ -1,0 +1,121 @@
+"""The snapping stroke: a rough stroke over an object seeds GrabCut in a window, so the object is taken to its edges."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from unet_core.edit.brush import Pixel, stamp_path
+from unet_core.edit.patches import Rect, clip
+from unet_core.edit.probabilities import ClassProbabilities
+from unet_core.edit.selection import Selection, selection_from
+
+WORK_PIXELS = 90_000
+"""GrabCut runs on at most this many pixels (the window is downscaled to fit): the latency bound."""
+ITERATIONS = 3
+MIN_MARGIN = 24
+
+
+def snap_window(points: Sequence[Pixel], radius: int, shape_hw: tuple[int, int]) -> Rect | None:
+    """The window GrabCut looks in: the stroke's box grown by its size (at least ``MIN_MARGIN`` px
+    and twice the brush radius) on every side, cut to the image."""
+    xs = [int(p[0]) for p in points]
+    ys = [int(p[1]) for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys))
+    m = max(MIN_MARGIN, 2 * int(radius), span)
+    return clip(min(xs) - m, min(ys) - m, max(xs) + m + 1, max(ys) + m + 1, shape_hw)
+
+
+def snap_stroke(
+    image: np.ndarray,
+    mask: np.ndarray,
+    points: Sequence[Pixel],
+    radius: int,
+    value: int,
+    *,
+    probs: ClassProbabilities | None = None,
+    erase: bool = False,
+) -> Selection | None:
+    """The object under a rough stroke, found by GrabCut in :func:`snap_window`.
+
+    The stroke's pixels are sure object; elsewhere in the window the model's probability of the object's
+    class (or, without a model, the current mask) says probable object or probable not. The parts of
+    the result that touch the stroke are selected: they become ``value`` where they are not already.
+    With ``erase`` the object is the class most common under the stroke, and its pixels in the result
+    become ``value`` (the eraser form, usually background). ``None`` when nothing would change.
+    """
+    if not points:
+        return None
+    if image.shape[:2] != mask.shape:
+        raise ValueError(f"image {image.shape[:2]} and mask {mask.shape} differ in size")
+    win = snap_window(points, radius, mask.shape)
+    if win is None:
+        return None
+    x0, y0, x1, y1 = win
+    stroke = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    stamp_path(stroke, [(int(p[0]) - x0, int(p[1]) - y0) for p in points], max(0, int(radius)), 1)
+    sure = stroke.astype(bool)
+    if not sure.any():
+        return None
+    sub = mask[y0:y1, x0:x1]
+    target = _erased_class(sub[sure], value) if erase else int(value)
+    if target is None:
+        return None
+    if probs is not None and target < probs.num_classes:
+        prior = probs.plane(target, win) >= 0.5
+    else:
+        prior = sub == target
+    found = _grabcut(np.ascontiguousarray(image[y0:y1, x0:x1, :3]), sure, prior)
+    found = _touching(found, sure)
+    if erase:
+        found &= sub == target
+    else:
+        found &= sub != value
+    return selection_from(found, int(value), x0, y0)
+
+
+def _erased_class(under: np.ndarray, value: int) -> int | None:
+    """The class the eraser takes away: the most common one under the stroke other than ``value``."""
+    counts = np.bincount(under.ravel(), minlength=int(value) + 1)
+    counts[int(value)] = 0
+    return int(counts.argmax()) if counts.any() else None
+
+
+def _grabcut(crop: np.ndarray, sure: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """GrabCut in mask mode on ``crop`` (downscaled to :data:`WORK_PIXELS`); the object at full size."""
+    h, w = sure.shape
+    f = min(1.0, (WORK_PIXELS / (h * w)) ** 0.5)
+    size = (max(8, round(w * f)), max(8, round(h * f)))
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA) if f < 1.0 else crop
+    s_sure = cv2.resize(sure.view(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool) if f < 1.0 \
+        else sure
+    s_prior = cv2.resize(prior.view(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool) if f < 1.0 \
+        else prior
+    gc = np.where(s_prior, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    gc[s_sure] = cv2.GC_FGD
+    if not (gc == cv2.GC_PR_BGD).any():  # GrabCut needs some background to learn from: the window's rim
+        gc[[0, -1], :] = cv2.GC_PR_BGD
+        gc[:, [0, -1]] = cv2.GC_PR_BGD
+        gc[s_sure] = cv2.GC_FGD
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(small, gc, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return sure.copy()  # too few samples of one side (a tiny window): the stroke itself
+    obj = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.float32)
+    if f < 1.0:
+        obj = cv2.resize(obj, (w, h), interpolation=cv2.INTER_LINEAR)
+    return (obj >= 0.5) | sure
+
+
+def _touching(found: np.ndarray, sure: np.ndarray) -> np.ndarray:
+    """The 8-connected parts of ``found`` that hold a stroke pixel."""
+    n, labels = cv2.connectedComponents(found.view(np.uint8), connectivity=8)
+    if n <= 2:
+        return found
+    keep = np.zeros(n, dtype=bool)
+    keep[np.unique(labels[sure])] = True
+    keep[0] = False
+    return keep[labels]

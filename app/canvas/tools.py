@@ -34,7 +34,9 @@ class MaskEditor:
 
     Brush/eraser/revert work as strokes: :meth:`begin_stroke`, any number of :meth:`stroke_to`,
     :meth:`end_stroke`. Fill and polygon are single calls. ``on_dirty`` is called after every write
-    (and by the undo commands), ``on_commit`` after an edit became an undo step.
+    (and by the undo commands), ``on_commit`` after an edit became an undo step. Every edit keeps the
+    classes that :attr:`writable` protects (``unet_core.edit.patches.writable_classes``: per-class
+    locks and the preserve-labels mode) as they were.
     """
 
     def __init__(self, stack: QUndoStack, on_dirty: DirtyListener, on_commit: Callable[[], None]) -> None:
@@ -46,6 +48,7 @@ class MaskEditor:
         self.radius = 10
         self._on_dirty = on_dirty
         self._on_commit = on_commit
+        self.writable: np.ndarray | None = None  # writable-classes table (locks, preserve labels); None: all
         self._stroke: PatchRecorder | None = None
         self._stroke_tool = ""
         self._last: tuple[int, int] | None = None
@@ -76,7 +79,7 @@ class MaskEditor:
         if tool == "revert" and self.reference is None:
             return False
         assert self.mask is not None
-        self._stroke = PatchRecorder(self.mask)
+        self._stroke = PatchRecorder(self.mask, self.writable)
         self._stroke_tool = tool
         self._last = (x, y)
         self._dab((x, y), (x, y))
@@ -110,6 +113,7 @@ class MaskEditor:
             self.mask, start, end, self.radius, value, source=source, before_write=self._stroke.before_write
         )
         if rect is not None:
+            self._stroke.settle(rect)  # protected pixels back before the overlay shows them
             self._on_dirty(self.mask, rect)
 
     # ------------------------------------------------------------ one-shots
@@ -119,7 +123,7 @@ class MaskEditor:
         if not self.can_edit:
             return False
         assert self.mask is not None
-        return self._apply(fill.fill_region(self.mask, x, y, self.active_class), "fill")
+        return self._apply(fill.fill_region(self.mask, x, y, self.active_class, writable=self.writable), "fill")
 
     def fill_polygon(self, points: Sequence[tuple[float, float]]) -> bool:
         """Fill the polygon (image coordinates) with the active class."""
@@ -127,7 +131,7 @@ class MaskEditor:
         if not self.can_edit:
             return False
         assert self.mask is not None
-        return self._apply(polygon.paint_polygon(self.mask, points, self.active_class), "polygon")
+        return self._apply(polygon.paint_polygon(self.mask, points, self.active_class, writable=self.writable), "polygon")
 
     def replace_all(self, values: np.ndarray, text: str) -> bool:
         """Overwrite the whole mask with ``values`` as one undo step (e.g. "accept prediction").

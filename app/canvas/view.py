@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import shiboken6
@@ -18,7 +18,7 @@ from app.canvas.navigation import Navigator
 from app.canvas.overlay import MaskOverlayItem
 from app.canvas.polygon import PolygonInput
 from app.canvas.tools import MAX_RADIUS, TOOLS, UNDO_LIMIT, MaskEditor
-from unet_core.edit.patches import Rect
+from unet_core.edit.patches import Rect, writable_classes
 
 
 def _dirty_listener(view: CanvasView) -> Callable[[np.ndarray, Rect], None]:
@@ -90,6 +90,8 @@ class CanvasView(CanvasInput, QGraphicsView):
         self._hover_scene: QPointF | None = None
         self._brush_cursor.set_radius(self._editor.radius)
         self._placeholder = ""
+        self._locked: frozenset[int] = frozenset()
+        self._only: int | None = None
         self._update_pointer()
 
     # ================================================================ content
@@ -182,6 +184,10 @@ class CanvasView(CanvasInput, QGraphicsView):
         """The reference mask for the revert tool."""
         return self._editor.reference
 
+    def pointer_pixel(self) -> tuple[int, int, int]:
+        """(x, y, class) of the image pixel under the pointer; (-1, -1, -1) when it is not over the image."""
+        return self._hover
+
     def is_editable(self) -> bool:
         """Whether painting tools change the mask now."""
         return self._editor.can_edit
@@ -202,6 +208,15 @@ class CanvasView(CanvasInput, QGraphicsView):
     def opacity(self) -> float:
         """Overlay opacity, 0..1."""
         return self._overlay.overlay_opacity()
+
+    def set_image_adjustment(self, brightness: int, contrast: int) -> None:
+        """Brightness and contrast of the image layer, each -100..100 (0 = as in the file); the mask
+        overlay is drawn unchanged."""
+        self._image_item.set_adjustment(brightness, contrast)
+
+    def image_adjustment(self) -> tuple[int, int]:
+        """The image layer's (brightness, contrast)."""
+        return self._image_item.adjustment()
 
     def set_overlay_hidden(self, hidden: bool) -> None:
         """Hide the whole overlay (hold-to-hide) without changing opacity or visibility."""
@@ -235,6 +250,23 @@ class CanvasView(CanvasInput, QGraphicsView):
     def active_class(self) -> int:
         """Class id the painting tools write."""
         return self._editor.active_class
+
+    def set_protection(self, locked: Iterable[int] = (), only: int | None = None) -> None:
+        """Which classes edits may overwrite: never the ``locked`` ones; with ``only`` set (preserve
+        labels), only pixels of that class (0 = paint over background only). Every tool keeps the rest."""
+        self._editor.end_stroke()
+        self._painting = False
+        self._locked = frozenset(int(c) for c in locked)
+        self._only = None if only is None else int(only)
+        self._editor.writable = writable_classes(sorted(self._locked), self._only)
+
+    def locked_classes(self) -> frozenset[int]:
+        """Classes no edit overwrites."""
+        return self._locked
+
+    def paint_over(self) -> int | None:
+        """The one class edits may overwrite (preserve-labels mode), ``None`` for every class."""
+        return self._only
 
     def set_brush_radius(self, radius: int) -> None:
         """Brush/eraser/revert radius in image pixels, clamped to 1..500."""

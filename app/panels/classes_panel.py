@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QKeyEvent, QMouseEvent, QPainter, QPixmap
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QKeyEvent, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -20,14 +20,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-COL_VISIBLE, COL_ID, COL_NAME, COL_KEY, COL_SHARE = range(5)
-_HEADERS = ("", "#", "Class", "Key", "Share")
+COL_VISIBLE, COL_LOCK, COL_ID, COL_NAME, COL_KEY, COL_SHARE = range(6)
+_HEADERS = ("", "", "#", "Class", "Key", "Share")
 SWATCH = 14
+LOCKED_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def shortcut_key(class_id: int) -> str | None:
-    """The number key that selects ``class_id``: the id itself for 0..9 (0 = background), else ``None``."""
-    return str(class_id) if 0 <= class_id < 10 else None
+    """The number typed to select ``class_id``: its id (digits typed quickly one after the other, e.g.
+    1 then 2 for class 12; 0 = background), ``None`` for ids outside 0..255."""
+    return str(class_id) if 0 <= class_id < 256 else None
 
 
 def class_for_key(digit: int) -> int:
@@ -35,6 +37,28 @@ def class_for_key(digit: int) -> int:
     if not 0 <= digit <= 9:
         raise ValueError(f"number key must be 0..9, got {digit}")
     return digit
+
+
+def lock_icon(locked: bool, size: int = SWATCH) -> QIcon:
+    """A padlock: closed and dark when ``locked``, open and faint otherwise."""
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    ink = QColor(40, 40, 40) if locked else QColor(150, 150, 150, 150)
+    p.setPen(QPen(ink, 1.6))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    shackle = QRectF(size * 0.28, size * 0.08, size * 0.44, size * 0.5)
+    if locked:
+        p.drawArc(shackle, 0, 180 * 16)
+        p.drawLine(QPointF(shackle.left(), size * 0.33), QPointF(shackle.left(), size * 0.5))
+    else:
+        p.drawArc(shackle.translated(size * 0.18, -size * 0.05), 0, 180 * 16)
+    p.drawLine(QPointF(shackle.right(), size * 0.33), QPointF(shackle.right(), size * 0.5))
+    p.setBrush(ink)
+    p.drawRoundedRect(QRectF(size * 0.16, size * 0.46, size * 0.68, size * 0.48), 1.5, 1.5)
+    p.end()
+    return QIcon(pix)
 
 
 def swatch_icon(rgb: tuple[int, int, int], size: int = SWATCH) -> QIcon:
@@ -57,7 +81,8 @@ def swatch_icon(rgb: tuple[int, int, int], size: int = SWATCH) -> QIcon:
 
 
 class ClassesPanel(QWidget):
-    """The dataset's classes: click a row to paint with that class, tick to show/hide it on the overlay.
+    """The dataset's classes: click a row to paint with that class, tick to show/hide it on the overlay,
+    click the padlock to lock it (no edit overwrites a locked class).
 
     Setters (``set_active_class``, ``set_class_visible``, ``set_opacity``) never emit; the signals
     report user actions only, so the main window can wire both directions without loops.
@@ -65,6 +90,7 @@ class ClassesPanel(QWidget):
 
     activeClassChanged = Signal(int)
     visibilityChanged = Signal(int, bool)
+    lockChanged = Signal(int, bool)  # class id, locked (user clicks only)
     opacityChanged = Signal(float)  # 0..1
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -89,16 +115,17 @@ class ClassesPanel(QWidget):
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.tree.header()
         header.setStretchLastSection(False)
-        for col, width in ((COL_VISIBLE, 30), (COL_ID, 52), (COL_KEY, 36), (COL_SHARE, 60)):
+        for col, width in ((COL_VISIBLE, 30), (COL_LOCK, 26), (COL_ID, 52), (COL_KEY, 36), (COL_SHARE, 60)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(col, width)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(24)
         hints = (
             "Shown on the overlay",
+            "Locked: no tool overwrites it (click to lock or unlock; L locks the class under the pointer)",
             "Class id",
             "Class name (click to paint with it)",
-            "Number key",
+            "Number to type (quickly, digit after digit)",
             "Share of the mask",
         )
         for col, tip in enumerate(hints):
@@ -157,17 +184,21 @@ class ClassesPanel(QWidget):
 
     # ------------------------------------------------------------------ public API
     def set_classes(self, names: Sequence[str], colors: Sequence[tuple[int, int, int]]) -> None:
-        """Show these classes (all visible); the active class becomes 0 (or stays if still valid)."""
+        """Show these classes (all visible); the active class becomes 0 (or stays if still valid), locked
+        ids stay locked."""
         if len(names) != len(colors):
             raise ValueError(f"{len(names)} class names but {len(colors)} colours")
         if len(names) > 256:
             raise ValueError(f"at most 256 classes, got {len(names)}")
+        locked = set(self.locked_classes())  # locks outlive a refresh of the same table (a new model)
         self._quiet = True
         try:
             self.tree.clear()
             items = []
             for cid, (name, rgb) in enumerate(zip(names, colors, strict=True)):
                 items.append(self._make_item(cid, str(name), (int(rgb[0]), int(rgb[1]), int(rgb[2]))))
+                if cid in locked:
+                    self._show_lock(items[-1], True)
             self.tree.addTopLevelItems(items)
             self._active = self._active if self._active < len(items) else 0
             if items:
@@ -214,6 +245,21 @@ class ClassesPanel(QWidget):
         """Whether ``class_id`` is ticked."""
         item = self.tree.topLevelItem(class_id) if 0 <= class_id < self.class_count() else None
         return item is not None and item.checkState(COL_VISIBLE) == Qt.CheckState.Checked
+
+    def set_class_locked(self, class_id: int, locked: bool) -> None:
+        """Lock or unlock ``class_id`` (does not emit)."""
+        item = self.tree.topLevelItem(class_id) if 0 <= class_id < self.class_count() else None
+        if item is not None:
+            self._show_lock(item, bool(locked))
+
+    def is_class_locked(self, class_id: int) -> bool:
+        """Whether ``class_id`` is locked."""
+        item = self.tree.topLevelItem(class_id) if 0 <= class_id < self.class_count() else None
+        return item is not None and bool(item.data(COL_LOCK, LOCKED_ROLE))
+
+    def locked_classes(self) -> list[int]:
+        """The locked class ids, ascending."""
+        return [cid for cid in range(self.class_count()) if self.is_class_locked(cid)]
 
     def set_opacity(self, value: float) -> None:
         """Set the slider to ``value`` (0..1, clamped) without emitting."""
@@ -262,12 +308,21 @@ class ClassesPanel(QWidget):
         item.setTextAlignment(COL_KEY, Qt.AlignmentFlag.AlignCenter)
         item.setTextAlignment(COL_SHARE, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         colour = "transparent (background)" if rgb == (0, 0, 0) else f"RGB {rgb[0]}, {rgb[1]}, {rgb[2]}"
-        tip = f"Class {cid}: {name} · {colour}" + (f" · press {key} to paint with it" if key else "")
+        tip = f"Class {cid}: {name} · {colour}" + (f" · type {key} to paint with it" if key else "")
         for col in range(len(_HEADERS)):
             item.setToolTip(col, tip)
         item.setToolTip(COL_VISIBLE, f"Show {name} on the overlay (Space)")
+        self._show_lock(item, False)
         item.setData(COL_NAME, Qt.ItemDataRole.AccessibleTextRole, f"class {cid} {name}")
         return item
+
+    @staticmethod
+    def _show_lock(item: QTreeWidgetItem, locked: bool) -> None:
+        item.setData(COL_LOCK, LOCKED_ROLE, locked)
+        item.setIcon(COL_LOCK, lock_icon(locked))
+        name = item.text(COL_NAME)
+        item.setToolTip(COL_LOCK, f"{name} is locked: no tool overwrites it (click to unlock)" if locked
+                        else f"Lock {name} so that no tool overwrites it")
 
     def _update_bold(self) -> None:
         for cid in range(self.class_count()):
@@ -328,11 +383,15 @@ class ClassesPanel(QWidget):
         ):
             assert isinstance(event, QMouseEvent)
             index = self.tree.indexAt(event.position().toPoint())
-            if index.isValid() and index.column() == COL_VISIBLE:
+            if index.isValid() and index.column() in (COL_VISIBLE, COL_LOCK):
                 if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
                     item = self.tree.topLevelItem(index.row())
-                    if item is not None:
+                    if item is not None and index.column() == COL_VISIBLE:
                         self._toggle(item)
+                    elif item is not None:
+                        locked = not self.is_class_locked(index.row())
+                        self.set_class_locked(index.row(), locked)
+                        self.lockChanged.emit(index.row(), locked)
                 return True
         if watched is self.tree and kind == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)

@@ -99,8 +99,24 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
         modes.addAction(m)
         a[f"mode_{mode}"] = m
     a["mode_corrected"].setChecked(True)
-    for i in range(10):  # number key k selects class k (0 = background); higher ids via the Classes panel
-        _act(w, f"Class {i}", lambda k=i: w.select_class(k), str(i))
+    for i in range(10):  # digits typed quickly form one class id (1 then 2 = class 12); 0 = background
+        _act(w, f"Class {i}", lambda k=i: w.type_class_digit(k), str(i))
+    a["pick_class"] = _act(w, "&Pick Class…", w.open_class_picker, "C",
+                           "Search the classes by name and pick the one to paint with (C or Ctrl+K)")
+    a["pick_class"].setShortcuts([QKeySequence("C"), QKeySequence("Ctrl+K")])
+    a["lock_here"] = _act(w, "&Lock Class Under Pointer", w.toggle_lock_here, "L",
+                          "Lock or unlock the class under the pointer: no tool overwrites a locked class")
+    a["paint_all"] = _act(w, "Paint Over &All Classes", lambda: w.set_paint_over(None), None,
+                          "Edits may change pixels of any class that is not locked")
+    a["paint_background"] = _act(w, "Paint Over &Background Only", lambda: w.set_paint_over(0), None,
+                                 "Preserve labels: edits change background pixels only")
+    for k in ("paint_all", "paint_background"):
+        a[k].setCheckable(True)
+    a["paint_all"].setChecked(True)
+    a["cycle_paint"] = _act(w, "&Switch Paint Over (All / Background Only)", w.cycle_paint_over, "O",
+                            "Preserve labels on or off: paint over background only, or over every class")
+    a["reset_image"] = _act(w, "&Reset Brightness and Contrast", w.reset_image_adjustment, "Ctrl+Alt+0",
+                            "Show the image as it is in the file")
 
     _menus(w, a)
     _toolbar(w, a)
@@ -127,6 +143,12 @@ def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
     for k in ("accept", "reviewed"):
         e.addAction(a[k])
     e.addSeparator()
+    paint = e.addMenu("Paint &Over")
+    for k in ("paint_all", "paint_background", "cycle_paint"):
+        paint.addAction(a[k])
+    e.addAction(a["lock_here"])
+    e.addAction(a["pick_class"])
+    e.addSeparator()
     e.addAction(w.files.find_action)
     v = mb.addMenu("&View")
     for mode in MODES:
@@ -134,6 +156,7 @@ def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
     v.addSeparator()
     for k in ("fit", "actual", "zoom_in", "zoom_out"):
         v.addAction(a[k])
+    v.addAction(a["reset_image"])
     v.addSeparator()
     w.docks_menu = v.addMenu("&Panels")
     t = mb.addMenu("&Tools")
@@ -170,6 +193,15 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
                             "([ and ] change it)")
     w.brush_spin.setAccessibleName("Brush radius")
     tb.addWidget(w.brush_spin)
+    tb.addWidget(QLabel(" Paint over "))
+    w.paint_over_combo = QComboBox(w)
+    w.paint_over_combo.setAccessibleName("Paint over")
+    w.paint_over_combo.setToolTip("Which pixels edits may change: every class, background only (preserve "
+                                  "labels), or one class only (O switches all / background only; "
+                                  "locked classes never change)")
+    w.paint_over_combo.addItem("All classes", -1)
+    w.paint_over_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    tb.addWidget(w.paint_over_combo)
     tb.addSeparator()
     for k in ("undo", "redo"):
         tb.addAction(a[k])

@@ -20,7 +20,9 @@ SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>Ctrl+O</b></td><td>open folder</td><td><b>Ctrl+M</b></td><td>open model</td></tr>
 <tr><td><b>B E G P V</b></td><td>brush, eraser, fill, polygon, revert-to-prediction</td>
 <td><b>[ ]</b></td><td>brush radius</td></tr>
-<tr><td><b>0–9</b></td><td>active class (its id)</td><td><b>hold H</b></td><td>hide overlay</td></tr>
+<tr><td><b>0–9</b></td><td>active class (its id; digits typed quickly: 1 2 = class 12)</td><td><b>hold H</b></td><td>hide overlay</td></tr>
+<tr><td><b>C / Ctrl+K</b></td><td>pick a class by name</td><td><b>L</b></td><td>lock / unlock the class under the pointer</td></tr>
+<tr><td><b>O</b></td><td>paint over background only / all classes</td><td><b>Ctrl+Alt+0</b></td><td>reset brightness and contrast</td></tr>
 <tr><td><b>Space+drag, middle drag</b></td><td>pan</td><td><b>wheel</b></td><td>zoom at cursor</td></tr>
 <tr><td><b>Ctrl+0 / Ctrl+1</b></td><td>fit / 1:1</td><td><b>Alt+1…4</b></td><td>corrected / prediction / original / difference</td></tr>
 <tr><td><b>Ctrl+Z / Ctrl+Shift+Z</b></td><td>undo / redo (one stroke each)</td><td><b>Ctrl+Enter</b></td><td>accept prediction</td></tr>

@@ -6,16 +6,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from app.canvas import CanvasView
 from app.document.workspace import READ_ONLY_NOTICE, Workspace
+from app.panels.class_picker import ClassPicker
 from app.panels.classes_panel import ClassesPanel
 from app.panels.file_list import FileListPanel
+from app.panels.image_adjust import ImageAdjustPanel
 from app.panels.training_panel import TrainingPanel
 from app.window.actions import build_actions
 from app.window.class_shares import ClassShares
 from app.window.commands import WindowCommands
+from app.window.editing import EditingCommands
 from app.window.keys import CanvasKeys
 from app.window.queue import QueueCommands
 from app.window.settings import add_recent_folder, get_float, get_int, recent_folders
@@ -24,7 +27,7 @@ from app.window.training_controller import TrainingController
 from app.window.view_modes import DIFF_COLORS, LABELS, mask_for_mode
 
 
-class MainWindow(WindowCommands, QueueCommands, QMainWindow):
+class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
     """Maskloop's window: file list | canvas | classes + training."""
 
     def __init__(self, settings: QSettings) -> None:
@@ -41,10 +44,18 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
         self.view_mode = "corrected"
         self.files = FileListPanel()
         self.classes_panel = ClassesPanel()
+        self.image_adjust = ImageAdjustPanel()
+        self.class_picker = ClassPicker(self)
         self.training = TrainingPanel()
         self.train_ctl = TrainingController(self.ws, self.training, self)
+        display = QWidget()  # the classes, then the image's brightness and contrast
+        column = QVBoxLayout(display)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.classes_panel, 1)
+        column.addWidget(self.image_adjust)
         self._docks = (self._dock("Files", self.files, Qt.DockWidgetArea.LeftDockWidgetArea),
-                       self._dock("Classes", self.classes_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+                       self._dock("Classes", display, Qt.DockWidgetArea.RightDockWidgetArea),
                        self._dock("Training", self.training, Qt.DockWidgetArea.RightDockWidgetArea))
         self.status = StatusBar()
         self.setStatusBar(self.status)
@@ -96,6 +107,10 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
         self.classes_panel.activeClassChanged.connect(c.set_active_class)
         self.classes_panel.visibilityChanged.connect(c.set_class_visible)
         self.classes_panel.opacityChanged.connect(self._on_opacity)
+        self.classes_panel.lockChanged.connect(lambda c, on: self.set_class_locked(c, on))
+        self.paint_over_combo.currentIndexChanged.connect(lambda _i: self._on_paint_over())
+        self.class_picker.picked.connect(self.select_class)
+        self.image_adjust.changed.connect(c.set_image_adjustment)
         self.train_ctl.runFinished.connect(self._after_training)
         ws.model.loaded.connect(self._on_model_loaded)
 
@@ -108,6 +123,9 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
             stack.deleteLater()
         self.stacks.clear()
         self.files.set_records(ws.records)
+        for cid in self.classes_panel.locked_classes():  # locks and paint over belong to the folder
+            self.classes_panel.set_class_locked(cid, False)
+        self.paint_over_combo.setCurrentIndex(0)
         self._apply_classes()
         assert ws.layout is not None
         add_recent_folder(self.settings, ws.layout.root)
@@ -123,6 +141,7 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
     def _apply_classes(self) -> None:
         classes = self.ws.classes
         self.classes_panel.set_classes(classes.names, classes.colors)
+        self.refresh_paint_over()
         if self.view_mode != "difference":
             self.canvas.set_classes(classes.colors)
         active = self.classes_panel.active_class()
@@ -309,7 +328,7 @@ class MainWindow(WindowCommands, QueueCommands, QMainWindow):
     def _default_dock_sizes(self) -> None:
         files, classes, training = self._docks
         self.resizeDocks([files, classes], [400, 440], Qt.Orientation.Horizontal)
-        self.resizeDocks([classes, training], [230, 620], Qt.Orientation.Vertical)
+        self.resizeDocks([classes, training], [320, 530], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop training cleanly, write every edit, remember the window."""

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor
 from app.panels.classes_panel import (
     COL_ID,
     COL_KEY,
+    COL_LOCK,
     COL_NAME,
     COL_SHARE,
     COL_VISIBLE,
@@ -52,9 +53,9 @@ def test_rows_show_id_name_key_and_visibility(panel: ClassesPanel) -> None:
     item = panel.tree.topLevelItem(3)
     assert (item.text(COL_ID), item.text(COL_NAME), item.text(COL_KEY)) == ("3", "class3", "3")
     assert panel.tree.topLevelItem(9).text(COL_KEY) == "9" and panel.tree.topLevelItem(0).text(COL_KEY) == "0"
-    assert panel.tree.topLevelItem(10).text(COL_KEY) == ""
+    assert panel.tree.topLevelItem(10).text(COL_KEY) == "10"  # typed digit after digit
     assert item.checkState(COL_VISIBLE) == Qt.CheckState.Checked
-    assert "press 3" in item.toolTip(COL_NAME)
+    assert "type 3" in item.toolTip(COL_NAME)
     assert "transparent" in panel.tree.topLevelItem(0).toolTip(COL_NAME)
     with pytest.raises(ValueError, match="colours"):
         panel.set_classes(["a", "b"], [(0, 0, 0)])
@@ -170,7 +171,27 @@ def test_background_swatch_is_checkerboard() -> None:
 
 
 def test_shortcut_mapping() -> None:
-    assert [shortcut_key(i) for i in (0, 8, 9, 10, -1)] == ["0", "8", "9", None, None]
+    assert [shortcut_key(i) for i in (0, 8, 9, 12, 255, 256, -1)] == ["0", "8", "9", "12", "255", None, None]
     assert [class_for_key(d) for d in (1, 9, 0)] == [1, 9, 0]
     with pytest.raises(ValueError):
         class_for_key(10)
+
+
+def test_lock_column_click_toggles_lock_without_changing_active(panel: ClassesPanel, qtbot) -> None:
+    assert panel.locked_classes() == []
+    with (
+        qtbot.assertNotEmitted(panel.activeClassChanged),
+        qtbot.waitSignal(panel.lockChanged, timeout=1000) as blocker,
+    ):
+        qtbot.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton, pos=cell_pos(panel, 3, COL_LOCK))
+    assert blocker.args == [3, True]
+    assert panel.is_class_locked(3) and panel.locked_classes() == [3]
+    assert "locked" in panel.tree.topLevelItem(3).toolTip(COL_LOCK)
+    panel.set_classes(NAMES, COLORS)  # the same table again (a new model): the lock stays
+    assert panel.locked_classes() == [3]
+    with qtbot.waitSignal(panel.lockChanged, timeout=1000) as blocker:
+        qtbot.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton, pos=cell_pos(panel, 3, COL_LOCK))
+    assert blocker.args == [3, False] and panel.locked_classes() == []
+    with qtbot.assertNotEmitted(panel.lockChanged, wait=20):
+        panel.set_class_locked(5, True)
+    assert panel.locked_classes() == [5]

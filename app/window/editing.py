@@ -1,0 +1,116 @@
+"""The window's editing aids: class locks, the paint-over (preserve-labels) mode, typed class numbers, the
+class picker and the image's brightness/contrast."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPoint
+
+if TYPE_CHECKING:
+    from app.window.main_window import MainWindow
+
+TYPING_S = 0.8  # digits typed within this time of each other build one class number (1 then 2 = 12)
+ALL = -1  # the paint-over combo's data for "every class"
+
+
+class EditingCommands:
+    """Mixed into :class:`MainWindow`; the state lives per session (not in the settings)."""
+
+    _typed: int | None = None
+    _typed_at = 0.0
+
+    # -- class locks and paint over ----------------------------------------------------------------
+    def apply_protection(self: MainWindow) -> None:
+        """Give the canvas the locked classes and the paint-over choice (every tool respects them)."""
+        data = self.paint_over_combo.currentData()
+        only = None if data is None or int(data) == ALL else int(data)
+        self.canvas.set_protection(self.classes_panel.locked_classes(), only)
+
+    def set_class_locked(self: MainWindow, class_id: int, locked: bool) -> None:
+        """Lock (no tool overwrites it) or unlock one class."""
+        if not 0 <= class_id < self.classes_panel.class_count():
+            return
+        self.classes_panel.set_class_locked(class_id, locked)
+        self.apply_protection()
+        name = self.ws.classes.names[class_id] if class_id < len(self.ws.classes.names) else str(class_id)
+        self.status.showMessage(f"{name} {'locked: no tool overwrites it' if locked else 'unlocked'}", 4000)
+
+    def toggle_lock_here(self: MainWindow) -> None:
+        """Lock or unlock the class under the pointer (the active class when the pointer is elsewhere)."""
+        cls = self.canvas.pointer_pixel()[2]
+        if cls < 0 or not self.canvas.pointer_over():
+            cls = self.canvas.active_class()
+        self.set_class_locked(cls, not self.classes_panel.is_class_locked(cls))
+
+    def refresh_paint_over(self: MainWindow) -> None:
+        """Fill the paint-over combo from the class table, keeping the choice where it still exists."""
+        combo = self.paint_over_combo
+        keep = combo.currentData()
+        names = self.ws.classes.names
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem("All classes", ALL)
+        if names:
+            combo.addItem(f"{names[0]} only" if names[0].lower() != "background" else "Background only", 0)
+        for cid, name in enumerate(names[1:], 1):
+            combo.addItem(f"{name} only", cid)
+        index = combo.findData(keep) if keep is not None else 0
+        combo.setCurrentIndex(max(index, 0))
+        combo.blockSignals(False)
+        self.apply_protection()
+
+    def set_paint_over(self: MainWindow, only: int | None) -> None:
+        """Preserve labels: edits change only pixels of class ``only`` (0 = background); ``None``: any class."""
+        index = self.paint_over_combo.findData(ALL if only is None else int(only))
+        if index >= 0:
+            self.paint_over_combo.setCurrentIndex(index)  # applies through currentIndexChanged
+
+    def cycle_paint_over(self: MainWindow) -> None:
+        """All classes -> background only -> all classes (a single class chosen in the list -> all)."""
+        data = self.paint_over_combo.currentData()
+        self.set_paint_over(0 if data is None or int(data) == ALL else None)
+
+    def _on_paint_over(self: MainWindow) -> None:
+        self.apply_protection()
+        only = self.canvas.paint_over()
+        for key, value in (("paint_all", None), ("paint_background", 0)):
+            self.actions_by_name[key].setChecked(only == value)
+        self.status.showMessage(f"Paint over: {self.paint_over_combo.currentText().lower()}", 4000)
+
+    # -- choosing a class --------------------------------------------------------------------------
+    def type_class_digit(self: MainWindow, digit: int) -> None:
+        """A number key: digits typed quickly one after the other form one class id (1, 2 -> 12) while
+        that class exists; otherwise the digit starts a new number."""
+        now = time.monotonic()
+        count = self.ws.classes.num_classes
+        typed = self._typed
+        if typed and now - self._typed_at <= TYPING_S and typed * 10 + digit < count:
+            value = typed * 10 + digit
+        else:
+            value = digit
+        self._typed, self._typed_at = value, now
+        self.select_class(value)
+        if value >= 10 and value < count:
+            self.status.showMessage(f"Class {value}: {self.ws.classes.names[value]}", 3000)
+
+    def open_class_picker(self: MainWindow) -> None:
+        """The searchable class list, under the pointer when it is over the canvas, else at the canvas's corner."""
+        classes = self.ws.classes
+        if not classes.names:
+            return
+        canvas = self.canvas
+        local = canvas.mapFromGlobal(canvas.cursor().pos()) if canvas.pointer_over() else QPoint(24, 24)
+        self.class_picker.open_at(classes.names, classes.colors, canvas.active_class(),
+                                  canvas.mapToGlobal(local))
+
+    # -- image brightness and contrast ---------------------------------------------------------------
+    def set_image_adjustment(self: MainWindow, brightness: int, contrast: int) -> None:
+        """Brightness and contrast of the image layer (-100..100 each)."""
+        self.image_adjust.set_values(brightness, contrast)
+        self.canvas.set_image_adjustment(brightness, contrast)
+
+    def reset_image_adjustment(self: MainWindow) -> None:
+        """Show the image as it is in the file."""
+        self.set_image_adjustment(0, 0)

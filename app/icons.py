@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -16,6 +17,16 @@ def _pen(width: float = 2.0, color: QColor = INK) -> QPen:
     pen.setCapStyle(Qt.PenCapStyle.RoundCap)
     pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
     return pen
+
+
+def _cos(i: int) -> float:
+    """Cosine of the i-th of ten star points (36 degrees apart, the first straight up)."""
+    return math.cos(math.pi * i / 5 - math.pi / 2)
+
+
+def _sin(i: int) -> float:
+    """Sine of the i-th of ten star points."""
+    return math.sin(math.pi * i / 5 - math.pi / 2)
 
 
 def _draw(name: str, p: QPainter) -> None:
@@ -41,6 +52,46 @@ def _draw(name: str, p: QPainter) -> None:
         p.drawPath(path)
         p.drawLine(QPointF(12, 18), QPointF(9, 21))
         p.drawLine(QPointF(12, 18), QPointF(9, 15))
+    elif name == "wand":  # a stick with a star at its tip
+        p.drawLine(QPointF(4, 20), QPointF(14, 10))
+        p.setBrush(ACCENT)
+        star = [QPointF(17 + 5 * (0.45 if i % 2 else 1.0) * _cos(i), 7 + 5 * (0.45 if i % 2 else 1.0) * _sin(i))
+                for i in range(10)]
+        p.drawPolygon(QPolygonF(star))
+    elif name == "snap":  # a rough stroke inside a crisp outline
+        p.setBrush(QColor(255, 120, 20, 70))
+        p.drawEllipse(QRectF(3, 5, 18, 14))
+        p.setPen(_pen(3.0, ACCENT))
+        p.drawPolyline(QPolygonF([QPointF(7, 13), QPointF(11, 10), QPointF(14, 14), QPointF(17, 11)]))
+    elif name == "region":  # a blob and a pointer clicking it
+        p.setBrush(QColor(255, 120, 20, 120))
+        path = QPainterPath(QPointF(4, 10))
+        path.cubicTo(QPointF(4, 2), QPointF(18, 2), QPointF(17, 9))
+        path.cubicTo(QPointF(16, 16), QPointF(4, 18), QPointF(4, 10))
+        p.drawPath(path)
+        p.setBrush(QColor("white"))
+        p.drawPolygon(QPolygonF([QPointF(12, 10), QPointF(20, 18), QPointF(16, 18), QPointF(18, 22),
+                                 QPointF(16, 22), QPointF(14, 19), QPointF(12, 21)]))
+    elif name == "scissors":
+        p.drawLine(QPointF(6, 4), QPointF(17, 17))
+        p.drawLine(QPointF(18, 4), QPointF(7, 17))
+        p.setBrush(ACCENT)
+        p.drawEllipse(QRectF(2, 16, 6, 6))
+        p.drawEllipse(QRectF(16, 16, 6, 6))
+    elif name == "superpixel":  # a hexagon tiling with one cell filled
+        for cx, cy, fill in ((8, 8, True), (16, 8, False), (12, 15, False), (4, 15, False), (20, 15, False)):
+            p.setBrush(ACCENT if fill else Qt.BrushStyle.NoBrush)
+            p.drawPolygon(QPolygonF([QPointF(cx + 4.2 * math.cos(math.pi * i / 3 + math.pi / 6),
+                                             cy + 4.2 * math.sin(math.pi * i / 3 + math.pi / 6)) for i in range(6)]))
+    elif name == "cleanup":  # a broom
+        p.drawLine(QPointF(19, 3), QPointF(11, 13))
+        p.setBrush(ACCENT)
+        p.drawPolygon(QPolygonF([QPointF(9, 11), QPointF(14, 15), QPointF(10, 21), QPointF(3, 17)]))
+    elif name == "edge":  # a brush dab cut by an edge
+        p.setBrush(QColor(255, 120, 20, 160))
+        p.drawPie(QRectF(4, 4, 16, 16), 90 * 16, 180 * 16)
+        p.setPen(_pen(2.0, QColor(40, 40, 40)))
+        p.drawLine(QPointF(12, 2), QPointF(12, 22))
     elif name == "pan":
         for a, b in (((12, 3), (12, 21)), ((3, 12), (21, 12))):
             p.drawLine(QPointF(*a), QPointF(*b))

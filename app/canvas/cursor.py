@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from app.canvas.preview import PathItem
 
 
 def _cosmetic_pen(color: QColor, width: float = 1.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -66,30 +68,18 @@ class BrushCursorItem(QGraphicsItem):
         painter.drawLine(QPointF(0, -mark), QPointF(0, mark))
 
 
-class PolygonPreviewItem(QGraphicsPathItem):
-    """The polygon being drawn: its edges so far and a dashed edge to the pointer."""
+class PolygonPreviewItem(PathItem):
+    """The polygon being drawn: its edges so far and dashed edges through the pointer; once closed, the
+    whole outline with a handle on every vertex."""
 
     def __init__(self, parent: QGraphicsItem | None = None) -> None:
-        super().__init__(parent)
-        self.setZValue(90)
-        self.setPen(_cosmetic_pen(QColor(255, 255, 0), 1.5))
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self._hover: QGraphicsPathItem = QGraphicsPathItem(self)
-        self._hover.setPen(_cosmetic_pen(QColor(255, 255, 0), 1.0, Qt.PenStyle.DashLine))
+        super().__init__(QColor(255, 255, 0), parent)
 
-    def set_points(self, points: Sequence[tuple[float, float]], hover: tuple[float, float] | None) -> None:
-        """Show the polyline through ``points`` and the closing edges through ``hover``."""
-        path = QPainterPath()
-        if points:
-            path.moveTo(*points[0])
-            for p in points[1:]:
-                path.lineTo(*p)
-        self.setPath(path)
-        rubber = QPainterPath()
-        if points and hover is not None:
-            rubber.moveTo(*points[-1])
-            rubber.lineTo(*hover)
-            if len(points) > 1:
-                rubber.lineTo(*points[0])
-        self._hover.setPath(rubber)
-        self.setVisible(bool(points))
+    def set_points(self, points: Sequence[tuple[float, float]], hover: tuple[float, float] | None,
+                   closed: bool = False) -> None:
+        """Show the polyline through ``points`` and the closing edges through ``hover`` (or, ``closed``,
+        the closed outline and its vertex handles)."""
+        live: list[tuple[float, float]] = []
+        if points and hover is not None and not closed:
+            live = [points[-1], hover] + ([points[0]] if len(points) > 1 else [])
+        self.set_path(points, closed=closed, vertices=points if closed else (), live=live)

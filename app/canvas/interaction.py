@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QMouseEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
-from app.canvas.tools import PAINT_TOOLS, ROUND_TOOLS
+from app.canvas.tools import PAINT_TOOLS, ROUND_TOOLS, SIZED_TOOLS, SMART_TOOLS
 
 CLOSE_PX = 6.0  # screen pixels: a click this close to the first vertex (or a double-click to the last) closes
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from app.canvas.navigation import Navigator
     from app.canvas.overlay import MaskOverlayItem
     from app.canvas.polygon import PolygonInput
+    from app.canvas.smart import SmartTools
     from app.canvas.tools import MaskEditor
 
     _Base = QGraphicsView
@@ -29,9 +30,11 @@ class CanvasInput(_Base):
     """Mixin for :class:`CanvasView` that turns mouse, wheel and key events into tool actions.
 
     Left button: the current tool; middle button, or left with space held / the pan tool: pan;
-    wheel: zoom around the pointer; ``[`` / ``]``: brush radius; Enter, a double-click on the last
-    vertex or a click on the first closes a polygon (vertices beside the image land on its border),
-    Esc cancels it, Backspace removes its last vertex.
+    wheel: zoom around the pointer (Ctrl+wheel: the smart tool's tolerance or size); ``[`` / ``]``:
+    brush radius; a double-click on the last vertex or a click on the first closes a polygon (vertices
+    beside the image land on its border), whose vertices can then be dragged; Enter applies it, Esc
+    cancels it, Backspace removes its last vertex. The smart tools get their events through
+    :class:`app.canvas.smart.SmartTools`.
     """
 
     if TYPE_CHECKING:
@@ -41,6 +44,7 @@ class CanvasInput(_Base):
         _overlay: MaskOverlayItem
         _brush_cursor: BrushCursorItem
         _polygon: PolygonInput
+        _smart: SmartTools
         _tool: str
         _size: tuple[int, int] | None
         _space: bool
@@ -64,7 +68,7 @@ class CanvasInput(_Base):
             self._update_pointer()
         elif button == Qt.MouseButton.LeftButton:
             self._track(self._nav.scene_pos(pos))
-            self._press_tool(self._nav.scene_pos(pos))
+            self._press_tool(self._nav.scene_pos(pos), pos.x(), event.modifiers())
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -74,9 +78,12 @@ class CanvasInput(_Base):
             self._nav.pan_to(pos.toPoint())
         scene = self._nav.scene_pos(pos)
         self._track(scene)
+        held = bool(event.buttons() & Qt.MouseButton.LeftButton)
         if self._painting:
             self._editor.stroke_to(*self._pixel(scene))
-        elif self._polygon and event.buttons() & Qt.MouseButton.LeftButton:
+        elif self._tool in SMART_TOOLS and not self._nav.panning:
+            self._smart.move(scene, pos.x(), held)
+        elif self._polygon and held:
             self._polygon.drag(self._inside(scene), self.zoom())
         event.accept()
 
@@ -89,6 +96,8 @@ class CanvasInput(_Base):
             if self._painting:
                 self._painting = False
                 self._editor.end_stroke()
+            elif self._tool in SMART_TOOLS:
+                self._smart.release(self._nav.scene_pos(event.position()))
             elif self._polygon.release():
                 self._close_polygon()
         event.accept()
@@ -96,9 +105,12 @@ class CanvasInput(_Base):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         """A double-click on the last vertex closes a polygon; otherwise (two quick clicks at different
         places, other tools) it acts as a press."""
+        if event.button() == Qt.MouseButton.LeftButton and self._smart.double_click(self._nav.scene_pos(event.position())):
+            event.accept()
+            return
         if self._tool == "polygon" and event.button() == Qt.MouseButton.LeftButton and self._polygon and \
-                self._near(self._polygon.points[-1], self._nav.scene_pos(event.position())):
-            self._close_polygon()
+                not self._polygon.closed and self._near(self._polygon.points[-1], self._nav.scene_pos(event.position())):
+            self._polygon.close()
             event.accept()
             return
         self.mousePressEvent(event)
@@ -106,6 +118,9 @@ class CanvasInput(_Base):
     def wheelEvent(self, event: QWheelEvent) -> None:
         """Zoom around the pointer."""
         delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta and self._tool in SMART_TOOLS and self._smart.wheel(delta, event.modifiers()):
+            event.accept()
+            return
         if delta and self._nav.zoom_at(self.zoom() * self._nav.wheel_factor(delta), event.position()):
             self._zoomed()
             self._track(self._nav.scene_pos(event.position()))
@@ -122,6 +137,9 @@ class CanvasInput(_Base):
             self.step_brush_radius(False)
         elif key == Qt.Key.Key_BracketRight or event.text() == "]":
             self.step_brush_radius(True)
+        elif self._tool in SMART_TOOLS and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape,
+                                                   Qt.Key.Key_Backspace) and self._smart.key(key):
+            pass
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._polygon:
             self._close_polygon()
         elif key == Qt.Key.Key_Escape and self._polygon:
@@ -174,7 +192,7 @@ class CanvasInput(_Base):
             self.fit_to_window()
 
     # ============================================================== internals
-    def _press_tool(self, scene: QPointF) -> None:
+    def _press_tool(self, scene: QPointF, screen_x: float, mods: Qt.KeyboardModifier) -> None:
         if self._tool not in PAINT_TOOLS:
             return
         if not self._editor.can_edit:
@@ -182,14 +200,18 @@ class CanvasInput(_Base):
                 self.editRefused.emit()  # say why nothing happens instead of ignoring the click
             return
         x, y = self._pixel(scene)
-        if self._tool in ROUND_TOOLS:
+        if self._tool in SMART_TOOLS:
+            self._smart.press(scene, screen_x, mods)
+        elif self._tool in ROUND_TOOLS:
             self._painting = self._editor.begin_stroke(self._tool, x, y)
         elif self._tool == "fill":
             self._editor.fill_at(x, y)
         elif self._tool == "polygon":
             point = self._inside(scene)
-            if len(self._polygon.points) >= 3 and self._near(self._polygon.points[0], scene):
-                self._close_polygon()  # clicking the first vertex closes the polygon
+            if self._polygon.closed:
+                self._polygon.grab(point, self.zoom(), CLOSE_PX)  # drag a vertex; Enter applies
+            elif len(self._polygon.points) >= 3 and self._near(self._polygon.points[0], scene):
+                self._polygon.close()  # clicking the first vertex closes the polygon
             else:
                 self._polygon.press(point)
 
@@ -236,7 +258,7 @@ class CanvasInput(_Base):
 
     def _wants_brush_outline(self) -> bool:
         return (
-            self._tool in ROUND_TOOLS
+            self._tool in SIZED_TOOLS
             and self._editor.can_edit
             and not self._space
             and not self._nav.panning
@@ -248,7 +270,7 @@ class CanvasInput(_Base):
             shape = Qt.CursorShape.ClosedHandCursor
         elif self._space or self._tool == "pan":
             shape = Qt.CursorShape.OpenHandCursor
-        elif self._editor.can_edit and self._tool in ROUND_TOOLS:
+        elif self._editor.can_edit and self._tool in SIZED_TOOLS:
             shape = Qt.CursorShape.BlankCursor
         elif self._editor.can_edit and self._tool in PAINT_TOOLS:
             shape = Qt.CursorShape.CrossCursor

@@ -1,4 +1,5 @@
-"""Collects the vertices of the polygon/lasso tool (clicks or a drag) and shows them as they grow."""
+"""Collects the vertices of the polygon/lasso tool (clicks or a drag), shows them as they grow, and lets the
+closed polygon's vertices be dragged before it is applied."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ Point = tuple[float, float]
 class PolygonInput:
     """The polygon in progress: clicks add vertices, a drag that starts a polygon draws a lasso.
 
-    A lasso closes on release; a clicked polygon closes on double-click or Enter (the view calls
-    :meth:`take`). Points are image (scene) coordinates.
+    A lasso is applied on release; a clicked polygon closes on double-click or a click on its first
+    vertex (:meth:`close`), after which its vertices can be dragged (:meth:`grab`, :meth:`drag`) until
+    Enter applies it (the view calls :meth:`take`). Points are image (scene) coordinates, clamped to the
+    image by the view.
     """
 
     LASSO_SPACING_PX = 3.0  # screen pixels between lasso points
@@ -24,6 +27,8 @@ class PolygonInput:
         self._hover: Point | None = None
         self._lasso = False
         self._dragged = 0
+        self.closed = False
+        self._grabbed: int | None = None
 
     def __bool__(self) -> bool:
         return bool(self.points)
@@ -36,8 +41,24 @@ class PolygonInput:
             self.points.append(point)
         self._show()
 
+    def close(self) -> None:
+        """Close the polygon: its vertices can now be dragged until it is applied."""
+        if len(self.points) >= 3:
+            self.closed, self._lasso = True, False
+            self._show()
+
+    def grab(self, point: Point, zoom: float, near_px: float) -> bool:
+        """On a closed polygon: take the vertex within ``near_px`` screen pixels of ``point``, if any."""
+        near = [i for i, (x, y) in enumerate(self.points) if math.hypot(x - point[0], y - point[1]) * zoom <= near_px]
+        self._grabbed = near[0] if near else None
+        return self._grabbed is not None
+
     def drag(self, point: Point, zoom: float) -> None:
-        """Pointer moved with the button held: extend a lasso."""
+        """Pointer moved with the button held: move the grabbed vertex, or extend a lasso."""
+        if self.closed and self._grabbed is not None:
+            self.points[self._grabbed] = point
+            self._show()
+            return
         if not self._lasso or not self.points:
             return
         last = self.points[-1]
@@ -49,7 +70,8 @@ class PolygonInput:
     def release(self) -> bool:
         """Button released: True when a lasso was dragged and should be closed now."""
         was_lasso, self._lasso = self._lasso, False
-        return was_lasso and self._dragged >= 2
+        self._grabbed = None
+        return was_lasso and self._dragged >= 2 and not self.closed
 
     def hover(self, point: Point | None) -> None:
         """Pointer position, for the rubber-band edges."""
@@ -58,8 +80,8 @@ class PolygonInput:
             self._show()
 
     def pop(self) -> None:
-        """Remove the last vertex."""
-        if self.points:
+        """Remove the last vertex (of a polygon still open)."""
+        if self.points and not self.closed:
             self.points.pop()
             self._show()
 
@@ -74,7 +96,9 @@ class PolygonInput:
         self.points = []
         self._lasso = False
         self._dragged = 0
+        self.closed = False
+        self._grabbed = None
         self._show()
 
     def _show(self) -> None:
-        self.preview.set_points(self.points, self._hover)
+        self.preview.set_points(self.points, self._hover, self.closed)

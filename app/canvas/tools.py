@@ -10,10 +10,13 @@ from PySide6.QtGui import QUndoStack
 from app.canvas.undo import PatchCommand
 from unet_core.edit import brush, fill, polygon, replace
 from unet_core.edit.patches import Patch, PatchRecorder, Rect
+from unet_core.edit.selection import Selection, apply_selection
 
-TOOLS: tuple[str, ...] = ("brush", "eraser", "fill", "polygon", "revert", "pan")
+SMART_TOOLS: tuple[str, ...] = ("wand", "snap", "region", "scissors", "superpixel", "cleanup", "edge")
+TOOLS: tuple[str, ...] = ("brush", "eraser", "fill", "polygon", "revert", "pan", *SMART_TOOLS)
 ROUND_TOOLS: frozenset[str] = frozenset({"brush", "eraser", "revert"})
-PAINT_TOOLS: frozenset[str] = frozenset({"brush", "eraser", "fill", "polygon", "revert"})
+SIZED_TOOLS: frozenset[str] = ROUND_TOOLS | {"snap", "superpixel", "edge"}  # the brush outline shows their radius
+PAINT_TOOLS: frozenset[str] = frozenset({"brush", "eraser", "fill", "polygon", "revert", *SMART_TOOLS})
 MAX_RADIUS = 500
 UNDO_LIMIT = 200
 
@@ -23,6 +26,13 @@ _TEXTS = {
     "revert": "Revert to prediction",
     "fill": "Fill",
     "polygon": "Polygon fill",
+    "wand": "Magic wand",
+    "snap": "Snapping stroke",
+    "region": "Region click",
+    "scissors": "Scissors fill",
+    "superpixel": "Superpixel stroke",
+    "cleanup": "Clean up holes and specks",
+    "edge": "Edge-aware stroke",
 }
 
 DirtyListener = Callable[[np.ndarray, Rect], None]
@@ -92,6 +102,27 @@ class MaskEditor:
         start, self._last = self._last, (x, y)
         self._dab(start, (x, y))
 
+    def begin_live(self, tool: str) -> bool:
+        """Start a stroke whose pixels come as selections (:meth:`live_write`), one undo step at the end."""
+        self.end_stroke()
+        if not self.can_edit:
+            return False
+        assert self.mask is not None
+        self._stroke = PatchRecorder(self.mask, self.writable)
+        self._stroke_tool = tool
+        return True
+
+    def live_write(self, sel: Selection | None) -> None:
+        """Write a selection into the stroke begun by :meth:`begin_live` (protected classes kept)."""
+        if self._stroke is None or sel is None or self.mask is None:
+            return
+        x0, y0, x1, y1 = sel.rect
+        self._stroke.before_write(sel.rect)
+        sub = self.mask[y0:y1, x0:x1]
+        sub[sel.pixels] = sel.values()[sel.pixels]
+        self._stroke.settle(sel.rect)
+        self._on_dirty(self.mask, sel.rect)
+
     def end_stroke(self) -> bool:
         """Finish the stroke; True when it changed pixels and was pushed as one undo step."""
         recorder, tool = self._stroke, self._stroke_tool
@@ -132,6 +163,14 @@ class MaskEditor:
             return False
         assert self.mask is not None
         return self._apply(polygon.paint_polygon(self.mask, points, self.active_class, writable=self.writable), "polygon")
+
+    def apply_selection(self, sel: Selection | None, tool: str) -> bool:
+        """Write a smart tool's selection as one undo step (protected classes kept); False if nothing changed."""
+        self.end_stroke()
+        if sel is None or not self.can_edit:
+            return False
+        assert self.mask is not None
+        return self._apply(apply_selection(self.mask, sel, writable=self.writable), tool)
 
     def replace_all(self, values: np.ndarray, text: str) -> bool:
         """Overwrite the whole mask with ``values`` as one undo step (e.g. "accept prediction").

@@ -14,11 +14,14 @@ from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 from app.canvas.cursor import BrushCursorItem, PolygonPreviewItem
 from app.canvas.image_item import ImageItem, rgb_to_qimage
 from app.canvas.interaction import CanvasInput
+from app.canvas.jobs import Runner
 from app.canvas.navigation import Navigator
 from app.canvas.overlay import MaskOverlayItem
 from app.canvas.polygon import PolygonInput
+from app.canvas.smart import SmartTools
 from app.canvas.tools import MAX_RADIUS, TOOLS, UNDO_LIMIT, MaskEditor
 from unet_core.edit.patches import Rect, writable_classes
+from unet_core.edit.probabilities import ClassProbabilities
 
 
 def _dirty_listener(view: CanvasView) -> Callable[[np.ndarray, Rect], None]:
@@ -48,6 +51,7 @@ class CanvasView(CanvasInput, QGraphicsView):
     zoomChanged = Signal(float)
     brushRadiusChanged = Signal(int)
     toolChanged = Signal(str)
+    hintChanged = Signal(str)  # what the current tool's click, drag, wheel and keys do (and its state)
 
     def __init__(self, parent: QWidget | None = None, undo_stack: QUndoStack | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +96,9 @@ class CanvasView(CanvasInput, QGraphicsView):
         self._placeholder = ""
         self._locked: frozenset[int] = frozenset()
         self._only: int | None = None
+        self._rgb: np.ndarray | None = None
+        self._probs: ClassProbabilities | None = None
+        self._smart = SmartTools(self)
         self._update_pointer()
 
     # ================================================================ content
@@ -100,9 +107,14 @@ class CanvasView(CanvasInput, QGraphicsView):
 
         A mask or reference of another size is dropped (set the new mask after the image).
         """
-        image = rgb_to_qimage(np.asarray(rgb))
+        rgb = np.asarray(rgb)
+        image = rgb_to_qimage(rgb)
         w, h = image.width(), image.height()
         self._image_item.set_image(image)
+        if self._rgb is not rgb:
+            self._rgb = rgb if rgb.ndim == 3 and rgb.shape[2] in (3, 4) else np.repeat(rgb[:, :, None], 3, axis=2)
+            self._probs = None
+            self._smart.image_changed()
         if self._placeholder:
             self._placeholder = ""
             self.viewport().update()
@@ -117,6 +129,8 @@ class CanvasView(CanvasInput, QGraphicsView):
         """Show no image and no mask (e.g. the image cannot be read), with ``placeholder`` text centred."""
         self.set_mask(None)
         self._image_item.set_image(None)
+        self._rgb, self._probs = None, None
+        self._smart.image_changed()
         self._editor.reference = None
         self._size = None
         self.scene().setSceneRect(QRectF())
@@ -151,6 +165,8 @@ class CanvasView(CanvasInput, QGraphicsView):
                 raise ValueError("mask array is read-only; pass editable=False to only show it")
         self._cancel_polygon()
         self._painting = False
+        if mask is not self._editor.mask:
+            self._smart.mask_changed()
         self._editor.set_mask(mask, editable)
         self._overlay.set_mask(mask)
         if mask is not None:
@@ -162,6 +178,28 @@ class CanvasView(CanvasInput, QGraphicsView):
                 self._editor.reference = None
         self._update_pointer()
         self._refresh_hover()
+
+    def image_array(self) -> np.ndarray | None:
+        """The shown image as the H x W x 3 (or 4) uint8 array it was given (the smart tools read it)."""
+        return self._rgb
+
+    def set_probabilities(self, probs: ClassProbabilities | None) -> None:
+        """The model's class probabilities of the shown image, for the smart tools (``None``: no model)."""
+        if probs is not None and self._size is not None and probs.size_hw != (self._size[1], self._size[0]):
+            probs = None  # another image's
+        self._probs = probs
+
+    def probabilities(self) -> ClassProbabilities | None:
+        """The shown image's class probabilities, if a model predicted it in this session."""
+        return self._probs
+
+    def set_background_runner(self, runner: Runner) -> None:
+        """Run the smart tools' heavy work with ``runner(fn, on_done, on_error)`` (off the GUI thread)."""
+        self._smart.set_runner(runner)
+
+    def tool_hint(self) -> str:
+        """What the current tool's click, drag, wheel and keys do."""
+        return self._smart.hint()
 
     def set_reference_mask(self, mask: np.ndarray | None) -> None:
         """The mask the "revert" tool copies pixels back from (e.g. the model's prediction)."""
@@ -224,7 +262,8 @@ class CanvasView(CanvasInput, QGraphicsView):
 
     # ================================================================== tools
     def set_tool(self, name: str) -> None:
-        """Select "brush", "eraser", "fill", "polygon", "revert" or "pan"."""
+        """Select a tool by name (``app.canvas.tools.TOOLS``: brush, eraser, fill, polygon, revert, pan and the
+        smart tools wand, snap, region, scissors, superpixel, cleanup, edge)."""
         if name not in TOOLS:
             raise ValueError(f"unknown tool {name!r}; expected one of {', '.join(TOOLS)}")
         if name == self._tool:
@@ -232,7 +271,8 @@ class CanvasView(CanvasInput, QGraphicsView):
         self._editor.end_stroke()
         self._painting = False
         self._cancel_polygon()
-        self._tool = name
+        old, self._tool = self._tool, name
+        self._smart.tool_changed(old, name)
         self._update_pointer()
         self._refresh_hover()
         self.toolChanged.emit(name)
@@ -245,7 +285,10 @@ class CanvasView(CanvasInput, QGraphicsView):
         """Class id the brush, fill and polygon paint (0..255)."""
         if not 0 <= int(class_id) <= 255:
             raise ValueError(f"class id must be 0..255, got {class_id}")
-        self._editor.active_class = int(class_id)
+        if int(class_id) != self._editor.active_class:
+            self._editor.active_class = int(class_id)
+            if self._tool == "cleanup":
+                self._smart.preview_cleanup()
 
     def active_class(self) -> int:
         """Class id the painting tools write."""
@@ -282,7 +325,10 @@ class CanvasView(CanvasInput, QGraphicsView):
         return self._editor.radius
 
     def step_brush_radius(self, up: bool) -> None:
-        """Grow or shrink the brush by about 20 % (at least one pixel)."""
+        """Grow or shrink the brush by about 20 % (at least one pixel); the wand's tolerance and cleanup's
+        size for those tools."""
+        if self._smart.step_param(up):
+            return
         r = self._editor.radius
         self.set_brush_radius(max(r + 1, round(r * 1.2)) if up else min(r - 1, round(r / 1.2)))
 
@@ -329,6 +375,8 @@ class CanvasView(CanvasInput, QGraphicsView):
 
     def _zoomed(self) -> None:
         self._brush_cursor.set_view_scale(self.zoom())
+        self._smart.path.set_view_scale(self.zoom())
+        self._polygon_item.set_view_scale(self.zoom())
         self.zoomChanged.emit(self.zoom())
 
     def _set_size(self, w: int, h: int) -> None:

@@ -22,11 +22,13 @@ from unet_core.store.project import ImageStatus
 if TYPE_CHECKING:
     from app.document.mask_writer import MaskWriter
     from unet_core.data.layouts import DatasetLayout
+    from unet_core.edit.probabilities import ClassProbabilities
     from unet_core.model.predictor import Prediction, Predictor
     from unet_core.store.project import ProjectStore
 
 log = logging.getLogger(__name__)
 CACHE_SIZE = 48
+PROBS_CACHE_SIZE = 6  # class probabilities kept for the smart tools (model resolution, a few MB each)
 
 
 class ActiveModel(QObject):
@@ -58,6 +60,7 @@ class ActiveModel(QObject):
         self.version: str | None = None
         self.path: Path | None = None
         self._labels: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._probs: OrderedDict[int, ClassProbabilities] = OrderedDict()  # this session's predictions only
         self._requested: set[int] = set()
         self._worker = None
         self._thread: QThread | None = None
@@ -79,6 +82,7 @@ class ActiveModel(QObject):
             self._worker.set_predictor(None)
         self.predictor, self.meta, self.version, self.path = None, None, None, None
         self._labels.clear()
+        self._probs.clear()
         self._requested.clear()
 
     @property
@@ -164,6 +168,7 @@ class ActiveModel(QObject):
                 return  # superseded by a later request
             self.predictor, self.meta, self.version, self.path = predictor, predictor.meta, version, path
             self._labels.clear()
+            self._probs.clear()
             self._requested.clear()
             self._ensure_worker().set_predictor(predictor)
             self.changed.emit()
@@ -219,6 +224,16 @@ class ActiveModel(QObject):
             return None
         self._remember(row, cached[0])
         return cached[0]
+
+    def probabilities(self, row: int | None) -> ClassProbabilities | None:
+        """The active model's class probabilities for ``row`` (for the smart tools), when it predicted the
+        image in this session; ``None`` otherwise (the store keeps labels, not probabilities)."""
+        if row is None:
+            return None
+        hit = self._probs.get(row)
+        if hit is not None:
+            self._probs.move_to_end(row)
+        return hit
 
     def has_labels(self, row: int) -> bool:
         """True if the active version's label map for ``row`` is in memory or cached in the store
@@ -292,6 +307,12 @@ class ActiveModel(QObject):
             return
         self._requested.discard(row)
         self._remember(row, pred.labels)
+        probs = pred.class_probabilities()
+        if probs is not None:
+            self._probs[row] = probs
+            self._probs.move_to_end(row)
+            while len(self._probs) > PROBS_CACHE_SIZE:
+                self._probs.popitem(last=False)
         rec = self.records[row]
         rec.uncertainty, rec.scored_by = pred.score, self.version
         if rec.status == ImageStatus.UNLABELLED.value:

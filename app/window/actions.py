@@ -22,7 +22,15 @@ TOOLS = (  # name, label, shortcut, icon
     ("polygon", "Polygon / lasso fill", "P", "polygon"),
     ("revert", "Revert region to prediction", "V", "revert"),
     ("pan", "Pan", "Shift+H", "pan"),
+    ("wand", "Magic wand (drag sideways: tolerance)", "W", "wand"),
+    ("snap", "Snapping stroke (snaps to the object's edges)", "S", "snap"),
+    ("region", "Region click (fix a wrong region; Shift: model's second choice)", "F", "region"),
+    ("scissors", "Intelligent scissors (edge-following polygon)", "I", "scissors"),
+    ("superpixel", "Superpixel brush", "X", "superpixel"),
+    ("cleanup", "Clean up holes and specks", "K", "cleanup"),
+    ("edge", "Edge-aware brush (Shift: erase)", "T", "edge"),
 )
+SMART_START = 6  # TOOLS[SMART_START:] are the smart tools
 
 
 def _act(w: MainWindow, text: str, slot: Callable[..., object], shortcut: str | QKeySequence.StandardKey | None = None,
@@ -160,7 +168,9 @@ def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
     v.addSeparator()
     w.docks_menu = v.addMenu("&Panels")
     t = mb.addMenu("&Tools")
-    for name, *_ in TOOLS:
+    for i, (name, *_) in enumerate(TOOLS):
+        if i == SMART_START:
+            t.addSeparator()
         t.addAction(a[f"tool_{name}"])
     t.addSeparator()
     t.addAction(a["bigger"])
@@ -183,8 +193,14 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
     w.addToolBar(tb)
     tb.addAction(a["open"])
     tb.addSeparator()
-    for name, *_ in TOOLS:
-        tb.addAction(a[f"tool_{name}"])
+    palette = QToolBar("Editing tools", w)  # every tool in one column beside the panels
+    palette.setObjectName("toolbar_tools")
+    palette.setMovable(False)
+    for i, (name, *_) in enumerate(TOOLS):
+        if i == SMART_START:
+            palette.addSeparator()
+        palette.addAction(a[f"tool_{name}"])
+    w.addToolBar(Qt.ToolBarArea.LeftToolBarArea, palette)
     tb.addWidget(QLabel(" Radius "))  # the brush's radius in image pixels, as the outline and [ ] use it
     w.brush_spin = QSpinBox(w)
     w.brush_spin.setRange(1, 500)

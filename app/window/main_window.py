@@ -102,6 +102,8 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         c.zoomChanged.connect(lambda z: self.status.zoom.setText(f"{z * 100:.0f} %"))
         c.brushRadiusChanged.connect(self._on_radius)
         c.toolChanged.connect(self._on_tool_changed)
+        c.hintChanged.connect(self.status.set_hint)
+        c.set_background_runner(ws.run_in_background)
         self.brush_spin.valueChanged.connect(c.set_brush_radius)
         self.mode_combo.currentIndexChanged.connect(lambda i: self.set_view_mode(self.mode_combo.itemData(i)))
         self.classes_panel.activeClassChanged.connect(c.set_active_class)
@@ -193,6 +195,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         self.canvas.set_classes(colors)
         self.canvas.set_mask(shown.mask, editable=shown.editable and not ws.read_only)
         self.canvas.set_reference_mask(prediction if prediction is not None else ws.loaded.original_mask)
+        self.canvas.set_probabilities(ws.model.probabilities(row))
         self.shares.schedule(now=True)
         if shown.note:
             self.status.showMessage(f"{LABELS[self.view_mode]}: {shown.note}", 5000)
@@ -276,6 +279,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         action = self.actions_by_name.get(f"tool_{name}")
         if action is not None:
             action.setChecked(True)
+        self.status.set_hint(self.canvas.tool_hint())
         self.settings.setValue("tools/tool", name)
 
     def _update_titles(self) -> None:
@@ -322,7 +326,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         self.classes_panel.set_opacity(opacity)
         self.canvas.set_opacity(opacity)
         tool = str(s.value("tools/tool", "brush"))
-        self.set_tool(tool if f"tool_{tool}" in self.actions_by_name else "brush")
+        self.set_tool(tool if f"tool_{tool}" in self.actions_by_name and tool != "cleanup" else "brush")
         self.training.restore_settings(s)
 
     def _default_dock_sizes(self) -> None:

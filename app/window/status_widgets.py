@@ -36,6 +36,9 @@ class StatusBar(QStatusBar):
                   self.device):
             self.addPermanentWidget(w)
         self.pixel.setMinimumWidth(190)
+        self.hint = QLabel("")  # what the current tool's click, drag, wheel and keys do
+        self.hint.setMinimumWidth(10)
+        self.addWidget(self.hint, 1)
 
     def set_read_only(self, notice: str | None) -> None:
         """Show ``notice`` (the folder is read-only in this window), or hide it with ``None``."""
@@ -48,6 +51,11 @@ class StatusBar(QStatusBar):
         self.store_place.setToolTip(f"The dataset folder is read-only, so corrections, predictions and model "
                                     f"versions are kept in {store_root}" if store_root else "")
         self.store_place.setVisible(bool(store_root))
+
+    def set_hint(self, text: str) -> None:
+        """The current tool's hint (shown whenever no transient message is)."""
+        self.hint.setText(text)
+        self.hint.setToolTip(text)
 
     def set_progress(self, done: int, total: int) -> None:
         """Show predict-all progress (hidden when done)."""

@@ -200,6 +200,8 @@ def test_polygon_click_and_double_click(canvas, qtbot):
     qtbot.mouseDClick(
         view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, vpos(view, 20, 60)
     )
+    assert (mask == 0).all() and view._polygon.closed  # closed: its vertices can still be dragged
+    qtbot.keyClick(view, Qt.Key.Key_Return)
     assert (mask[21:60, 21:100] == 2).all()
     outside = np.ones(mask.shape, bool)
     outside[19:62, 19:102] = False

@@ -1,4 +1,5 @@
-"""The polygon tool: vertices beside the image are clamped to it; only a real double-click (or the first vertex) closes."""
+"""The polygon tool: vertices beside the image are clamped to it; only a real double-click (or the first vertex)
+closes; a closed polygon's vertices can be dragged (clamped too) until Enter applies it."""
 
 from __future__ import annotations
 
@@ -71,6 +72,8 @@ def test_quick_clicks_add_vertices_and_only_a_real_double_click_closes(canvas, q
     click(qtbot, view, 20, 70)
     assert len(view._polygon.points) == 4
     quick_second_click(view, 20, 70)  # a real double-click on the last vertex closes
+    assert view._polygon.closed and (mask == 0).all()
+    qtbot.keyClick(view, Qt.Key.Key_Return)
     assert (mask[25:65, 25:95] == 2).all() and not view._polygon
     assert view.undo_stack().count() == 1
 
@@ -79,4 +82,27 @@ def test_clicking_the_first_vertex_closes(canvas, qtbot) -> None:  # type: ignor
     view, mask = canvas
     for x, y in [(30, 10), (90, 10), (90, 60), (30, 10)]:
         click(qtbot, view, x, y)
+    assert view._polygon.closed and (mask == 0).all()
+    qtbot.keyClick(view, Qt.Key.Key_Enter)
     assert not view._polygon and mask[15, 80] == 2 and mask[50, 40] == 0
+
+
+def test_a_closed_polygons_vertex_drags_clamped_to_the_image_then_enter_applies(canvas, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    view, mask = canvas
+    for x, y in [(30, 10), (90, 10), (90, 60), (30, 10)]:
+        click(qtbot, view, x, y)
+    assert view._polygon.closed
+    port = view.viewport()
+    qtbot.mousePress(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, vpos(view, 90, 60))
+    for x, y in [(100, 70), (130, 90), (150, 140)]:  # the last point lies below the image
+        qtbot.mouseMove(port, vpos(view, x, y))
+    qtbot.mouseRelease(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, vpos(view, 150, 140))
+    x2, y2 = view._polygon.points[2]
+    assert abs(x2 - 150) < 0.5 and y2 == float(H)  # clamped to the image's bottom border
+    assert (mask == 0).all() and view.undo_stack().count() == 0
+    assert view.grab().save(str(tmp_path / "polygon_closed_drag.png"))
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert mask[H - 2, 148] == 2 and mask[15, 80] == 2 and mask[60, 35] == 0
+    assert view.undo_stack().count() == 1
+    view.undo_stack().undo()
+    assert (mask == 0).all()

@@ -1,0 +1,79 @@
+"""Background work of the canvas's smart tools: one job at a time per tool, the latest request wins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QTimer
+
+Runner = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[str], None]], None]
+"""``runner(fn, on_done, on_error)``: call ``fn()`` off the GUI thread, then ``on_done(result)`` or
+``on_error(message)`` on it (the window passes ``Workspace.run_in_background``)."""
+
+
+def run_soon(fn: Callable[[], Any], on_done: Callable[[Any], None], on_error: Callable[[str], None]) -> None:
+    """The runner of a canvas used on its own: ``fn`` runs on the GUI thread at the next event-loop turn."""
+
+    def call() -> None:
+        try:
+            result = fn()
+        except Exception as exc:  # reported like a worker's error
+            on_error(" ".join(str(exc).split()) or type(exc).__name__)
+        else:
+            on_done(result)
+
+    QTimer.singleShot(0, call)
+
+
+class LatestJob:
+    """Runs at most one job at a time; a request made while one runs waits, replacing an older waiting
+    one, so a stream of requests (a tolerance dragged, a pointer moved) costs at most one job in flight
+    and always ends with the latest. Every finished job's result is handed over (``busy`` is still true
+    then when a newer request waits). :meth:`cancel` drops the waiting job and ignores the running one's
+    result."""
+
+    def __init__(self, runner: Runner, on_error: Callable[[str], None] | None = None) -> None:
+        self.runner = runner
+        self._on_error = on_error
+        self._running = False
+        self._waiting: tuple[Callable[[], Any], Callable[[Any], None]] | None = None
+        self._ticket = 0
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job runs or waits."""
+        return self._running or self._waiting is not None
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
+        """Run ``fn`` off the GUI thread and hand its result to ``on_done`` (unless cancelled or replaced)."""
+        self._waiting = (fn, on_done)
+        if not self._running:
+            self._start()
+
+    def cancel(self) -> None:
+        """Forget the waiting job; the running one's result will be dropped."""
+        self._waiting = None
+        self._ticket += 1
+
+    def _start(self) -> None:
+        if self._waiting is None:
+            return
+        fn, on_done = self._waiting
+        self._waiting = None
+        self._running = True
+        ticket = self._ticket
+
+        def done(result: Any) -> None:
+            self._running = False
+            if ticket == self._ticket:
+                on_done(result)  # a newer request may wait (``busy``): this result is a step on the way
+            self._start()
+
+        def failed(message: str) -> None:
+            self._running = False
+            if ticket == self._ticket and self._on_error is not None:
+                self._on_error(message)
+            self._start()
+
+        self.runner(fn, done, failed)

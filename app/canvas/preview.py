@@ -1,0 +1,201 @@
+"""Scene items of the smart tools: a selection tinted in its class colours with a dashed outline, a thin
+stroke or path line, an outline with draggable vertex handles, and faint superpixel borders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
+
+from unet_core.edit.selection import Selection
+
+PREVIEW_ALPHA = 190
+EDGE_ALPHA = 70
+HANDLE_PX = 7.0  # side of a vertex handle in screen pixels
+
+
+def _pen(color: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(color, width, style)
+    pen.setCosmetic(True)
+    return pen
+
+
+def outline_path(pixels: np.ndarray, x0: int, y0: int) -> QPainterPath:
+    """The borders of the set pixels of ``pixels`` (placed at x0, y0) as a path along pixel edges."""
+    path = QPainterPath()
+    contours, _ = cv2.findContours(pixels.view(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    for c in contours:
+        pts = c.reshape(-1, 2)
+        path.moveTo(x0 + pts[0][0] + 0.5, y0 + pts[0][1] + 0.5)
+        for px, py in pts[1:]:
+            path.lineTo(x0 + px + 0.5, y0 + py + 0.5)
+        path.closeSubpath()
+    return path
+
+
+class SelectionPreviewItem(QGraphicsItem):
+    """The pixels a smart tool proposes: each in the colour of the class it would get, half opaque,
+    inside a black-and-white dashed outline."""
+
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.setZValue(50)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._image: QImage | None = None
+        self._pixels: np.ndarray | None = None
+        self._rect = QRectF()
+        self._path = QPainterPath()
+        self.selection: Selection | None = None
+
+    def show_selection(self, sel: Selection | None, colors: Sequence[tuple[int, int, int]]) -> None:
+        """Show ``sel`` (``None`` hides the preview); ``colors`` are the 256 class colours."""
+        self.prepareGeometryChange()
+        self.selection = sel
+        if sel is None:
+            self._image, self._pixels, self._rect, self._path = None, None, QRectF(), QPainterPath()
+            self.setVisible(False)
+            return
+        x0, y0, x1, y1 = sel.rect
+        table = np.zeros((256, 4), np.uint8)
+        table[:, :3] = np.asarray(list(colors)[:256], np.uint8).reshape(-1, 3)
+        table[:, 3] = PREVIEW_ALPHA
+        black = (table[:, :3] == 0).all(axis=1)
+        table[black] = (255, 255, 255, PREVIEW_ALPHA)  # background shows as a white veil, not nothing
+        rgba = np.ascontiguousarray(table[sel.values()])
+        rgba[~sel.pixels] = 0
+        self._pixels = rgba
+        h, w = sel.pixels.shape
+        self._image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+        self._rect = QRectF(x0, y0, x1 - x0, y1 - y0)
+        self._path = outline_path(sel.pixels, x0, y0)
+        self.setVisible(True)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        """The selection's rectangle plus a pixel for the outline."""
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        """Tinted pixels, then the dashed outline."""
+        if self._image is None:
+            return
+        painter.drawImage(self._rect, self._image)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(_pen(QColor(0, 0, 0), 1.0))
+        painter.drawPath(self._path)
+        painter.setPen(_pen(QColor(255, 255, 255), 1.0, Qt.PenStyle.DashLine))
+        painter.drawPath(self._path)
+
+
+class PathItem(QGraphicsPathItem):
+    """A thin line through points (a stroke being drawn, a live-wire path), optionally closed, with small
+    square handles at ``vertices``."""
+
+    def __init__(self, color: QColor, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.setZValue(90)
+        self.setPen(_pen(color, 1.5))
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._vertices: list[tuple[float, float]] = []
+        self._scale = 1.0
+        self._live = QGraphicsPathItem(self)
+        self._live.setPen(_pen(color, 1.0, Qt.PenStyle.DashLine))
+
+    def set_path(self, points: Sequence[tuple[float, float]], closed: bool = False,
+                 vertices: Sequence[tuple[float, float]] = (), live: Sequence[tuple[float, float]] = ()) -> None:
+        """Show the line through ``points`` (closed back to the first), handles at ``vertices`` and a
+        dashed ``live`` line (the part that follows the pointer)."""
+        path = QPainterPath()
+        if points:
+            path.moveTo(*points[0])
+            for p in points[1:]:
+                path.lineTo(*p)
+            if closed:
+                path.closeSubpath()
+        self.prepareGeometryChange()
+        self._vertices = [tuple(v) for v in vertices]  # type: ignore[misc]
+        self.setPath(path)
+        rubber = QPainterPath()
+        if live:
+            rubber.moveTo(*live[0])
+            for p in live[1:]:
+                rubber.lineTo(*p)
+        self._live.setPath(rubber)
+        self.setVisible(bool(points) or bool(live))
+
+    def set_view_scale(self, scale: float) -> None:
+        """The view's zoom, so handles keep their size on screen."""
+        if scale > 0 and scale != self._scale:
+            self.prepareGeometryChange()
+            self._scale = float(scale)
+
+    def boundingRect(self) -> QRectF:
+        """The path plus the handles."""
+        m = HANDLE_PX / self._scale
+        return super().boundingRect().adjusted(-m, -m, m, m)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        """The line, then the vertex handles."""
+        super().paint(painter, option, widget)
+        if not self._vertices:
+            return
+        half = HANDLE_PX / 2 / self._scale
+        painter.setPen(_pen(QColor(0, 0, 0), 1.0))
+        painter.setBrush(QColor(255, 255, 255))
+        for x, y in self._vertices:
+            painter.drawRect(QRectF(QPointF(x - half, y - half), QPointF(x + half, y + half)))
+
+
+def superpixel_edges(labels: np.ndarray) -> np.ndarray:
+    """Boolean image: pixels whose right or lower neighbour lies in another superpixel."""
+    edges = np.zeros(labels.shape, dtype=bool)
+    edges[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    edges[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    return edges
+
+
+class EdgesItem(QGraphicsItem):
+    """Faint white lines on the borders between superpixels (an RGBA image made once per image)."""
+
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.setZValue(0.5)  # over the image, under the mask overlay
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._image: QImage | None = None
+        self._pixels: np.ndarray | None = None
+
+    def set_edges(self, edges: np.ndarray | None) -> None:
+        """Show these border pixels (``None`` shows nothing)."""
+        self.prepareGeometryChange()
+        if edges is None:
+            self._image, self._pixels = None, None
+        else:
+            h, w = edges.shape
+            rgba = np.zeros((h, w, 4), np.uint8)
+            rgba[edges] = (255, 255, 255, EDGE_ALPHA)
+            self._pixels = rgba
+            self._image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+        self.update()
+
+    def has_edges(self) -> bool:
+        """Whether borders are loaded."""
+        return self._image is not None
+
+    def boundingRect(self) -> QRectF:
+        """The image's extent."""
+        if self._image is None:
+            return QRectF()
+        return QRectF(0, 0, self._image.width(), self._image.height())
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        """Draw the exposed part."""
+        if self._image is None:
+            return
+        area = option.exposedRect.toAlignedRect().intersected(self.boundingRect().toAlignedRect())
+        if not area.isEmpty():
+            painter.drawImage(area, self._image, area)

@@ -1,0 +1,402 @@
+"""The smart tools on the canvas: wand, snapping stroke, region click, superpixel and edge-aware brushes,
+cleanup (unet_core.edit's functions; previews on the scene, heavy work off the GUI thread, one undo step each)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
+
+from app.canvas.jobs import LatestJob, Runner, run_soon
+from app.canvas.preview import EdgesItem, PathItem, SelectionPreviewItem, superpixel_edges
+from app.canvas.scissors_input import ScissorsInput
+from unet_core.edit.cleanup import cleanup
+from unet_core.edit.edge_erase import edge_stroke
+from unet_core.edit.region import region_click, second_choice
+from unet_core.edit.selection import Selection
+from unet_core.edit.snap import snap_stroke
+from unet_core.edit.superpixels import superpixel_stroke, superpixels
+from unet_core.edit.wand import magic_wand
+
+if TYPE_CHECKING:
+    from app.canvas.view import CanvasView
+
+DRAG_PX_PER_LEVEL = 2.0  # a wand drag changes the tolerance by one level per 2 screen pixels
+WHEEL_LEVELS = 4  # tolerance levels per wheel notch (Ctrl+wheel)
+
+HINTS = {
+    "brush": "Brush: drag to paint the active class · [ ] radius",
+    "eraser": "Eraser: drag to erase to background · [ ] radius",
+    "fill": "Fill: click a region to give it the active class",
+    "polygon": "Polygon: click points (or drag a lasso) · double-click or the first point closes, then drag "
+               "points · Enter applies · Esc cancels",
+    "revert": "Revert: drag to bring back the prediction · [ ] radius",
+    "pan": "Pan: drag to move the view",
+    "wand": "Magic wand: press on a colour; drag left/right or Ctrl+wheel sets the tolerance ({tol}) · "
+            "release or Enter applies · Esc cancels · [ ] tolerance",
+    "snap": "Snapping stroke: drag roughly over an object; on release it snaps to the object's edges · "
+            "Shift+drag takes an object away · [ ] radius",
+    "region": "Region click: click a wrong region to give it the active class, or a blob of the active class "
+              "to remove it · Shift+click: the model's second choice",
+    "scissors": "Scissors: click points along edges (the path follows them) · Enter, double-click or the first "
+                "point closes, then drag points · Enter applies · Backspace drops a point · Esc cancels",
+    "superpixel": "Superpixel brush: drag to paint whole superpixels · Shift+drag paints background · [ ] radius",
+    "cleanup": "Cleanup: holes and specks of the active class under {area} px · [ ] or Ctrl+wheel changes the "
+               "size · Enter applies · Esc cancels",
+    "edge": "Edge-aware brush: paints pixels close in colour to the brush centre · Shift+drag erases · "
+            "Ctrl+wheel tolerance ({etol}) · [ ] radius",
+}
+
+
+class SmartTools:
+    """Input and state of the smart tools for one :class:`CanvasView` (which forwards its events here)."""
+
+    def __init__(self, view: CanvasView, runner: Runner | None = None) -> None:
+        self.view = view
+        self.preview = SelectionPreviewItem()
+        self.path = PathItem(QColor(255, 220, 0))
+        self.edges = EdgesItem()
+        for item in (self.preview, self.path, self.edges):
+            item.setVisible(False)
+            view.scene().addItem(item)
+        self.job = LatestJob(runner or run_soon, self._failed)
+        self.labels_job = LatestJob(runner or run_soon, self._failed)
+        self.scissors = ScissorsInput(self)
+        self.tolerance = 24.0
+        self.edge_tolerance = 24.0
+        self.cleanup_area = 0  # 0: chosen from the image size when cleanup first runs
+        self._labels: np.ndarray | None = None
+        self._labels_of: np.ndarray | None = None  # the image the labels belong to
+        self._anchor: tuple[int, int] | None = None
+        self._press_x = 0.0
+        self._base_tol = 0.0
+        self._dragging = False
+        self._commit = False
+        self._fresh = False
+        self._points: list[tuple[int, int]] = []
+        self._stroke_value = 0
+        self._previous_tool = "brush"
+
+    # ------------------------------------------------------------------ plumbing
+    def set_runner(self, runner: Runner) -> None:
+        """Run heavy work with ``runner`` (the window passes ``Workspace.run_in_background``)."""
+        self.job.runner = runner
+        self.labels_job.runner = runner
+
+    @property
+    def tool(self) -> str:
+        return self.view.tool()
+
+    def hint(self) -> str:
+        """The status-bar hint of the current tool."""
+        area = self.cleanup_area or self._default_area()
+        return HINTS.get(self.tool, "").format(tol=round(self.tolerance), etol=round(self.edge_tolerance), area=area)
+
+    def _say(self, extra: str = "") -> None:
+        self.view.hintChanged.emit(f"{self.hint()}{'  —  ' + extra if extra else ''}")
+
+    def _failed(self, message: str) -> None:
+        self._say(f"failed: {message}")
+
+    def _colors(self) -> list[tuple[int, int, int]]:
+        return self.view._overlay.colors()
+
+    def _value(self, shift: bool = False) -> int:
+        return 0 if shift else self.view.active_class()
+
+    def _show(self, sel: Selection | None) -> None:
+        self.preview.show_selection(sel, self._colors())
+
+    # ------------------------------------------------------------------ life cycle
+    def cancel(self) -> None:
+        """Drop every preview and pending computation (a new image, mask or tool)."""
+        self.job.cancel()
+        self._anchor, self._dragging, self._commit, self._fresh = None, False, False, False
+        self._points = []
+        self._show(None)
+        self.path.set_path([])
+        self.scissors.cancel()
+        if self.view._editor.stroking:
+            self.view._editor.end_stroke()
+
+    def tool_changed(self, old: str, new: str) -> None:
+        """Another tool was chosen: end the old one's work, prepare the new one."""
+        self.cancel()
+        if old != "cleanup":
+            self._previous_tool = old
+        self.edges.setVisible(new == "superpixel")
+        if new == "superpixel":
+            self.ensure_superpixels()
+        elif new == "cleanup":
+            self.preview_cleanup()
+        self._say()
+
+    def image_changed(self) -> None:
+        """Another image is shown: previews, superpixels and the scissors' costs belong to the old one."""
+        self.cancel()
+        self.labels_job.cancel()
+        self._labels, self._labels_of = None, None
+        self.edges.set_edges(None)
+        self.scissors.image_changed()
+        if self.tool == "superpixel":
+            self.ensure_superpixels()
+
+    def mask_changed(self) -> None:
+        """Another mask is shown: a pending preview may no longer fit."""
+        self.cancel()
+        if self.tool == "cleanup":
+            self.preview_cleanup()
+
+    # ------------------------------------------------------------------ events
+    def press(self, scene: QPointF, screen_x: float, mods: Qt.KeyboardModifier) -> None:
+        """Left button pressed at ``scene`` with the current smart tool."""
+        x, y = math.floor(scene.x()), math.floor(scene.y())
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        tool = self.tool
+        if tool == "wand":
+            self._wand_press(x, y, screen_x)
+        elif tool == "region":
+            self._region(x, y, shift)
+        elif tool in ("snap", "edge", "superpixel"):
+            self._stroke_press(x, y, shift)
+        elif tool == "scissors":
+            self.scissors.press(scene)
+
+    def move(self, scene: QPointF, screen_x: float, held: bool) -> None:
+        """The pointer moved (``held``: with the left button down)."""
+        tool = self.tool
+        if tool == "wand" and held and self._dragging:
+            tol = min(max(self._base_tol + (screen_x - self._press_x) / DRAG_PX_PER_LEVEL, 0.0), 255.0)
+            if round(tol) != round(self.tolerance):
+                self.tolerance = float(round(tol))
+                self._wand_request()
+        elif tool in ("snap", "edge", "superpixel") and held and self._points:
+            self._stroke_move(math.floor(scene.x()), math.floor(scene.y()))
+        elif tool == "scissors":
+            self.scissors.move(scene, held)
+
+    def release(self, scene: QPointF) -> None:
+        """Left button released."""
+        tool = self.tool
+        if tool == "wand" and self._dragging:
+            self._dragging = False
+            self._commit = True
+            if self._fresh and not self.job.busy:
+                self._wand_commit()
+        elif tool in ("snap", "edge", "superpixel") and self._points:
+            self._stroke_release()
+        elif tool == "scissors":
+            self.scissors.release(scene)
+
+    def double_click(self, scene: QPointF) -> bool:
+        """A double-click: True when the tool used it (the scissors close their outline)."""
+        return self.tool == "scissors" and self.scissors.double_click(scene)
+
+    def wheel(self, delta: int, mods: Qt.KeyboardModifier) -> bool:
+        """Ctrl+wheel sets the wand's or the edge brush's tolerance, or cleanup's size; True when used."""
+        if not mods & Qt.KeyboardModifier.ControlModifier or self.tool not in ("wand", "edge", "cleanup"):
+            return False
+        self.step_param(delta > 0, WHEEL_LEVELS)
+        return True
+
+    def step_param(self, up: bool, levels: int = WHEEL_LEVELS) -> bool:
+        """[ / ] and Ctrl+wheel: the current tool's own size (tolerance, cleanup area); True when used."""
+        tool = self.tool
+        if tool == "wand":
+            self.tolerance = float(min(max(self.tolerance + (levels if up else -levels), 0), 255))
+            if self._anchor is None and self.view._hover[0] >= 0:
+                self._anchor = self.view._hover[:2]  # a preview at the pointer, applied by Enter or a click
+            if self._anchor is not None:
+                self._wand_request()
+        elif tool == "edge":
+            self.edge_tolerance = float(min(max(self.edge_tolerance + (levels if up else -levels), 0), 255))
+        elif tool == "cleanup":
+            area = self.cleanup_area or self._default_area()
+            self.cleanup_area = max(1, round(area * 1.5) if up else round(area / 1.5))
+            self.preview_cleanup()
+        else:
+            return False
+        self._say()
+        return True
+
+    def key(self, key: int) -> bool:
+        """Enter applies, Esc cancels, Backspace drops a scissors point; True when the key was used."""
+        tool = self.tool
+        if tool == "scissors":
+            return self.scissors.key(key)
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if tool == "wand" and self._anchor is not None:
+                self._commit = True
+                if self._fresh and not self.job.busy:
+                    self._wand_commit()
+                return True
+            if tool == "cleanup":
+                self._cleanup_apply()
+                return True
+        elif key == Qt.Key.Key_Escape:
+            busy = self._anchor is not None or self.preview.isVisible() or bool(self._points)
+            self.cancel()
+            if tool == "cleanup":
+                self.view.set_tool(self._previous_tool)
+                return True
+            return busy
+        return False
+
+    # ------------------------------------------------------------------ wand
+    def _wand_press(self, x: int, y: int, screen_x: float) -> None:
+        self._anchor = (x, y)
+        self._press_x, self._base_tol = screen_x, self.tolerance
+        self._dragging, self._commit = True, False
+        self._wand_request()
+
+    def _wand_request(self) -> None:
+        image, anchor = self.view.image_array(), self._anchor
+        if image is None or anchor is None:
+            return
+        x, y = anchor
+        tol, value, probs = self.tolerance, self.view.active_class(), self.view.probabilities()
+        self._fresh = False
+        self.job.submit(lambda: magic_wand(image, x, y, tol, value, probs=probs), self._wand_result)
+
+    def _wand_result(self, sel: Selection | None) -> None:
+        if self._anchor is None:
+            return
+        self._show(sel)
+        self._fresh = not self.job.busy
+        self._say(f"{sel.area} px selected" if sel is not None else "outside the image")
+        if self._commit and self._fresh:
+            self._wand_commit()
+
+    def _wand_commit(self) -> None:
+        sel = self.preview.selection
+        self.cancel()
+        self.view._editor.apply_selection(sel, "wand")
+
+    # ------------------------------------------------------------------ region click
+    def _region(self, x: int, y: int, shift: bool) -> None:
+        mask = self.view.mask()
+        if mask is None:
+            return
+        snapshot, value, probs = mask.copy(), self.view.active_class(), self.view.probabilities()
+        if shift and probs is None:
+            self._say("the second choice needs the model's prediction of this image")
+            return
+        if shift:
+            assert probs is not None
+            job: Callable[[], Selection | None] = lambda: second_choice(snapshot, x, y, probs)  # noqa: E731
+        else:
+            job = lambda: region_click(snapshot, x, y, value, probs=probs)  # noqa: E731
+        self.job.submit(job, lambda sel: self.view._editor.apply_selection(sel, "region"))
+
+    # ------------------------------------------------------------------ strokes
+    def _stroke_press(self, x: int, y: int, shift: bool) -> None:
+        tool = self.tool
+        self._stroke_value = self._value(shift)
+        if tool == "superpixel" and self._labels is None:
+            self.ensure_superpixels()
+            self._say("superpixels are still being computed for this image")
+            return
+        self._points = [(x, y)]
+        if tool == "snap":
+            self._snap_erase = shift
+            self.path.set_path(self._points)
+        elif self.view._editor.begin_live(tool):
+            self._live_segment([(x, y)])
+        else:
+            self._points = []
+
+    def _stroke_move(self, x: int, y: int) -> None:
+        if (x, y) == self._points[-1]:
+            return
+        last = self._points[-1]
+        self._points.append((x, y))
+        if self.tool == "snap":
+            self.path.set_path(self._points)
+        else:
+            self._live_segment([last, (x, y)])
+
+    def _live_segment(self, points: list[tuple[int, int]]) -> None:
+        editor, r = self.view._editor, self.view.brush_radius()
+        if self.tool == "edge":
+            image, mask = self.view.image_array(), self.view.mask()
+            if image is None or mask is None:
+                return
+            editor.live_write(edge_stroke(image, mask, points, r, self._stroke_value, self.edge_tolerance))
+        elif self._labels is not None:
+            editor.live_write(superpixel_stroke(self._labels, points, r, self._stroke_value))
+
+    def _stroke_release(self) -> None:
+        points, self._points = self._points, []
+        if self.tool != "snap":
+            self.view._editor.end_stroke()
+            return
+        image, mask = self.view.image_array(), self.view.mask()
+        if image is None or mask is None or not self.view._editor.can_edit:
+            self.path.set_path([])
+            return
+        snapshot, r, value = mask.copy(), self.view.brush_radius(), self._stroke_value
+        erase, probs = self._snap_erase, self.view.probabilities()
+        self._say("snapping…")
+
+        def done(sel: Selection | None) -> None:
+            self.path.set_path([])
+            self._say("" if sel is not None else "nothing to change under this stroke")
+            self.view._editor.apply_selection(sel, "snap")
+
+        self.job.submit(lambda: snap_stroke(image, snapshot, points, r, value, probs=probs, erase=erase), done)
+
+    # ------------------------------------------------------------------ superpixels
+    def ensure_superpixels(self) -> None:
+        """Compute the shown image's superpixels once, off the GUI thread (faint borders show them)."""
+        image = self.view.image_array()
+        if image is None or self._labels_of is image:
+            return
+        self._labels_of = image
+
+        def done(result: tuple[np.ndarray, np.ndarray]) -> None:
+            if self.view.image_array() is image:
+                self._labels = result[0]
+                self.edges.set_edges(result[1])
+                self._say()
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            labels = superpixels(image)
+            return labels, superpixel_edges(labels)
+
+        self.labels_job.submit(compute, done)
+
+    def superpixel_labels(self) -> np.ndarray | None:
+        """The shown image's superpixels, once computed."""
+        return self._labels
+
+    # ------------------------------------------------------------------ cleanup
+    def _default_area(self) -> int:
+        mask = self.view.mask()
+        return max(16, round(mask.size / 10_000)) if mask is not None else 64
+
+    def preview_cleanup(self) -> None:
+        """Show the holes and specks of the active class that cleanup would change."""
+        mask = self.view.mask()
+        if mask is None:
+            return
+        snapshot, value, area = mask.copy(), self.view.active_class(), self.cleanup_area or self._default_area()
+
+        def done(sel: Selection | None) -> None:
+            if self.tool != "cleanup":
+                return
+            self._show(sel)
+            self._say(f"{sel.area} px would change" if sel is not None else "nothing to clean up")
+
+        self.job.submit(lambda: cleanup(snapshot, value, area), done)
+
+    def _cleanup_apply(self) -> None:
+        if self.job.busy:
+            return  # the preview is still being computed: what Enter applies is not shown yet
+        sel = self.preview.selection
+        self.cancel()
+        self.view._editor.apply_selection(sel, "cleanup")
+        self.view.set_tool(self._previous_tool)

@@ -1,0 +1,289 @@
+"""The smart tools on the canvas with real mouse, wheel and key events, on a generated image with known edges:
+each edit is one undo step that undo takes back exactly, and the mask follows the image's edges."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from app.canvas import CanvasView
+from unet_core.edit.probabilities import ClassProbabilities
+
+H, W = 120, 160
+COLORS = [(0, 0, 0), (255, 0, 0), (0, 0, 255), (0, 255, 0)]
+
+
+def scene() -> tuple[np.ndarray, np.ndarray]:
+    """A red disc (class 1, centre 55,60, radius 30) and a blue box (class 2, x 105-145, y 20-100) on
+    grey ground with mild noise."""
+    rng = np.random.default_rng(3)
+    truth = np.zeros((H, W), np.uint8)
+    cv2.circle(truth, (55, 60), 30, 1, -1)
+    truth[20:100, 105:145] = 2
+    colours = np.array([[120, 120, 120], [200, 40, 40], [40, 60, 200]], np.int16)
+    image = colours[truth] + rng.integers(-5, 6, (H, W, 3))
+    return np.clip(image, 0, 255).astype(np.uint8), truth
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+@pytest.fixture
+def canvas(qtbot):  # type: ignore[no-untyped-def]
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(520, 420)
+    image, truth = scene()
+    mask = np.zeros((H, W), np.uint8)
+    view.set_image(image)
+    view.set_mask(mask)
+    view.set_classes(COLORS)
+    view.set_active_class(1)
+    view.show()
+    qtbot.waitExposed(view)
+    view.setFocus()
+    return view, mask, truth
+
+
+def vpos(view: CanvasView, x: float, y: float) -> QPoint:
+    return view.mapFromScene(QPointF(x + 0.5, y + 0.5))
+
+
+def press(qtbot, view, x, y, mods=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, mods, vpos(view, x, y))
+
+
+def release(qtbot, view, x, y, mods=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, mods, vpos(view, x, y))
+
+
+def click(qtbot, view, x, y, mods=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, mods, vpos(view, x, y))
+
+
+def drag(qtbot, view, points, mods=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+    press(qtbot, view, *points[0], mods)
+    for p in points[1:]:
+        qtbot.mouseMove(view.viewport(), vpos(view, *p))
+    release(qtbot, view, *points[-1], mods)
+
+
+def ctrl_wheel(view: CanvasView, x: float, y: float, notches: int) -> None:
+    pos = QPointF(vpos(view, x, y))
+    event = QWheelEvent(pos, QPointF(view.viewport().mapToGlobal(pos.toPoint())), QPoint(0, 0),
+                        QPoint(0, 120 * notches), Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), event)
+
+
+def settle(qtbot, view: CanvasView) -> None:  # type: ignore[no-untyped-def]
+    """Let the tools' background jobs finish."""
+    smart = view._smart
+    qtbot.waitUntil(lambda: not smart.job.busy and not smart.scissors.job.busy and not smart.labels_job.busy,
+                    timeout=10000)
+    QApplication.processEvents()
+
+
+def undo_all_restores(view: CanvasView, mask: np.ndarray, before: np.ndarray, steps: int = 1) -> None:
+    assert view.undo_stack().count() == steps
+    for _ in range(steps):
+        view.undo_stack().undo()
+    assert np.array_equal(mask, before)
+
+
+# ------------------------------------------------------------------------------- wand
+def test_wand_click_selects_the_disc_and_release_applies_one_step(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_tool("wand")
+    before = mask.copy()
+    press(qtbot, view, 55, 60)
+    settle(qtbot, view)
+    assert view._smart.preview.isVisible() and (mask == before).all()  # previewed, not written yet
+    release(qtbot, view, 55, 60)
+    settle(qtbot, view)
+    assert iou(mask == 1, truth == 1) > 0.97
+    assert not view._smart.preview.isVisible()
+    undo_all_restores(view, mask, before)
+
+
+def test_wand_drag_sets_tolerance_and_escape_cancels(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_tool("wand")
+    start = view._smart.tolerance
+    press(qtbot, view, 20, 20)  # grey ground
+    qtbot.mouseMove(view.viewport(), vpos(view, 20, 20) + QPoint(120, 0))
+    settle(qtbot, view)
+    assert view._smart.tolerance > start + 40  # sideways drag: more tolerance
+    wider = view._smart.preview.selection
+    assert wider is not None and wider.area > (truth == 0).sum() * 0.9
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    release(qtbot, view, 20, 20)
+    settle(qtbot, view)
+    assert (mask == 0).all() and view.undo_stack().count() == 0 and not view._smart.preview.isVisible()
+
+
+def test_wand_ctrl_wheel_previews_at_the_pointer_and_enter_applies(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_tool("wand")
+    view.set_active_class(2)
+    zoom = view.zoom()
+    qtbot.mouseMove(view.viewport(), vpos(view, 125, 60))
+    ctrl_wheel(view, 125, 60, -1)
+    settle(qtbot, view)
+    assert view.zoom() == zoom  # Ctrl+wheel is the tolerance here, not zoom
+    assert view._smart.preview.isVisible() and (mask == 0).all()
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    settle(qtbot, view)
+    assert iou(mask == 2, truth == 2) > 0.97
+    undo_all_restores(view, mask, np.zeros_like(mask))
+
+
+# ------------------------------------------------------------------------- snapping stroke
+def test_snap_stroke_takes_the_disc_to_its_edges_and_shift_takes_it_away(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_tool("snap")
+    view.set_brush_radius(4)
+    drag(qtbot, view, [(40, 60), (55, 50), (70, 62), (55, 72)])
+    assert view._smart.path.isVisible() or view.undo_stack().count() == 1  # the path shows until it snaps
+    settle(qtbot, view)
+    assert iou(mask == 1, truth == 1) > 0.9
+    assert view.undo_stack().count() == 1
+    snapped = mask.copy()
+    drag(qtbot, view, [(45, 58), (65, 62)], Qt.KeyboardModifier.ShiftModifier)  # the eraser form
+    settle(qtbot, view)
+    assert (mask == 1).sum() < 0.1 * (snapped == 1).sum()
+    undo_all_restores(view, mask, np.zeros_like(mask), steps=2)
+
+
+# ----------------------------------------------------------------------------- region click
+def test_region_click_removes_a_false_blob_fills_a_hole_and_needs_a_model_for_second_choice(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    mask[truth == 1] = 1
+    mask[55:65, 50:60] = 0  # a hole in the disc
+    mask[5:15, 5:15] = 1  # a false blob
+    view.refresh_overlay()
+    before = mask.copy()
+    view.set_tool("region")
+    click(qtbot, view, 8, 8)
+    settle(qtbot, view)
+    assert (mask[5:15, 5:15] == 0).all() and (mask[truth == 1][:50] == 1).all()
+    click(qtbot, view, 55, 60)
+    settle(qtbot, view)
+    assert (mask[55:65, 50:60] == 1).all() and (mask[0:40, 0:20] == 0).all()
+    hints: list[str] = []
+    view.hintChanged.connect(hints.append)
+    click(qtbot, view, 120, 60, Qt.KeyboardModifier.ShiftModifier)  # second choice without a model
+    settle(qtbot, view)
+    assert view.undo_stack().count() == 2 and "model" in hints[-1]
+    low = np.full((H // 4, W // 4, 3), 0.05, np.float32)
+    low[..., 3 - 1] = 0.6  # the model's second choice for the disc: class 2
+    low[..., 1] = 0.35
+    view.set_probabilities(ClassProbabilities(low, (H, W)))
+    click(qtbot, view, 55, 60, Qt.KeyboardModifier.ShiftModifier)
+    settle(qtbot, view)
+    assert (mask[truth == 1] == 2).mean() > 0.99
+    undo_all_restores(view, mask, before, steps=3)
+
+
+# ----------------------------------------------------------------------------- scissors
+def test_scissors_outline_snaps_to_the_box_and_a_vertex_can_be_dragged(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_tool("scissors")
+    view.set_active_class(2)
+    for x, y in [(106, 22), (143, 21), (144, 97), (106, 98)]:  # near the box's corners
+        click(qtbot, view, x, y)
+        qtbot.mouseMove(view.viewport(), vpos(view, x + 3, y + 3))
+    settle(qtbot, view)
+    assert view._smart.path.isVisible()
+    click(qtbot, view, 106, 22)  # the first vertex closes the outline
+    assert view._smart.scissors.closed and (mask == 0).all()
+    press(qtbot, view, 144, 97)  # drag a vertex beyond the image: it stays on the image
+    for x, y in [(150, 105), (170, 130)]:
+        qtbot.mouseMove(view.viewport(), vpos(view, x, y))
+    release(qtbot, view, 170, 130)
+    assert view._smart.scissors.vertices[2] == (W - 1, H - 1)
+    press(qtbot, view, W - 1, H - 1)  # and back to the corner
+    qtbot.mouseMove(view.viewport(), vpos(view, 144, 99))
+    release(qtbot, view, 144, 99)
+    settle(qtbot, view)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    settle(qtbot, view)
+    assert iou(mask == 2, truth == 2) > 0.9
+    undo_all_restores(view, mask, np.zeros_like(mask))
+
+
+# -------------------------------------------------------------------------- superpixels
+def test_superpixel_brush_paints_whole_superpixels_inside_the_disc(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_tool("superpixel")
+    settle(qtbot, view)
+    assert view._smart.superpixel_labels() is not None and view._smart.edges.isVisible()
+    view.set_brush_radius(2)
+    drag(qtbot, view, [(45, 55), (65, 55), (65, 65)])
+    painted = mask == 1
+    assert painted.sum() > 200
+    assert (painted & (truth == 1)).sum() / painted.sum() > 0.9  # whole superpixels, inside the edges
+    labels = view._smart.superpixel_labels()
+    for sp in np.unique(labels[painted]):
+        assert painted[labels == sp].all()  # each touched superpixel painted whole
+    undo_all_restores(view, mask, np.zeros_like(mask))
+
+
+# ------------------------------------------------------------------------------- cleanup
+def test_cleanup_previews_then_enter_fills_holes_and_removes_specks(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    mask[truth == 1] = 1
+    mask[58:61, 50:53] = 0  # a small hole
+    mask[100:102, 10:12] = 1  # a speck
+    view.refresh_overlay()
+    before = mask.copy()
+    view.set_tool("brush")
+    view.set_tool("cleanup")
+    settle(qtbot, view)
+    sel = view._smart.preview.selection
+    assert sel is not None and sel.area == 13 and (mask == before).all()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)  # cancel: nothing changes, back to the brush
+    assert view.tool() == "brush" and (mask == before).all()
+    view.set_tool("cleanup")
+    settle(qtbot, view)
+    qtbot.keyClick(view, Qt.Key.Key_BracketLeft)  # a smaller size: the hole (9 px) and speck (4 px) stay below
+    settle(qtbot, view)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert (mask[58:61, 50:53] == 1).all() and (mask[100:102, 10:12] == 0).all()
+    assert view.tool() == "brush"
+    undo_all_restores(view, mask, before)
+
+
+# ------------------------------------------------------------------------- edge-aware brush
+def test_edge_brush_stops_at_the_colour_edge_and_shift_erases(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_tool("edge")
+    view.set_brush_radius(10)
+    drag(qtbot, view, [(35, 60), (55, 40), (75, 60)])  # inside the disc, the brush reaching over its edge
+    painted = mask == 1
+    assert painted.sum() > 300 and not (painted & (truth != 1)).any()
+    assert view.undo_stack().count() == 1
+    drag(qtbot, view, [(55, 45), (55, 50)], Qt.KeyboardModifier.ShiftModifier)
+    assert (mask == 1).sum() < painted.sum()
+    undo_all_restores(view, mask, np.zeros_like(mask), steps=2)
+
+
+def test_smart_tools_keep_locked_classes(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    mask[truth == 2] = 2
+    view.refresh_overlay()
+    before = mask.copy()
+    view.set_protection(locked=[2])
+    view.set_tool("wand")
+    view.set_active_class(3)
+    press(qtbot, view, 20, 20)
+    qtbot.mouseMove(view.viewport(), vpos(view, 20, 20) + QPoint(300, 0))  # tolerance high enough for all
+    release(qtbot, view, 20, 20)
+    settle(qtbot, view)
+    assert (mask[truth == 2] == 2).all() and (mask == 3).any()
+    undo_all_restores(view, mask, before)

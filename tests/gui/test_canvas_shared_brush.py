@@ -48,7 +48,7 @@ def _drag(qtbot, view: CanvasView, points: list[tuple[int, int]]) -> None:  # ty
 def _annotator_stroke(points: list[tuple[int, int]], radius: int) -> np.ndarray:
     """What the simulated person's stroke does to an empty mask when every painted pixel is right."""
     truth = np.ones((H, W), np.uint8)
-    session = annotator._Session(np.zeros((H, W), np.uint8), truth, 2, annotator.AnnotatorConfig())
+    session = annotator.BrushSession(np.zeros((H, W), np.uint8), truth, 2, annotator.AnnotatorConfig())
     session.apply(annotator._Stroke(1, radius, list(points)))
     assert session.strokes == 1 and session.undos == 0
     return session.mask

@@ -85,11 +85,12 @@ class AnnotationResult:
     scratch_strokes: int = 0  # what painting this image from an empty mask costs (for comparison)
     scratch_seconds: float = 0.0
     radii: list[int] = field(default_factory=list)  # brush radius of every kept stroke
+    trace: list[tuple[int, float, float]] = field(default_factory=list)  # (actions, seconds, Dice) after each action
 
     def to_dict(self) -> dict[str, float | int | bool]:
         """The counters as a JSON-friendly dict (no mask, no radii list)."""
         d = asdict(self)
-        del d["mask"], d["radii"]
+        del d["mask"], d["radii"], d["trace"]
         d["mean_radius"] = float(np.mean(self.radii)) if self.radii else 0.0
         return d
 
@@ -126,7 +127,7 @@ def dice_from_confusion(matrix: np.ndarray) -> float:
     return float(np.mean(scores)) if scores else 1.0
 
 
-def _confusion(truth: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
+def confusion(truth: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:
     t = truth.astype(np.int64).ravel()
     return np.bincount(t * k + mask.astype(np.int64).ravel(), minlength=k * k).reshape(k, k)
 
@@ -135,7 +136,7 @@ def mask_dice(mask: np.ndarray, truth: np.ndarray, num_classes: int | None = Non
     """Dice of ``mask`` against ``truth`` as the annotator judges it (see :func:`dice_from_confusion`)."""
     _check_pair(mask, truth)
     k = num_classes or _infer_classes(mask, truth)
-    return dice_from_confusion(_confusion(truth, mask, k))
+    return dice_from_confusion(confusion(truth, mask, k))
 
 
 def _check_pair(mask: np.ndarray, truth: np.ndarray) -> None:
@@ -167,7 +168,7 @@ class _Stroke:
     points: list[Point]  # image coordinates (x, y)
 
 
-class _Session:
+class BrushSession:
     """One image being corrected: the mask, its confusion matrix and the effort counters."""
 
     def __init__(self, initial: np.ndarray, truth: np.ndarray, k: int, cfg: AnnotatorConfig) -> None:
@@ -175,7 +176,7 @@ class _Session:
         self.truth = truth
         self.k = k
         self.cfg = cfg
-        self.cm = _confusion(truth, self.mask, k)
+        self.cm = confusion(truth, self.mask, k)
         self.r_min, self.r_max = brush_radii(truth.shape, cfg)
         self.sizes = brush_sizes(truth.shape, cfg)
         self.long_side = max(truth.shape)
@@ -189,12 +190,22 @@ class _Session:
         self.path = 0.0
         self.radii: list[int] = []
         self.queue = RegionQueue(self.max_hop)  # regions waiting in the current pass
+        self.other_actions, self.other_seconds = 0, 0.0  # what tools beyond the brush cost (unet_core.sim.smart)
+        self.trace: list[tuple[int, float, float]] = [(0, 0.0, self.dice())]
+
+    def actions(self) -> int:
+        """Actions so far: strokes, undos and those of other tools."""
+        return self.strokes + self.undos + self.other_actions
+
+    def record(self) -> None:
+        """Note (actions so far, seconds so far, Dice) after an action."""
+        self.trace.append((self.actions(), brush_seconds(self, self.cfg), self.dice()))
 
     def dice(self) -> float:
         return dice_from_confusion(self.cm)
 
     def done(self) -> bool:
-        return self.dice() >= self.cfg.target_dice or self.strokes >= self.cfg.max_strokes
+        return self.dice() >= self.cfg.target_dice or self.actions() >= self.cfg.max_strokes
 
     def depth(self, label: int) -> np.ndarray:
         """Distance (px) from each pixel of true class ``label`` to the nearest pixel of another class."""
@@ -325,10 +336,12 @@ class _Session:
             self.undos += 1
             patch.undo(self.mask)  # the app's undo: the patch's old pixels go back
             self.given_up[y0:y1, x0:x1] |= change & (truth == stroke.label)
+            self.record()
             return
-        self.cm -= _confusion(t, old, self.k)
+        self.cm -= confusion(t, old, self.k)
         self.cm[:, stroke.label] += np.bincount(t.astype(np.int64), minlength=self.k)
         self.radii.append(stroke.radius)
+        self.record()
 
     def _jitter(self, points: list[Point]) -> list[Point]:
         if self.cfg.jitter_px <= 0:
@@ -358,26 +371,27 @@ def annotate(initial: np.ndarray, truth: np.ndarray, config: AnnotatorConfig | N
     k = num_classes or _infer_classes(initial, truth)
     if max(int(initial.max(initial=0)), int(truth.max(initial=0))) >= k:
         raise ValueError(f"class ids must lie in 0..{k - 1}")
-    dice_start = dice_from_confusion(_confusion(truth, initial, k))
+    dice_start = dice_from_confusion(confusion(truth, initial, k))
     s = _correct(initial, truth, k, cfg)
     fresh = _correct(np.zeros_like(initial), truth, k, cfg) if initial.any() else s
-    scratch = (fresh.strokes, round(_seconds(fresh, cfg), 2))  # the same image painted from scratch
+    scratch = (fresh.strokes, round(brush_seconds(fresh, cfg), 2))  # the same image painted from scratch
     restarted = False
-    if cfg.allow_restart and fresh is not s and _seconds(fresh, cfg) + cfg.seconds_per_stroke < _seconds(s, cfg):
+    if cfg.allow_restart and fresh is not s and brush_seconds(fresh, cfg) + cfg.seconds_per_stroke < brush_seconds(s, cfg):
         s, restarted = fresh, True  # a poor prediction: clearing it and painting afresh is cheaper
         s.strokes += 1  # the clear is one action
+        s.trace = [(0, 0.0, dice_start)] + [(a + 1, sec + cfg.seconds_per_stroke, d) for a, sec, d in s.trace]
     dice_end = s.dice()
     return AnnotationResult(
         mask=s.mask, strokes=s.strokes, undos=s.undos, zooms=s.zooms, dabs=s.dabs, path_px=round(s.path, 1),
-        pixels_changed=int((s.mask != initial).sum()), seconds=round(_seconds(s, cfg), 2), dice_start=dice_start,
+        pixels_changed=int((s.mask != initial).sum()), seconds=round(brush_seconds(s, cfg), 2), dice_start=dice_start,
         dice_end=dice_end, reached_target=dice_end >= cfg.target_dice, passes=s.passes, restarted=restarted,
-        scratch_strokes=scratch[0], scratch_seconds=scratch[1], radii=s.radii,
+        scratch_strokes=scratch[0], scratch_seconds=scratch[1], radii=s.radii, trace=s.trace,
     )
 
 
-def _correct(start: np.ndarray, truth: np.ndarray, k: int, cfg: AnnotatorConfig) -> _Session:
-    """Correct ``start`` pass by pass (:meth:`_Session.work`), then look at the whole image again."""
-    s = _Session(start, truth, k, cfg)
+def _correct(start: np.ndarray, truth: np.ndarray, k: int, cfg: AnnotatorConfig) -> BrushSession:
+    """Correct ``start`` pass by pass (:meth:`BrushSession.work`), then look at the whole image again."""
+    s = BrushSession(start, truth, k, cfg)
     while not s.done() and s.passes < cfg.max_passes:
         comps = s.components()
         if not comps:
@@ -387,18 +401,22 @@ def _correct(start: np.ndarray, truth: np.ndarray, k: int, cfg: AnnotatorConfig)
     return s
 
 
-def _seconds(s: _Session, cfg: AnnotatorConfig) -> float:
-    """The time model (see :class:`AnnotatorConfig`)."""
-    return (cfg.seconds_per_stroke * s.strokes + s.path / (cfg.drag_speed * s.long_side)
+def brush_seconds(s: BrushSession, cfg: AnnotatorConfig) -> float:
+    """The time model (see :class:`AnnotatorConfig`), plus what other tools cost."""
+    return (s.other_seconds + cfg.seconds_per_stroke * s.strokes + s.path / (cfg.drag_speed * s.long_side)
             + cfg.seconds_per_undo * s.undos + cfg.seconds_per_zoom * s.zooms)
+
 
 __all__ = [
     "REFERENCE_LONG_SIDE",
     "AnnotationResult",
     "AnnotatorConfig",
+    "BrushSession",
     "annotate",
     "brush_radii",
+    "brush_seconds",
     "brush_sizes",
+    "confusion",
     "dice_from_confusion",
     "mask_dice",
 ]

@@ -1,0 +1,88 @@
+"""Effort per image and tool set: correct it as the simulated person, trace Dice per action, sum up seconds and NoC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from unet_core.edit.probabilities import ClassProbabilities
+from unet_core.sim.annotator import annotate, brush_seconds
+from unet_core.sim.smart import SmartConfig, SmartPerson
+
+TOOL_SETS = ("brush", "smart")
+"""``brush``: the round brush, eraser and undo only; ``smart``: the brush plus every smart tool."""
+
+Trace = list[tuple[int, float, float]]
+"""(actions so far, seconds so far, Dice) after each action, starting at (0, 0.0, Dice of the start)."""
+
+
+@dataclass
+class ImageEffort:
+    """What correcting one image with one tool set took."""
+
+    stem: str
+    tools: str
+    trace: Trace
+    dice_start: float
+    dice_end: float
+    seconds: float
+    actions: int
+    counts: dict[str, int] = field(default_factory=dict)  # actions per tool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly: the totals and the counts (the trace is summarised, not copied)."""
+        return {"stem": self.stem, "tools": self.tools, "dice_start": round(self.dice_start, 4),
+                "dice_end": round(self.dice_end, 4), "seconds": round(self.seconds, 1), "actions": self.actions,
+                "counts": dict(self.counts)}
+
+
+def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: str, image: np.ndarray,
+            probs: ClassProbabilities | None, cfg: SmartConfig) -> ImageEffort:
+    """Correct ``initial`` towards ``truth`` with tool set ``tools`` and return the effort.
+
+    ``cfg.brush.target_dice`` is where the person stops, ``cfg.brush.max_strokes`` the action budget.
+    """
+    if tools == "brush":
+        r = annotate(initial, truth, cfg.brush, k)
+        return ImageEffort(stem, tools, r.trace, r.dice_start, r.dice_end, r.seconds, r.strokes + r.undos,
+                           {"brush": r.strokes + r.undos})
+    if tools == "smart":
+        person = SmartPerson(initial, truth, k, cfg, image, probs)
+        start = person.s.dice()
+        s = person.run()
+        return ImageEffort(stem, tools, s.trace, start, s.dice(), round(brush_seconds(s, cfg.brush), 2),
+                           s.actions(), person.tool_counts())
+    raise ValueError(f"unknown tool set {tools!r}; choose from {', '.join(TOOL_SETS)}")
+
+
+def reached(trace: Trace, target: float) -> tuple[int, float] | None:
+    """(actions, seconds) when Dice first reached ``target``, or ``None`` if it never did."""
+    return next(((a, s) for a, s, d in trace if d >= target), None)
+
+
+def summarize(efforts: list[ImageEffort], targets: list[float], max_actions: int) -> dict[str, Any]:
+    """The benchmark's figures for one tool set: mean seconds and actions per image, and per target the
+    mean number of actions to reach it (``noc``; an image that never does counts ``max_actions`` and
+    is counted in ``failed``) and the mean seconds to reach it (failures count their whole time)."""
+    out: dict[str, Any] = {
+        "seconds_per_image": round(float(np.mean([e.seconds for e in efforts])), 2) if efforts else None,
+        "actions_per_image": round(float(np.mean([e.actions for e in efforts])), 2) if efforts else None,
+        "noc": {}, "failed": {}, "seconds_to": {},
+    }
+    for t in targets:
+        key = f"{t:g}"
+        hits = [reached(e.trace, t) for e in efforts]
+        out["noc"][key] = round(float(np.mean([h[0] if h else max_actions for h in hits])), 2) if efforts else None
+        out["failed"][key] = sum(h is None for h in hits)
+        out["seconds_to"][key] = round(float(np.mean([h[1] if h else e.seconds for h, e in
+                                                      zip(hits, efforts, strict=True)])), 2) if efforts else None
+    counts: dict[str, int] = {}
+    for e in efforts:
+        for tool, n in e.counts.items():
+            counts[tool] = counts.get(tool, 0) + n
+    out["actions_by_tool"] = counts
+    out["dice_start"] = round(float(np.mean([e.dice_start for e in efforts])), 4) if efforts else None
+    out["dice_end"] = round(float(np.mean([e.dice_end for e in efforts])), 4) if efforts else None
+    return out

@@ -1,0 +1,290 @@
+"""The simulated person with smart tools: per wrong region, the cheapest tool whose result it can foresee, else the brush."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from unet_core.edit.cleanup import cleanup
+from unet_core.edit.edge_erase import edge_stroke
+from unet_core.edit.probabilities import ClassProbabilities
+from unet_core.edit.region import region_click
+from unet_core.edit.scissors import Scissors
+from unet_core.edit.selection import Selection, apply_selection
+from unet_core.edit.snap import snap_stroke
+from unet_core.edit.superpixels import DEFAULT_SIZE, superpixel_stroke, superpixels
+from unet_core.edit.wand import magic_wand
+from unet_core.sim.annotator import REFERENCE_LONG_SIDE, AnnotatorConfig, BrushSession, confusion
+from unet_core.sim.brush_strokes import Region, path_length
+from unet_core.sim.candidates import Candidate, merge, outline_vertices
+
+SMART_TOOLS = ("region", "wand", "snap", "scissors", "superpixel", "edge", "cleanup")
+"""The smart tools the person may use (the brush is always there)."""
+
+
+@dataclass(frozen=True)
+class SmartConfig:
+    """How the person with smart tools works and what each action costs (see docs/effort.md for sources).
+
+    Brush strokes, undos and zooms cost what :class:`AnnotatorConfig` says. A click on a chosen point
+    costs ``seconds_per_click``; the next vertex of a traced outline ``seconds_per_vertex`` (the eye is
+    already on the contour); a single-key command or a tool/class switch ``seconds_per_key``; dragging
+    the wand's tolerance while watching its preview ``seconds_per_adjust``; judging a whole-image preview
+    (cleanup) ``seconds_per_look``.
+    """
+
+    brush: AnnotatorConfig = field(default_factory=AnnotatorConfig)
+    tools: tuple[str, ...] = SMART_TOOLS
+    seconds_per_click: float = 1.5
+    seconds_per_vertex: float = 1.0
+    seconds_per_key: float = 0.5
+    seconds_per_adjust: float = 1.0
+    seconds_per_look: float = 1.0
+    click_jitter: float = 0.15  # s.d. of a click's offset, as a share of the region's inscribed radius (>= 1 px)
+    min_precision: float = 0.75  # a foreseen result is taken when this share of the pixels it changes become right
+    wand_tolerances: tuple[float, ...] = (8.0, 16.0, 24.0, 36.0, 52.0)
+    default_tolerance: float = 24.0
+    edge_tolerance: float = 24.0
+    snap_min_area: float = 0.0005  # share of the image: smaller regions get no snapping stroke
+    scissors_min_area: float = 0.002  # share of the image: smaller regions are not traced
+    vertex_spacing: float = 0.05  # scissors vertices this far apart along an outline (share of the long side)
+    cleanup_area: float = 0.0003  # cleanup's N as a share of the image
+    smart_min_area: float = 0.00005  # share of the image: smaller regions are left to the brush
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for settings that cannot work."""
+        self.brush.validate()
+        unknown = set(self.tools) - set(SMART_TOOLS)
+        if unknown:
+            raise ValueError(f"unknown smart tools {sorted(unknown)}; choose from {', '.join(SMART_TOOLS)}")
+        if not 0.5 <= self.min_precision <= 1.0 or self.click_jitter < 0 or not self.wand_tolerances:
+            raise ValueError("min_precision must be in [0.5, 1], click_jitter >= 0, and wand tolerances given")
+
+
+class SmartPerson:
+    """Corrects one image with the brush and smart tools; the counters live in a :class:`BrushSession`."""
+
+    def __init__(self, initial: np.ndarray, truth: np.ndarray, k: int, cfg: SmartConfig,
+                 image: np.ndarray, probs: ClassProbabilities | None) -> None:
+        cfg.validate()
+        if image.shape[:2] != truth.shape:
+            raise ValueError(f"image {image.shape[:2]} and truth {truth.shape} differ in size")
+        self.s = BrushSession(initial, truth, k, cfg.brush)
+        self.cfg, self.image, self.probs = cfg, np.ascontiguousarray(image[..., :3]), probs
+        self.truth = truth
+        self.size = truth.size
+        self.scale = max(truth.shape) / REFERENCE_LONG_SIDE
+        self.rng = np.random.default_rng(cfg.brush.seed + 1)
+        self.used: Counter[str] = Counter()
+        self.tool, self.active = "brush", 1
+        self.tried: set[tuple[str, int, int, int, int]] = set()
+        self._superpixels: np.ndarray | None = None
+        self._scissors: Scissors | None = None
+
+    # ---- costs and bookkeeping ----------------------------------------------------------------
+    def switch(self, tool: str, value: int) -> float:
+        """Seconds to pick ``tool`` and class ``value`` (a key each when they change)."""
+        cost = self.cfg.seconds_per_key * ((tool != self.tool) + (value != self.active))
+        self.tool, self.active = tool, value
+        return cost
+
+    def judge(self, sel: Selection) -> tuple[int, int]:
+        """(pixels the selection makes right, pixels it makes wrong), as the person sees in its preview."""
+        x0, y0, x1, y1 = sel.rect
+        sub, t = self.s.mask[y0:y1, x0:x1], self.truth[y0:y1, x0:x1]
+        new = sel.values()
+        ch = sel.pixels & (sub != new)
+        return int((new[ch] == t[ch]).sum()), int((sub[ch] == t[ch]).sum())
+
+    def commit(self, sel: Selection, tool: str, actions: int, seconds: float) -> None:
+        """Apply ``sel`` as one edit and charge it."""
+        patch = apply_selection(self.s.mask, sel)
+        if patch is not None:
+            x0, y0, x1, y1 = patch.rect
+            change = patch.changed
+            t = self.truth[y0:y1, x0:x1][change]
+            self.s.cm -= confusion(t, patch.old[change], self.s.k)
+            self.s.cm += confusion(t, patch.new[change], self.s.k)
+        self.charge(tool, actions, seconds)
+
+    def charge(self, tool: str, actions: int, seconds: float) -> None:
+        """Count ``actions`` of ``tool`` taking ``seconds`` and note the Dice reached."""
+        self.s.other_actions += actions
+        self.s.other_seconds += seconds
+        self.used[tool] += actions
+        self.s.record()
+
+    def stroke_seconds(self, points: list[tuple[int, int]], radius: int) -> float:
+        """What one press-drag-release costs under the brush time model."""
+        b = self.cfg.brush
+        zoom = b.seconds_per_zoom if radius < self.s.r_min else 0.0
+        return b.seconds_per_stroke + path_length(points) / (b.drag_speed * self.s.long_side) + zoom
+
+    # ---- the person -----------------------------------------------------------------------------
+    def run(self) -> BrushSession:
+        """Correct the image until the target Dice, the action budget, or nothing left to fix."""
+        if "cleanup" in self.cfg.tools:
+            self.clean()
+        min_area = max(1, round(self.cfg.smart_min_area * self.size))
+        while not self.s.done() and self.s.passes < self.cfg.brush.max_passes:
+            comps = self.s.components()
+            if not comps:
+                break
+            self.s.passes += 1
+            for comp in comps:  # largest first: a smart tool where one is foreseen to beat the brush
+                if self.s.done() or comp.area < min_area:
+                    break
+                if self._wrong_left(comp) * 2 >= comp.area:
+                    self.step(comp)
+            if self.s.done():
+                break
+            self.s.work(self.s.components())  # the rest with the brush, as the brush annotator paints
+        return self.s
+
+    def tool_counts(self) -> dict[str, int]:
+        """Actions per tool so far (brush strokes and their undos included)."""
+        counts = dict(self.used)
+        if self.s.strokes or self.s.undos:
+            counts["brush"] = self.s.strokes + self.s.undos
+        return counts
+
+    def _wrong_left(self, comp: Region) -> int:
+        h, w = comp.pixels.shape
+        return int((comp.pixels & (self.s.mask[comp.y0:comp.y0 + h, comp.x0:comp.x0 + w] != comp.label)).sum())
+
+    def clean(self) -> None:
+        """One cleanup per class present (key + look at the preview), taken when it does more good than harm."""
+        n = max(1, round(self.cfg.cleanup_area * self.size))
+        for value in np.unique(self.s.mask):
+            sel = cleanup(self.s.mask, int(value), n)
+            if sel is None:
+                continue
+            fixed, broken = self.judge(sel)
+            if fixed > broken:
+                self.commit(sel, "cleanup", 1, self.switch("cleanup", int(value)) + self.cfg.seconds_per_key
+                            + self.cfg.seconds_per_look)
+
+    def step(self, comp: Region) -> bool:
+        """Fix ``comp`` with a smart tool when one is foreseen to beat the brush; False to use the brush."""
+        tools = self.cfg.tools
+        label = comp.label
+        px, py = self.click_point(comp)
+        strokes = self.s.plan(comp)
+        brush_cost = sum(self.stroke_seconds(st.points, st.radius) for st in strokes)
+        brush_rate = comp.area / brush_cost if brush_cost > 0 else 0.0
+        found: list[Candidate] = []
+        here = int(self.s.mask[py, px])
+        if "region" in tools:
+            for value in dict.fromkeys((label, here)):
+                self.consider(found, region_click(self.s.mask, px, py, value, probs=self.probs), "region", value,
+                              1, self.cfg.seconds_per_click)
+        if "wand" in tools:
+            for tol in self.cfg.wand_tolerances:
+                adjust = self.cfg.seconds_per_adjust if tol != self.cfg.default_tolerance else 0.0
+                self.consider(found, magic_wand(self.image, px, py, tol, label, probs=self.probs), "wand", label,
+                              1, self.cfg.seconds_per_click + adjust)
+        if strokes:
+            gesture = sum(self.stroke_seconds(st.points, st.radius) for st in strokes)
+            if "superpixel" in tools:
+                labels = self.superpixel_labels()
+                sels = [superpixel_stroke(labels, st.points, st.radius, label) for st in strokes]
+                self.consider(found, merge(sels, label), "superpixel", label, len(strokes), gesture)
+            if "edge" in tools:
+                sels = [edge_stroke(self.image, self.s.mask, st.points, max(st.radius, 2) * 2, label,
+                                    self.cfg.edge_tolerance) for st in strokes]
+                self.consider(found, merge(sels, label), "edge", label, len(strokes), gesture)
+        big = comp.area >= self.cfg.scissors_min_area * self.size
+        if "scissors" in tools and big and self._fresh("scissors", comp):
+            self.consider_scissors(found, comp)
+        best = max(found, key=lambda c: c.rate, default=None)
+        if best is not None and best.rate >= brush_rate and best.fixed >= 0.6 * comp.area:
+            self.commit(best.sel, best.tool, best.actions, best.seconds + self.switch(best.tool, best.value))
+            return True
+        if "snap" in tools and strokes and comp.area >= self.cfg.snap_min_area * self.size \
+                and self._fresh("snap", comp) and self.try_snap(comp, strokes):
+            return True
+        if best is not None and best.rate >= brush_rate:
+            self.commit(best.sel, best.tool, best.actions, best.seconds + self.switch(best.tool, best.value))
+            return True
+        return False
+
+    def consider(self, found: list[Candidate], sel: Selection | None, tool: str, value: int,
+                 actions: int, seconds: float) -> None:
+        """Keep ``sel`` as a candidate when its preview shows it does clearly more good than harm."""
+        if sel is None:
+            return
+        fixed, broken = self.judge(sel)
+        if fixed <= broken or fixed < self.cfg.min_precision * (fixed + broken):
+            return
+        cost = seconds + self.cfg.seconds_per_key * ((tool != self.tool) + (value != self.active))
+        found.append(Candidate(sel, tool, value, actions, seconds, fixed, broken, (fixed - broken) / cost))
+
+    def consider_scissors(self, found: list[Candidate], comp: Region) -> None:
+        """Trace the region's outline with the scissors (vertices along it, jittered) and fill it."""
+        spacing = max(8.0, self.cfg.vertex_spacing * self.s.long_side)
+        vertices = outline_vertices(comp, spacing)
+        if len(vertices) < 3:
+            return
+        jitter = max(1.0, self.cfg.click_jitter * 4 * self.scale)
+        h, w = self.truth.shape
+        moved = [(float(np.clip(x + self.rng.normal(0, jitter), 0, w - 1)),
+                  float(np.clip(y + self.rng.normal(0, jitter), 0, h - 1))) for x, y in vertices]
+        if self._scissors is None:
+            self._scissors = Scissors(self.image)
+        outline = self._scissors.outline(moved)
+        canvas = np.zeros(self.truth.shape, np.uint8)
+        cv2.fillPoly(canvas, [np.asarray(outline, np.int32)], 1)
+        rows, cols = np.nonzero(canvas.any(axis=1))[0], np.nonzero(canvas.any(axis=0))[0]
+        if rows.size == 0:
+            return
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        sel = Selection((x0, y0, x1, y1), canvas[y0:y1, x0:x1].astype(bool), comp.label)
+        seconds = self.cfg.seconds_per_click + self.cfg.seconds_per_vertex * (len(vertices) - 1)
+        self.consider(found, sel, "scissors", comp.label, len(vertices), seconds)
+
+    def try_snap(self, comp: Region, strokes: list) -> bool:  # type: ignore[type-arg]
+        """A snapping stroke along the region's longest planned stroke; its result shows only after it,
+        so a poor one is undone (and charged). True when the stroke was made."""
+        stroke = max(strokes, key=lambda st: path_length(st.points))
+        here = np.bincount(self.s.mask[[p[1] for p in stroke.points], [p[0] for p in stroke.points]]).argmax()
+        erase = int(here) != comp.label and comp.label == 0
+        sel = snap_stroke(self.image, self.s.mask, stroke.points, stroke.radius, comp.label,
+                          probs=self.probs, erase=erase)
+        if sel is None:
+            return False
+        seconds = self.stroke_seconds(stroke.points, stroke.radius) + self.switch("snap", comp.label)
+        fixed, broken = self.judge(sel)
+        if fixed > broken and fixed >= self.cfg.min_precision * (fixed + broken):
+            self.commit(sel, "snap", 1, seconds)
+        else:
+            self.charge("snap", 2, seconds + self.cfg.brush.seconds_per_undo)  # tried, looked, undone
+            self.used["snap undone"] += 1
+        return True
+
+    def click_point(self, comp: Region) -> tuple[int, int]:
+        """Where the person clicks: near the region's innermost pixel, jittered (people do not hit the centre)."""
+        pad = np.pad(comp.pixels.view(np.uint8), 1)
+        dist = cv2.distanceTransform(pad, cv2.DIST_L2, 3)[1:-1, 1:-1]
+        y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+        sd = max(1.0, self.cfg.click_jitter * float(dist[y, x]))
+        h, w = comp.pixels.shape
+        jx = int(np.clip(round(x + self.rng.normal(0, sd)), 0, w - 1))
+        jy = int(np.clip(round(y + self.rng.normal(0, sd)), 0, h - 1))
+        return comp.x0 + jx, comp.y0 + jy
+
+    def superpixel_labels(self) -> np.ndarray:
+        """The image's superpixels (computed once, as the app does in the background)."""
+        if self._superpixels is None:
+            self._superpixels = superpixels(self.image, max(4, round(DEFAULT_SIZE * self.scale)))
+        return self._superpixels
+
+    def _fresh(self, tool: str, comp: Region) -> bool:
+        h, w = comp.pixels.shape
+        key = (tool, comp.label, comp.x0, comp.y0, comp.area)
+        if key in self.tried:
+            return False
+        self.tried.add(key)
+        return h * w > 0

@@ -16,6 +16,8 @@ from unet_core.edit.selection import Selection
 PREVIEW_ALPHA = 190
 EDGE_ALPHA = 70
 HANDLE_PX = 7.0  # side of a vertex handle in screen pixels
+RING_PX = 10.0  # parts of a selection smaller than this on screen get a ring of this radius
+MAX_RINGS = 200
 
 
 def _pen(color: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -24,22 +26,27 @@ def _pen(color: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine
     return pen
 
 
-def outline_path(pixels: np.ndarray, x0: int, y0: int) -> QPainterPath:
-    """The borders of the set pixels of ``pixels`` (placed at x0, y0) as a path along pixel edges."""
+def outline_path(pixels: np.ndarray, x0: int, y0: int) -> tuple[QPainterPath, list[QRectF]]:
+    """The borders of the set pixels of ``pixels`` (placed at x0, y0) as a path along pixel edges, and the
+    bounding box of each border (to ring the parts too small to see)."""
     path = QPainterPath()
+    boxes: list[QRectF] = []
     contours, _ = cv2.findContours(pixels.view(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     for c in contours:
+        bx, by, bw, bh = cv2.boundingRect(c)
+        boxes.append(QRectF(x0 + bx, y0 + by, bw + 1, bh + 1))
         pts = c.reshape(-1, 2)
         path.moveTo(x0 + pts[0][0] + 0.5, y0 + pts[0][1] + 0.5)
         for px, py in pts[1:]:
             path.lineTo(x0 + px + 0.5, y0 + py + 0.5)
         path.closeSubpath()
-    return path
+    return path, boxes
 
 
 class SelectionPreviewItem(QGraphicsItem):
     """The pixels a smart tool proposes: each in the colour of the class it would get, half opaque,
-    inside a black-and-white dashed outline."""
+    inside a black-and-white dashed outline; parts too small to see at the current zoom (a speck that
+    cleanup removes) are ringed."""
 
     def __init__(self, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +56,7 @@ class SelectionPreviewItem(QGraphicsItem):
         self._pixels: np.ndarray | None = None
         self._rect = QRectF()
         self._path = QPainterPath()
+        self._boxes: list[QRectF] = []
         self.selection: Selection | None = None
 
     def show_selection(self, sel: Selection | None, colors: Sequence[tuple[int, int, int]]) -> None:
@@ -57,6 +65,7 @@ class SelectionPreviewItem(QGraphicsItem):
         self.selection = sel
         if sel is None:
             self._image, self._pixels, self._rect, self._path = None, None, QRectF(), QPainterPath()
+            self._boxes = []
             self.setVisible(False)
             return
         x0, y0, x1, y1 = sel.rect
@@ -71,13 +80,14 @@ class SelectionPreviewItem(QGraphicsItem):
         h, w = sel.pixels.shape
         self._image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
         self._rect = QRectF(x0, y0, x1 - x0, y1 - y0)
-        self._path = outline_path(sel.pixels, x0, y0)
+        self._path, self._boxes = outline_path(sel.pixels, x0, y0)
         self.setVisible(True)
         self.update()
 
     def boundingRect(self) -> QRectF:
-        """The selection's rectangle plus a pixel for the outline."""
-        return self._rect.adjusted(-1, -1, 1, 1)
+        """The selection's rectangle plus room for the outline and the rings (at zooms down to 2 %)."""
+        m = RING_PX / 0.02 if self._boxes else 1.0
+        return self._rect.adjusted(-m, -m, m, m)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         """Tinted pixels, then the dashed outline."""
@@ -89,6 +99,13 @@ class SelectionPreviewItem(QGraphicsItem):
         painter.drawPath(self._path)
         painter.setPen(_pen(QColor(255, 255, 255), 1.0, Qt.PenStyle.DashLine))
         painter.drawPath(self._path)
+        scale = painter.worldTransform().m11() or 1.0
+        small = [b for b in self._boxes if max(b.width(), b.height()) * scale < RING_PX][:MAX_RINGS]
+        r = RING_PX / scale
+        for pen in (_pen(QColor(0, 0, 0), 3.0), _pen(QColor(255, 220, 0), 1.5)):
+            painter.setPen(pen)
+            for b in small:
+                painter.drawEllipse(b.center(), r, r)
 
 
 class PathItem(QGraphicsPathItem):

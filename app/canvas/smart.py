@@ -29,26 +29,23 @@ DRAG_PX_PER_LEVEL = 2.0  # a wand drag changes the tolerance by one level per 2 
 WHEEL_LEVELS = 4  # tolerance levels per wheel notch (Ctrl+wheel)
 
 HINTS = {
-    "brush": "Brush: drag to paint the active class · [ ] radius",
-    "eraser": "Eraser: drag to erase to background · [ ] radius",
+    "brush": "Brush: drag paints the active class · [ ] radius",
+    "eraser": "Eraser: drag erases to background · [ ] radius",
     "fill": "Fill: click a region to give it the active class",
-    "polygon": "Polygon: click points (or drag a lasso) · double-click or the first point closes, then drag "
-               "points · Enter applies · Esc cancels",
-    "revert": "Revert: drag to bring back the prediction · [ ] radius",
-    "pan": "Pan: drag to move the view",
-    "wand": "Magic wand: press on a colour; drag left/right or Ctrl+wheel sets the tolerance ({tol}) · "
-            "release or Enter applies · Esc cancels · [ ] tolerance",
-    "snap": "Snapping stroke: drag roughly over an object; on release it snaps to the object's edges · "
-            "Shift+drag takes an object away · [ ] radius",
-    "region": "Region click: click a wrong region to give it the active class, or a blob of the active class "
-              "to remove it · Shift+click: the model's second choice",
-    "scissors": "Scissors: click points along edges (the path follows them) · Enter, double-click or the first "
-                "point closes, then drag points · Enter applies · Backspace drops a point · Esc cancels",
-    "superpixel": "Superpixel brush: drag to paint whole superpixels · Shift+drag paints background · [ ] radius",
-    "cleanup": "Cleanup: holes and specks of the active class under {area} px · [ ] or Ctrl+wheel changes the "
-               "size · Enter applies · Esc cancels",
-    "edge": "Edge-aware brush: paints pixels close in colour to the brush centre · Shift+drag erases · "
-            "Ctrl+wheel tolerance ({etol}) · [ ] radius",
+    "polygon": "Polygon: click points or drag a lasso · double-click or first point closes · drag points · "
+               "Enter applies · Esc cancels",
+    "revert": "Revert: drag brings back the prediction · [ ] radius",
+    "pan": "Pan: drag moves the view",
+    "wand": "Wand: press on a colour · drag sideways or Ctrl+wheel: tolerance {tol} · release or Enter applies · "
+            "Esc cancels",
+    "snap": "Snapping stroke: drag roughly over an object, it snaps to its edges · Shift+drag removes · [ ] radius",
+    "region": "Region click: click a wrong region (active class) or a false blob (removed) · Shift+click: "
+              "model's second choice",
+    "scissors": "Scissors: click along edges · first point or double-click closes · drag points · Enter applies · "
+                "Esc cancels",
+    "superpixel": "Superpixel brush: drag paints whole superpixels · Shift+drag: background · [ ] radius",
+    "cleanup": "Cleanup: holes and specks under {area} px · [ ] or Ctrl+wheel: size · Enter applies · Esc cancels",
+    "edge": "Edge-aware brush: paints colours like the centre's · Shift+drag erases · Ctrl+wheel: tolerance {etol}",
 }
 
 

@@ -30,7 +30,11 @@ SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>Q</b></td><td>next in queue (most uncertain first)</td><td><b>Ctrl+Shift+Q</b></td><td>rank the queue by uncertainty</td></tr>
 <tr><td><b>R</b></td><td>mark reviewed</td><td><b>Ctrl+P / Ctrl+Shift+P</b></td><td>predict image / all</td></tr>
 <tr><td><b>Ctrl+T</b></td><td>fine-tune on corrections</td><td><b>Ctrl+F</b></td><td>filter the file list</td></tr>
-<tr><td><b>Polygon</b></td><td>click points; Enter, double-click or a click on the first point closes; Esc cancels</td><td></td><td></td></tr>
+<tr><td><b>Polygon</b></td><td>click points; double-click or a click on the first point closes, then drag points; Enter applies; Esc cancels</td><td></td><td></td></tr>
+<tr><td><b>W</b></td><td>magic wand (drag sideways / Ctrl+wheel: tolerance)</td><td><b>S</b></td><td>snapping stroke (Shift: remove)</td></tr>
+<tr><td><b>F</b></td><td>region click (Shift: model's second choice)</td><td><b>I</b></td><td>intelligent scissors</td></tr>
+<tr><td><b>X</b></td><td>superpixel brush</td><td><b>K</b></td><td>clean up holes and specks (Enter applies)</td></tr>
+<tr><td><b>T</b></td><td>edge-aware brush (Shift: erase)</td><td><b>Enter / Esc</b></td><td>apply / cancel a preview</td></tr>
 </table>"""
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 from app.window.main_window import MainWindow
 from app.window.settings import make_settings
@@ -22,6 +23,14 @@ def make_window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped
     window.show()
     qtbot.waitExposed(window)
     return window
+
+
+def activate(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """Make ``window`` the active window with the canvas focused: a window's shortcuts (tool keys, digits)
+    reach it only while it is active."""
+    window.activateWindow()
+    wait_for(qtbot, lambda: QApplication.activeWindow() is window, timeout=5000)
+    window.canvas.setFocus()
 
 
 def window_with_model(qtbot, tmp_path: Path, folder: Path, model: Path) -> MainWindow:  # type: ignore[no-untyped-def]

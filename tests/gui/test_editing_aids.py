@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from app.panels.classes_panel import COL_LOCK
-from tests.gui.app_helpers import image_to_viewport, make_window, paint_stroke, wait_for
+from tests.gui.app_helpers import activate, image_to_viewport, make_window, paint_stroke, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def carla_window(qtbot, carla_dir: Path, tmp_path: Path):  # type: ignore[no-unt
     assert w.open_folder(data)
     wait_for(qtbot, lambda: w.ws.loaded is not None)
     assert w.ws.classes.num_classes == 23
-    w.canvas.setFocus()
+    activate(qtbot, w)
     yield w
     w.close()
 

@@ -16,15 +16,16 @@ WORK_PIXELS = 90_000
 """GrabCut runs on at most this many pixels (the window is downscaled to fit): the latency bound."""
 ITERATIONS = 3
 MIN_MARGIN = 24
+MAX_GROWS = 2
 
 
-def snap_window(points: Sequence[Pixel], radius: int, shape_hw: tuple[int, int]) -> Rect | None:
-    """The window GrabCut looks in: the stroke's box grown by its size (at least ``MIN_MARGIN`` px
-    and twice the brush radius) on every side, cut to the image."""
+def snap_window(points: Sequence[Pixel], radius: int, shape_hw: tuple[int, int], grow: int = 0) -> Rect | None:
+    """The window GrabCut looks in: the stroke's box grown on every side by three brush radii and half
+    the stroke's length (at least ``MIN_MARGIN`` px), doubled ``grow`` times, cut to the image."""
     xs = [int(p[0]) for p in points]
     ys = [int(p[1]) for p in points]
     span = max(max(xs) - min(xs), max(ys) - min(ys))
-    m = max(MIN_MARGIN, 2 * int(radius), span)
+    m = max(MIN_MARGIN, 3 * int(radius), span // 2) << max(0, int(grow))
     return clip(min(xs) - m, min(ys) - m, max(xs) + m + 1, max(ys) + m + 1, shape_hw)
 
 
@@ -50,30 +51,46 @@ def snap_stroke(
         return None
     if image.shape[:2] != mask.shape:
         raise ValueError(f"image {image.shape[:2]} and mask {mask.shape} differ in size")
-    win = snap_window(points, radius, mask.shape)
-    if win is None:
-        return None
+    for grow in range(MAX_GROWS + 1):  # a window that cuts the object is grown, up to MAX_GROWS times
+        win = snap_window(points, radius, mask.shape, grow)
+        if win is None:
+            return None
+        found, sub, target = _snap_in(image, mask, points, radius, value, probs, erase, win)
+        if found is None:
+            return None
+        found &= (sub == target) if erase else (sub != value)  # what would change
+        if not _cut_by(found, win, mask.shape):
+            break
+    return selection_from(found, int(value), win[0], win[1])
+
+
+def _snap_in(image: np.ndarray, mask: np.ndarray, points: Sequence[Pixel], radius: int, value: int,
+             probs: ClassProbabilities | None, erase: bool, win: Rect) -> tuple[np.ndarray | None, np.ndarray, int]:
+    """GrabCut in ``win``: the object found there (touching the stroke), the mask's window and the target class."""
     x0, y0, x1, y1 = win
+    sub = mask[y0:y1, x0:x1]
     stroke = np.zeros((y1 - y0, x1 - x0), np.uint8)
     stamp_path(stroke, [(int(p[0]) - x0, int(p[1]) - y0) for p in points], max(0, int(radius)), 1)
     sure = stroke.astype(bool)
     if not sure.any():
-        return None
-    sub = mask[y0:y1, x0:x1]
+        return None, sub, -1
     target = _erased_class(sub[sure], value) if erase else int(value)
     if target is None:
-        return None
+        return None, sub, -1
     if probs is not None and target < probs.num_classes:
         prior = probs.plane(target, win) >= 0.5
     else:
         prior = sub == target
     found = _grabcut(np.ascontiguousarray(image[y0:y1, x0:x1, :3]), sure, prior)
-    found = _touching(found, sure)
-    if erase:
-        found &= sub == target
-    else:
-        found &= sub != value
-    return selection_from(found, int(value), x0, y0)
+    return _touching(found, sure), sub, target
+
+
+def _cut_by(found: np.ndarray, win: Rect, shape_hw: tuple[int, ...]) -> bool:
+    """Whether the change reaches a side of the window beyond which the image goes on."""
+    x0, y0, x1, y1 = win
+    h, w = shape_hw[:2]
+    return bool((y0 > 0 and found[0].any()) or (y1 < h and found[-1].any())
+                or (x0 > 0 and found[:, 0].any()) or (x1 < w and found[:, -1].any()))
 
 
 def _erased_class(under: np.ndarray, value: int) -> int | None:

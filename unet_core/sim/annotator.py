@@ -191,6 +191,7 @@ class BrushSession:
         self.radii: list[int] = []
         self.queue = RegionQueue(self.max_hop)  # regions waiting in the current pass
         self.other_actions, self.other_seconds = 0, 0.0  # what tools beyond the brush cost (unet_core.sim.smart)
+        self.deadline = math.inf  # seconds after which the person stops (a look-ahead's horizon)
         self.trace: list[tuple[int, float, float]] = [(0, 0.0, self.dice())]
 
     def actions(self) -> int:
@@ -205,7 +206,8 @@ class BrushSession:
         return dice_from_confusion(self.cm)
 
     def done(self) -> bool:
-        return self.dice() >= self.cfg.target_dice or self.actions() >= self.cfg.max_strokes
+        return self.dice() >= self.cfg.target_dice or self.actions() >= self.cfg.max_strokes \
+            or brush_seconds(self, self.cfg) >= self.deadline
 
     def depth(self, label: int) -> np.ndarray:
         """Distance (px) from each pixel of true class ``label`` to the nearest pixel of another class."""

@@ -46,16 +46,40 @@ def merge(sels: Sequence[Selection | None], value: int) -> Selection | None:
     return Selection(rect, out, int(value))
 
 
-def outline_vertices(comp: Region, spacing: float) -> list[tuple[int, int]]:
-    """Points every ``spacing`` px along the outer outline of the region's largest part (image coordinates)."""
+def outline_vertices(comp: Region, spacing: float, free: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """Vertices along the outer outline of the region's largest part (image coordinates): every
+    ``spacing`` px where the outline must be followed, and only the ends of stretches that run beside
+    ``free`` pixels (already the region's class: painting over them changes nothing), which the
+    polygon may cut straight across."""
     contours, _ = cv2.findContours(comp.pixels.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return []
     c = max(contours, key=cv2.contourArea).reshape(-1, 2)
-    steps = np.hypot(*np.diff(np.vstack([c, c[:1]]), axis=0).T)
-    along = np.concatenate([[0.0], np.cumsum(steps)])[:-1]
-    total = float(along[-1] + steps[-1]) if len(steps) else 0.0
-    n = max(3, math.ceil(total / max(spacing, 1.0)))
-    picks = np.searchsorted(along, np.linspace(0.0, total, n, endpoint=False))
-    picks = np.unique(np.clip(picks, 0, len(c) - 1))
+    n = len(c)
+    loose = _beside(c, comp, free) if free is not None else np.zeros(n, dtype=bool)
+    picks: list[int] = []
+    since = spacing  # px along the outline since the last vertex
+    for i in range(n):
+        step = math.dist(c[i - 1], c[i]) if i else 0.0
+        since += step
+        edge = loose[i] != loose[i - 1]
+        if edge or (not loose[i] and since >= spacing):
+            picks.append(i)
+            since = 0.0
+    if len(picks) < 3:
+        picks = sorted(set(np.linspace(0, n - 1, min(n, 4)).astype(int).tolist()))
     return [(int(c[i, 0]) + comp.x0, int(c[i, 1]) + comp.y0) for i in picks]
+
+
+def _beside(c: np.ndarray, comp: Region, free: np.ndarray) -> np.ndarray:
+    """Per outline point: whether a free pixel touches it from outside the region."""
+    h, w = free.shape
+    out = np.zeros(len(c), dtype=bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dx == 0 and dy == 0:
+                continue
+            ys = np.clip(c[:, 1] + comp.y0 + dy, 0, h - 1)
+            xs = np.clip(c[:, 0] + comp.x0 + dx, 0, w - 1)
+            out |= free[ys, xs]
+    return out

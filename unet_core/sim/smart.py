@@ -10,6 +10,7 @@ import numpy as np
 
 from unet_core.edit.cleanup import cleanup
 from unet_core.edit.edge_erase import edge_stroke
+from unet_core.edit.patches import Patch, union
 from unet_core.edit.probabilities import ClassProbabilities
 from unet_core.edit.region import region_click
 from unet_core.edit.scissors import Scissors
@@ -17,8 +18,13 @@ from unet_core.edit.selection import Selection, apply_selection
 from unet_core.edit.snap import snap_stroke
 from unet_core.edit.superpixels import DEFAULT_SIZE, superpixel_stroke, superpixels
 from unet_core.edit.wand import magic_wand
-from unet_core.sim.annotator import REFERENCE_LONG_SIDE, AnnotatorConfig, BrushSession, confusion
-from unet_core.sim.brush_strokes import Region, path_length
+from unet_core.sim.annotator import (
+    REFERENCE_LONG_SIDE,
+    AnnotatorConfig,
+    BrushSession,
+    confusion,
+)
+from unet_core.sim.brush_strokes import Region, find_regions, path_length
 from unet_core.sim.candidates import Candidate, merge, outline_vertices
 
 SMART_TOOLS = ("region", "wand", "snap", "scissors", "superpixel", "edge", "cleanup")
@@ -53,6 +59,8 @@ class SmartConfig:
     vertex_spacing: float = 0.05  # scissors vertices this far apart along an outline (share of the long side)
     cleanup_area: float = 0.0003  # cleanup's N as a share of the image
     smart_min_area: float = 0.00005  # share of the image: smaller regions are left to the brush
+    lookahead: int = 4  # the best foreseen candidates whose finishing is played out before choosing
+    horizon: float = 30.0  # seconds over which the person weighs a tool and the brush work it leaves
 
     def validate(self) -> None:
         """Raise ``ValueError`` for settings that cannot work."""
@@ -173,8 +181,6 @@ class SmartPerson:
         label = comp.label
         px, py = self.click_point(comp)
         strokes = self.s.plan(comp)
-        brush_cost = sum(self.stroke_seconds(st.points, st.radius) for st in strokes)
-        brush_rate = comp.area / brush_cost if brush_cost > 0 else 0.0
         found: list[Candidate] = []
         here = int(self.s.mask[py, px])
         if "region" in tools:
@@ -199,17 +205,47 @@ class SmartPerson:
         big = comp.area >= self.cfg.scissors_min_area * self.size
         if "scissors" in tools and big and self._fresh("scissors", comp):
             self.consider_scissors(found, comp)
-        best = max(found, key=lambda c: c.rate, default=None)
-        if best is not None and best.rate >= brush_rate and best.fixed >= 0.6 * comp.area:
-            self.commit(best.sel, best.tool, best.actions, best.seconds + self.switch(best.tool, best.value))
+        shortlist = sorted(found, key=lambda c: -c.rate)[: self.cfg.lookahead]
+        horizon = max([self.cfg.horizon] + [2 * c.seconds for c in shortlist])
+        best, best_net = None, self.lookahead(comp, None, horizon)
+        for cand in shortlist:
+            net = self.lookahead(comp, cand, horizon)
+            if net > best_net:
+                best, best_net = cand, net
+        if (best is None or best.fixed < 0.6 * comp.area) and "snap" in tools and strokes \
+                and comp.area >= self.cfg.snap_min_area * self.size and self._fresh("snap", comp) \
+                and self.try_snap(comp, strokes):
             return True
-        if "snap" in tools and strokes and comp.area >= self.cfg.snap_min_area * self.size \
-                and self._fresh("snap", comp) and self.try_snap(comp, strokes):
-            return True
-        if best is not None and best.rate >= brush_rate:
+        if best is not None:
             self.commit(best.sel, best.tool, best.actions, best.seconds + self.switch(best.tool, best.value))
             return True
         return False
+
+    def lookahead(self, comp: Region, cand: Candidate | None, horizon: float) -> int:
+        """Net pixels fixed within ``horizon`` seconds by ``cand`` (``None``: the brush alone) on ``comp``
+        and then the brush on whatever is left of it: the person's experience of how much finishing a
+        tool leaves, played out on a copy of the mask with the brush annotator's own strokes."""
+        trial = BrushSession(self.s.mask, self.truth, self.s.k, self.cfg.brush)
+        trial.deadline = horizon - (cand.seconds if cand is not None else 0.0)
+        trial.depth_cache = self.s.depth_cache
+        trial.given_up = self.s.given_up.copy()
+        right = int(np.trace(trial.cm))
+        h, w = comp.pixels.shape
+        box = (comp.x0, comp.y0, comp.x0 + w, comp.y0 + h)
+        if cand is None:
+            todo = [comp]
+        else:
+            patch = apply_selection(trial.mask, cand.sel)
+            if patch is not None:
+                x0, y0, x1, y1 = patch.rect
+                t = self.truth[y0:y1, x0:x1][patch.changed]
+                trial.cm -= confusion(t, patch.old[patch.changed], trial.k)
+                trial.cm += confusion(t, patch.new[patch.changed], trial.k)
+                box = union(box, patch.rect)
+            todo = _left_of(comp, patch, trial, box)
+        if not trial.done():
+            trial.work(todo)
+        return int(np.trace(trial.cm)) - right
 
     def consider(self, found: list[Candidate], sel: Selection | None, tool: str, value: int,
                  actions: int, seconds: float) -> None:
@@ -225,7 +261,7 @@ class SmartPerson:
     def consider_scissors(self, found: list[Candidate], comp: Region) -> None:
         """Trace the region's outline with the scissors (vertices along it, jittered) and fill it."""
         spacing = max(8.0, self.cfg.vertex_spacing * self.s.long_side)
-        vertices = outline_vertices(comp, spacing)
+        vertices = outline_vertices(comp, spacing, self.s.mask == comp.label)
         if len(vertices) < 3:
             return
         jitter = max(1.0, self.cfg.click_jitter * 4 * self.scale)
@@ -288,3 +324,21 @@ class SmartPerson:
             return False
         self.tried.add(key)
         return h * w > 0
+
+
+def _left_of(comp: Region, patch: Patch | None, trial: BrushSession, box: tuple[int, int, int, int]) -> list[Region]:
+    """What is wrong after an edit of ``comp``: its own pixels still wrong, and those the edit broke."""
+    x0, y0, x1, y1 = box
+    relevant = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    h, w = comp.pixels.shape
+    relevant[comp.y0 - y0:comp.y0 - y0 + h, comp.x0 - x0:comp.x0 + w - x0] = comp.pixels
+    if patch is not None:
+        px0, py0, px1, py1 = patch.rect
+        relevant[py0 - y0:py1 - y0, px0 - x0:px1 - x0] |= patch.changed
+    truth = trial.truth[y0:y1, x0:x1]
+    left = relevant & (trial.mask[y0:y1, x0:x1] != truth) & ~trial.given_up[y0:y1, x0:x1]
+    found: list[Region] = []
+    for label in np.unique(truth[left]):
+        found += find_regions(left & (truth == label), int(label), y0, x0, trial.min_area)
+    found.sort(key=lambda c: -c.area)
+    return found

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QElapsedTimer, QTimer
+
+FRAME_MS = 16  # previews (wand, live wire) are recomputed at most once a frame
 
 Runner = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[str], None]], None]
 """``runner(fn, on_done, on_error)``: call ``fn()`` off the GUI thread, then ``on_done(result)`` or
@@ -29,13 +31,17 @@ def run_soon(fn: Callable[[], Any], on_done: Callable[[Any], None], on_error: Ca
 class LatestJob:
     """Runs at most one job at a time; a request made while one runs waits, replacing an older waiting
     one, so a stream of requests (a tolerance dragged, a pointer moved) costs at most one job in flight
-    and always ends with the latest. Every finished job's result is handed over (``busy`` is still true
+    and always ends with the latest; with ``min_interval_ms`` jobs also start at most that often (one
+    frame: a preview recomputed at most once a frame). Every finished job's result is handed over (``busy`` is still true
     then when a newer request waits). :meth:`cancel` drops the waiting job and ignores the running one's
     result."""
 
-    def __init__(self, runner: Runner, on_error: Callable[[str], None] | None = None) -> None:
+    def __init__(self, runner: Runner, on_error: Callable[[str], None] | None = None, min_interval_ms: int = 0) -> None:
         self.runner = runner
         self._on_error = on_error
+        self._interval = max(0, int(min_interval_ms))  # e.g. one frame: at most one start per frame
+        self._clock = QElapsedTimer()
+        self._delayed = False
         self._running = False
         self._waiting: tuple[Callable[[], Any], Callable[[Any], None]] | None = None
         self._ticket = 0
@@ -43,12 +49,12 @@ class LatestJob:
     @property
     def busy(self) -> bool:
         """Whether a job runs or waits."""
-        return self._running or self._waiting is not None
+        return self._running or self._waiting is not None or self._delayed
 
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
         """Run ``fn`` off the GUI thread and hand its result to ``on_done`` (unless cancelled or replaced)."""
         self._waiting = (fn, on_done)
-        if not self._running:
+        if not self._running and not self._delayed:
             self._start()
 
     def cancel(self) -> None:
@@ -59,6 +65,13 @@ class LatestJob:
     def _start(self) -> None:
         if self._waiting is None:
             return
+        if self._interval and self._clock.isValid():
+            wait = self._interval - self._clock.elapsed()
+            if wait > 0:  # the last job started less than the interval ago: start this one then
+                self._delayed = True
+                QTimer.singleShot(int(wait), self._start_delayed)
+                return
+        self._clock.start()
         fn, on_done = self._waiting
         self._waiting = None
         self._running = True
@@ -77,3 +90,8 @@ class LatestJob:
             self._start()
 
         self.runner(fn, done, failed)
+
+    def _start_delayed(self) -> None:
+        self._delayed = False
+        if not self._running:
+            self._start()

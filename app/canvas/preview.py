@@ -168,11 +168,14 @@ class PathItem(QGraphicsPathItem):
 
 
 def superpixel_edges(labels: np.ndarray) -> np.ndarray:
-    """Boolean image: pixels whose right or lower neighbour lies in another superpixel."""
+    """The borders between superpixels as an H x W x 4 RGBA image: faint white on pixels whose right or
+    lower neighbour lies in another superpixel, transparent elsewhere (made off the GUI thread)."""
     edges = np.zeros(labels.shape, dtype=bool)
     edges[:, :-1] |= labels[:, :-1] != labels[:, 1:]
     edges[:-1, :] |= labels[:-1, :] != labels[1:, :]
-    return edges
+    rgba = np.zeros((*labels.shape, 4), np.uint8)
+    rgba[edges] = (255, 255, 255, EDGE_ALPHA)
+    return rgba
 
 
 class EdgesItem(QGraphicsItem):
@@ -186,17 +189,16 @@ class EdgesItem(QGraphicsItem):
         self._image: QImage | None = None
         self._pixels: np.ndarray | None = None
 
-    def set_edges(self, edges: np.ndarray | None) -> None:
-        """Show these border pixels (``None`` shows nothing)."""
+    def set_edges(self, rgba: np.ndarray | None) -> None:
+        """Show this RGBA border image (:func:`superpixel_edges`; ``None`` shows nothing). It is drawn from
+        the array itself, no copy."""
         self.prepareGeometryChange()
-        if edges is None:
+        if rgba is None:
             self._image, self._pixels = None, None
         else:
-            h, w = edges.shape
-            rgba = np.zeros((h, w, 4), np.uint8)
-            rgba[edges] = (255, 255, 255, EDGE_ALPHA)
-            self._pixels = rgba
-            self._image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+            h, w = rgba.shape[:2]
+            self._pixels = np.ascontiguousarray(rgba)
+            self._image = QImage(self._pixels.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
         self.update()
 
     def has_edges(self) -> bool:

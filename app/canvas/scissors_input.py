@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, Qt
 
+from app.canvas.jobs import FRAME_MS, LatestJob
 from unet_core.edit import polygon
 from unet_core.edit.scissors import Scissors
 
@@ -24,10 +25,8 @@ class ScissorsInput:
     straight line stands in until its path arrives) and the live wire from the last vertex to the pointer."""
 
     def __init__(self, smart: SmartTools) -> None:
-        from app.canvas.jobs import LatestJob
-
         self.smart = smart
-        self.job = LatestJob(smart.job.runner, smart._failed)
+        self.job = LatestJob(smart.job.runner, smart._failed, FRAME_MS)
         self.vertices: list[Point] = []
         self.closed = False
         self._paths: dict[tuple[Point, Point], list[Point]] = {}

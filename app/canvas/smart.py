@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
-from app.canvas.jobs import LatestJob, Runner, run_soon
+from app.canvas.jobs import FRAME_MS, LatestJob, Runner, run_soon
 from app.canvas.preview import EdgesItem, PathItem, SelectionPreviewItem, superpixel_edges
 from app.canvas.scissors_input import ScissorsInput
 from unet_core.edit.cleanup import cleanup
@@ -60,7 +60,7 @@ class SmartTools:
         for item in (self.preview, self.path, self.edges):
             item.setVisible(False)
             view.scene().addItem(item)
-        self.job = LatestJob(runner or run_soon, self._failed)
+        self.job = LatestJob(runner or run_soon, self._failed, FRAME_MS)
         self.labels_job = LatestJob(runner or run_soon, self._failed)
         self.scissors = ScissorsInput(self)
         self.tolerance = 24.0
@@ -83,6 +83,7 @@ class SmartTools:
         """Run heavy work with ``runner`` (the window passes ``Workspace.run_in_background``)."""
         self.job.runner = runner
         self.labels_job.runner = runner
+        self.scissors.job.runner = runner
 
     @property
     def tool(self) -> str:

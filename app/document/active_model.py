@@ -235,6 +235,16 @@ class ActiveModel(QObject):
             self._probs.move_to_end(row)
         return hit
 
+    def request_probabilities(self, row: int | None) -> None:
+        """Predict ``row`` again for its class probabilities (the store keeps labels only), in the
+        background, unless they are here or a prediction of it is on its way."""
+        if row is None or self.predictor is None or row in self._probs or row in self._requested:
+            return
+        rec = self.records[row]
+        if not rec.error:
+            self._requested.add(row)
+            self._ensure_worker().request(rec.stem, rec.image_path, urgent=True)
+
     def has_labels(self, row: int) -> bool:
         """True if the active version's label map for ``row`` is in memory or cached in the store
         (a file check: nothing is decoded, so it is cheap for thousands of rows)."""
@@ -306,6 +316,7 @@ class ActiveModel(QObject):
         if row is None or self.version is None:
             return
         self._requested.discard(row)
+        stored = self.has_labels(row)  # predicted again for its probabilities: the store has the labels
         self._remember(row, pred.labels)
         probs = pred.class_probabilities()
         if probs is not None:
@@ -318,7 +329,7 @@ class ActiveModel(QObject):
         if rec.status == ImageStatus.UNLABELLED.value:
             rec.status = ImageStatus.PREDICTED.value
         version, store, writer = self.version, self.store, self.writer
-        if store is not None and writer is not None:
+        if store is not None and writer is not None and not stored:
             writer.submit(lambda: store.save_prediction(stem, version, pred.labels, pred.uncertainty,
                                                                 pred.score))
         self.recordChanged.emit(row)

@@ -26,6 +26,8 @@ from app.window.status_widgets import StatusBar
 from app.window.training_controller import TrainingController
 from app.window.view_modes import DIFF_COLORS, LABELS, mask_for_mode
 
+PROBABILITY_TOOLS = frozenset({"wand", "snap", "region"})  # the smart tools that read the model's probabilities
+
 
 class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
     """Maskloop's window: file list | canvas | classes + training."""
@@ -196,6 +198,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         self.canvas.set_mask(shown.mask, editable=shown.editable and not ws.read_only)
         self.canvas.set_reference_mask(prediction if prediction is not None else ws.loaded.original_mask)
         self.canvas.set_probabilities(ws.model.probabilities(row))
+        self._want_probabilities()
         self.shares.schedule(now=True)
         if shown.note:
             self.status.showMessage(f"{LABELS[self.view_mode]}: {shown.note}", 5000)
@@ -281,6 +284,13 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
             action.setChecked(True)
         self.status.set_hint(self.canvas.tool_hint())
         self.settings.setValue("tools/tool", name)
+        self._want_probabilities()
+
+    def _want_probabilities(self) -> None:
+        """The wand, snapping stroke and region click use the model's probabilities: a prediction read
+        from the store has none, so the shown image is predicted again (in the background) for them."""
+        if self.canvas.tool() in PROBABILITY_TOOLS and self.canvas.probabilities() is None:
+            self.ws.model.request_probabilities(self.ws.current)
 
     def _update_titles(self) -> None:
         ws = self.ws

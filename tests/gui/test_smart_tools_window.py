@@ -121,6 +121,13 @@ def test_the_models_probabilities_reach_the_tools(qtbot, folder: Path, tiny_mode
     assert w.undo_group.activeStack().count() == 1
     qtbot.keyClick(w.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(mask, before)
+    w.ws.model._probs.clear()  # as after a restart: the store's prediction has labels, no probabilities
+    w.canvas.set_probabilities(None)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_B)
+    assert w.canvas.probabilities() is None
+    qtbot.keyClick(w.canvas, Qt.Key.Key_W)  # a tool that reads them: the image is predicted again for them
+    wait_for(qtbot, lambda: w.canvas.probabilities() is not None)
+    assert np.array_equal(mask, before) and not w.undo_group.canUndo()
     w.show_row(1)  # another image: the canvas drops this one's probabilities until its own arrive
     wait_for(qtbot, lambda: w.ws.current == 1 and w.ws.loaded is not None)
     probs1 = w.canvas.probabilities()

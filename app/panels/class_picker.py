@@ -73,16 +73,22 @@ class ClassPicker(QFrame):
                 if not self.list.item(i).isHidden()]
 
     def _filter(self, text: str) -> None:
-        first = None
+        """Hide the classes that do not match; the best match (a name with a word starting with the text,
+        else the first match) becomes current, so Enter picks it."""
+        first = best = None
+        q = text.strip().lower()
         for i in range(self.list.count()):
             item = self.list.item(i)
-            ok = matches(text, int(item.data(Qt.ItemDataRole.UserRole)), str(item.data(Qt.ItemDataRole.UserRole + 1)))
+            name = str(item.data(Qt.ItemDataRole.UserRole + 1))
+            ok = matches(text, int(item.data(Qt.ItemDataRole.UserRole)), name)
             item.setHidden(not ok)
             if ok and first is None:
                 first = i
-        current = self.list.currentItem()
-        if first is not None and (current is None or current.isHidden()):
-            self.list.setCurrentRow(first)
+            if ok and best is None and q and any(word.startswith(q.split()[0]) for word in name.lower().split()):
+                best = i
+        pick = best if best is not None else first
+        if pick is not None:
+            self.list.setCurrentRow(pick)
 
     def _step(self, delta: int) -> None:
         rows = [i for i in range(self.list.count()) if not self.list.item(i).isHidden()]

@@ -287,3 +287,23 @@ def test_smart_tools_keep_locked_classes(canvas, qtbot) -> None:  # type: ignore
     settle(qtbot, view)
     assert (mask[truth == 2] == 2).all() and (mask == 3).any()
     undo_all_restores(view, mask, before)
+
+
+def test_latest_job_runs_one_at_a_time_and_ends_with_the_latest(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.canvas.jobs import LatestJob, run_soon
+
+    started: list[int] = []
+    got: list[tuple[int, bool]] = []
+    job = LatestJob(run_soon, min_interval_ms=20)
+
+    def request(i: int) -> None:
+        job.submit(lambda: started.append(i) or i, lambda r: got.append((r, job.busy)))
+
+    for i in range(5):
+        request(i)  # the first starts; each later one replaces the one waiting
+    qtbot.waitUntil(lambda: not job.busy, timeout=3000)
+    assert started == [0, 4] and got == [(0, True), (4, False)]  # busy: a newer request was waiting
+    request(5)
+    job.cancel()
+    qtbot.wait(60)
+    assert got[-1] == (4, False) and not job.busy  # cancelled: its result is dropped

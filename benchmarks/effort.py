@@ -40,6 +40,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--details", action="store_true", help="add per-image results under 'per_image'")
     p.add_argument("--seed", type=int, default=0, help="seed of the person's click jitter")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--drag-model", choices=("steering", "constant"), default="steering",
+                   help="drag time: steering law (default) or every drag at one speed (docs/effort.md)")
     args = p.parse_args(argv)
     if not all(0.0 < t <= 1.0 for t in args.targets):
         p.error("--targets must lie in (0, 1]")
@@ -67,7 +69,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         if predictor.num_classes != k:
             raise MaskloopError(f"{args.model}: the model has {predictor.num_classes} classes, the data {k}")
     cfg = SmartConfig(brush=replace(AnnotatorConfig(), target_dice=max(args.targets), max_strokes=args.max_actions,
-                                    seed=args.seed))
+                                    seed=args.seed, drag_model=args.drag_model))
     efforts: dict[str, list[ImageEffort]] = {t: [] for t in args.tools}
     unreadable = 0
     t0 = time.perf_counter()
@@ -92,6 +94,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "images": len(next(iter(efforts.values()), [])),
         "tools": {t: summarize(es, args.targets, args.max_actions) for t, es in efforts.items()},
         "data": str(args.data), "model": args.model, "targets": args.targets, "max_actions": args.max_actions,
+        "drag_model": args.drag_model,
         "skipped": skipped + unreadable, "run_seconds": round(time.perf_counter() - t0, 1),
     }
     if "brush" in efforts and "smart" in efforts and out["tools"]["brush"]["seconds_per_image"]:

@@ -18,6 +18,7 @@ from unet_core.sim.brush_strokes import (
     plan_strokes,
     segment_inside,
 )
+from unet_core.sim.motion import drag_seconds
 
 #: Long side (px) at which the brush radii below are meant: a full-resolution Carvana image.
 REFERENCE_LONG_SIDE = 1918
@@ -28,8 +29,11 @@ class AnnotatorConfig:
     """How the simulated person works. Radii are in pixels of a 1918 px wide image and scale with the image.
 
     Regions thinner than the ``r_min`` brush are painted zoomed in with a finer brush (down to one
-    pixel). Time model (an estimate, not a measurement): ``seconds = seconds_per_stroke * strokes
-    + path / (drag_speed * long side) + seconds_per_undo * undos + seconds_per_zoom * zooms``.
+    pixel). Time model (an estimate, not a measurement; sources in docs/effort.md): ``seconds =
+    seconds_per_stroke * strokes + drag + seconds_per_undo * undos + seconds_per_zoom * zooms``, where
+    ``drag`` follows the steering law (:func:`unet_core.sim.motion.drag_seconds`: a stroke that must
+    hug an edge is slow, one through the middle of a blob moves at ``drag_speed``) or, with
+    ``drag_model="constant"``, is ``path / (drag_speed * long side)``.
     """
 
     target_dice: float = 0.99
@@ -42,7 +46,8 @@ class AnnotatorConfig:
     seconds_per_stroke: float = 1.0
     seconds_per_undo: float = 1.5
     seconds_per_zoom: float = 2.0
-    drag_speed: float = 0.5  # image long sides per second while dragging
+    drag_speed: float = 0.5  # image long sides per second while dragging (the fastest drag)
+    drag_model: str = "steering"  # or "constant": every drag at drag_speed
     edge_margin: float = 0.1  # a brush of radius r is kept edge_margin * r px inside the true edge (hand precision)
     jitter_px: float = 0.0  # hand tremor: s.d. of each dab's offset (seeded)
     allow_restart: bool = True  # clear a poor prediction and paint afresh when that costs less time
@@ -58,6 +63,8 @@ class AnnotatorConfig:
             raise ValueError("max_stroke_fraction must be positive and max_hop_fraction non-negative")
         if self.max_strokes < 1 or self.max_passes < 1:
             raise ValueError("max_strokes and max_passes must be at least 1")
+        if self.drag_model not in ("steering", "constant"):
+            raise ValueError(f"drag_model must be 'steering' or 'constant', got {self.drag_model!r}")
         if self.edge_margin < 0:
             raise ValueError("edge_margin must be non-negative")
         if self.drag_speed <= 0 or self.seconds_per_stroke < 0 or self.seconds_per_undo < 0 \
@@ -188,10 +195,12 @@ class BrushSession:
         self.given_up = np.zeros(truth.shape, dtype=bool)
         self.strokes = self.undos = self.dabs = self.zooms = self.passes = 0
         self.path = 0.0
+        self.drag = 0.0  # seconds spent dragging (see AnnotatorConfig)
         self.radii: list[int] = []
         self.queue = RegionQueue(self.max_hop)  # regions waiting in the current pass
         self.other_actions, self.other_seconds = 0, 0.0  # what tools beyond the brush cost (unet_core.sim.smart)
         self.deadline = math.inf  # seconds after which the person stops (a look-ahead's horizon)
+        self.goal = math.inf  # right pixels at which the person stops (a look-ahead's goal)
         self.trace: list[tuple[int, float, float]] = [(0, 0.0, self.dice())]
 
     def actions(self) -> int:
@@ -207,7 +216,7 @@ class BrushSession:
 
     def done(self) -> bool:
         return self.dice() >= self.cfg.target_dice or self.actions() >= self.cfg.max_strokes \
-            or brush_seconds(self, self.cfg) >= self.deadline
+            or brush_seconds(self, self.cfg) >= self.deadline or int(np.trace(self.cm)) >= self.goal
 
     def depth(self, label: int) -> np.ndarray:
         """Distance (px) from each pixel of true class ``label`` to the nearest pixel of another class."""
@@ -252,6 +261,11 @@ class BrushSession:
         valid = region & (depth >= r + 1 + margin)  # dab centres whose disc stays inside the true class
         plans = plan_strokes(valid, r, self.max_length, depth, margin)
         return [_Stroke(comp.label, r, [(x + x0, y + y0) for x, y in pts]) for pts in plans]
+
+    def drag_time(self, points: list[Point], radius: int, label: int) -> float:
+        """Seconds to drag a brush of ``radius`` along ``points`` inside true class ``label``."""
+        depth = self.depth(label) if self.cfg.drag_model == "steering" else None
+        return drag_seconds(points, radius, depth, self.cfg.drag_speed * self.long_side)
 
     def brush_for(self, room: float) -> int:
         """The largest brush of the person's set (:func:`brush_sizes`) that fits ``room`` px from another class."""
@@ -329,6 +343,7 @@ class BrushSession:
         self.strokes += 1
         self.dabs += len(pts)
         self.path += path_length(pts)
+        self.drag += self.drag_time(pts, stroke.radius, stroke.label)
         if stroke.radius < self.r_min:
             self.zooms += 1
         t, old = truth[change], patch.old[change]
@@ -405,7 +420,7 @@ def _correct(start: np.ndarray, truth: np.ndarray, k: int, cfg: AnnotatorConfig)
 
 def brush_seconds(s: BrushSession, cfg: AnnotatorConfig) -> float:
     """The time model (see :class:`AnnotatorConfig`), plus what other tools cost."""
-    return (s.other_seconds + cfg.seconds_per_stroke * s.strokes + s.path / (cfg.drag_speed * s.long_side)
+    return (s.other_seconds + cfg.seconds_per_stroke * s.strokes + s.drag
             + cfg.seconds_per_undo * s.undos + cfg.seconds_per_zoom * s.zooms)
 
 

@@ -1,9 +1,8 @@
-"""What the simulated person weighs before a smart action: candidates, merged stroke selections, outline vertices."""
+"""What the simulated person weighs before a smart action: candidates, merged stroke selections, scissors vertices."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -46,40 +45,40 @@ def merge(sels: Sequence[Selection | None], value: int) -> Selection | None:
     return Selection(rect, out, int(value))
 
 
-def outline_vertices(comp: Region, spacing: float, free: np.ndarray | None = None) -> list[tuple[int, int]]:
-    """Vertices along the outer outline of the region's largest part (image coordinates): every
-    ``spacing`` px where the outline must be followed, and only the ends of stretches that run beside
-    ``free`` pixels (already the region's class: painting over them changes nothing), which the
-    polygon may cut straight across."""
+def outline(comp: Region) -> np.ndarray:
+    """The outer outline of the region's largest part as N x 2 image (x, y) points, one per boundary pixel."""
     contours, _ = cv2.findContours(comp.pixels.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
-        return []
-    c = max(contours, key=cv2.contourArea).reshape(-1, 2)
-    n = len(c)
-    loose = _beside(c, comp, free) if free is not None else np.zeros(n, dtype=bool)
-    picks: list[int] = []
-    since = spacing  # px along the outline since the last vertex
-    for i in range(n):
-        step = math.dist(c[i - 1], c[i]) if i else 0.0
-        since += step
-        edge = loose[i] != loose[i - 1]
-        if edge or (not loose[i] and since >= spacing):
-            picks.append(i)
-            since = 0.0
-    if len(picks) < 3:
-        picks = sorted(set(np.linspace(0, n - 1, min(n, 4)).astype(int).tolist()))
-    return [(int(c[i, 0]) + comp.x0, int(c[i, 1]) + comp.y0) for i in picks]
+        return np.zeros((0, 2), np.int64)
+    c = max(contours, key=cv2.contourArea).reshape(-1, 2).astype(np.int64)
+    return c + np.array([comp.x0, comp.y0], np.int64)
 
 
-def _beside(c: np.ndarray, comp: Region, free: np.ndarray) -> np.ndarray:
-    """Per outline point: whether a free pixel touches it from outside the region."""
-    h, w = free.shape
-    out = np.zeros(len(c), dtype=bool)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dx == 0 and dy == 0:
-                continue
-            ys = np.clip(c[:, 1] + comp.y0 + dy, 0, h - 1)
-            xs = np.clip(c[:, 0] + comp.x0 + dx, 0, w - 1)
-            out |= free[ys, xs]
-    return out
+def wire_vertices(points: np.ndarray, follows: Callable[[int, int], bool], step: int, max_steps: int) -> list[int]:
+    """Indices of ``points`` (a closed outline) where a person using intelligent scissors clicks.
+
+    From each vertex the person reaches as far along the outline as the live wire still
+    ``follows(i, j)`` it (they watch the preview), trying every ``step`` points up to ``max_steps``
+    steps, doubling then halving the reach; a wire that never follows still gets a vertex one step on.
+    """
+    n = len(points)
+    if n < 3 * step:
+        return list(range(0, n, max(1, n // 3)))[:3] if n >= 3 else []
+    picks = [0]
+    i = 0
+    while i + step < n:
+        good, reach = 1, 1
+        while reach <= max_steps and i + reach * step < n and follows(i, i + reach * step):
+            good, reach = reach, reach * 2
+        lo, hi = good, min(reach, max_steps + 1, (n - 1 - i) // step + 1)
+        while hi - lo > 1:  # the farthest reach that still follows, between the last good and first bad
+            mid = (lo + hi) // 2
+            if follows(i, i + mid * step):
+                lo = mid
+            else:
+                hi = mid
+        i += lo * step
+        if n - i < step:
+            break
+        picks.append(i)
+    return picks

@@ -22,10 +22,11 @@ from unet_core.sim.annotator import (
     REFERENCE_LONG_SIDE,
     AnnotatorConfig,
     BrushSession,
+    brush_seconds,
     confusion,
 )
 from unet_core.sim.brush_strokes import Region, find_regions, path_length
-from unet_core.sim.candidates import Candidate, merge, outline_vertices
+from unet_core.sim.candidates import Candidate, merge, outline, wire_vertices
 
 SMART_TOOLS = ("region", "wand", "snap", "scissors", "superpixel", "edge", "cleanup")
 """The smart tools the person may use (the brush is always there)."""
@@ -55,12 +56,13 @@ class SmartConfig:
     default_tolerance: float = 24.0
     edge_tolerance: float = 24.0
     snap_min_area: float = 0.0005  # share of the image: smaller regions get no snapping stroke
-    scissors_min_area: float = 0.002  # share of the image: smaller regions are not traced
+    scissors_min_area: float = 0.0002  # share of the image: smaller regions are not traced
     vertex_spacing: float = 0.05  # scissors vertices this far apart along an outline (share of the long side)
     cleanup_area: float = 0.0003  # cleanup's N as a share of the image
     smart_min_area: float = 0.00005  # share of the image: smaller regions are left to the brush
     lookahead: int = 4  # the best foreseen candidates whose finishing is played out before choosing
-    horizon: float = 30.0  # seconds over which the person weighs a tool and the brush work it leaves
+    horizon: float = 60.0  # at most this many seconds of a tool and the brush work it leaves are weighed
+    goal_share: float = 0.97  # ... until this share of the region is fixed
 
     def validate(self) -> None:
         """Raise ``ValueError`` for settings that cannot work."""
@@ -91,6 +93,7 @@ class SmartPerson:
         self.tried: set[tuple[str, int, int, int, int]] = set()
         self._superpixels: np.ndarray | None = None
         self._scissors: Scissors | None = None
+        self._edges: dict[int, np.ndarray] = {}
 
     # ---- costs and bookkeeping ----------------------------------------------------------------
     def switch(self, tool: str, value: int) -> float:
@@ -125,11 +128,11 @@ class SmartPerson:
         self.used[tool] += actions
         self.s.record()
 
-    def stroke_seconds(self, points: list[tuple[int, int]], radius: int) -> float:
-        """What one press-drag-release costs under the brush time model."""
+    def stroke_seconds(self, points: list[tuple[int, int]], radius: int, label: int) -> float:
+        """What one press-drag-release inside true class ``label`` costs under the brush time model."""
         b = self.cfg.brush
         zoom = b.seconds_per_zoom if radius < self.s.r_min else 0.0
-        return b.seconds_per_stroke + path_length(points) / (b.drag_speed * self.s.long_side) + zoom
+        return b.seconds_per_stroke + self.s.drag_time(points, radius, label) + zoom
 
     # ---- the person -----------------------------------------------------------------------------
     def run(self) -> BrushSession:
@@ -193,7 +196,7 @@ class SmartPerson:
                 self.consider(found, magic_wand(self.image, px, py, tol, label, probs=self.probs), "wand", label,
                               1, self.cfg.seconds_per_click + adjust)
         if strokes:
-            gesture = sum(self.stroke_seconds(st.points, st.radius) for st in strokes)
+            gesture = sum(self.stroke_seconds(st.points, st.radius, label) for st in strokes)
             if "superpixel" in tools:
                 labels = self.superpixel_labels()
                 sels = [superpixel_stroke(labels, st.points, st.radius, label) for st in strokes]
@@ -206,12 +209,11 @@ class SmartPerson:
         if "scissors" in tools and big and self._fresh("scissors", comp):
             self.consider_scissors(found, comp)
         shortlist = sorted(found, key=lambda c: -c.rate)[: self.cfg.lookahead]
-        horizon = max([self.cfg.horizon] + [2 * c.seconds for c in shortlist])
-        best, best_net = None, self.lookahead(comp, None, horizon)
+        best, best_rate = None, self.lookahead(comp, None)
         for cand in shortlist:
-            net = self.lookahead(comp, cand, horizon)
-            if net > best_net:
-                best, best_net = cand, net
+            rate = self.lookahead(comp, cand)
+            if rate > best_rate:
+                best, best_rate = cand, rate
         if (best is None or best.fixed < 0.6 * comp.area) and "snap" in tools and strokes \
                 and comp.area >= self.cfg.snap_min_area * self.size and self._fresh("snap", comp) \
                 and self.try_snap(comp, strokes):
@@ -221,15 +223,18 @@ class SmartPerson:
             return True
         return False
 
-    def lookahead(self, comp: Region, cand: Candidate | None, horizon: float) -> int:
-        """Net pixels fixed within ``horizon`` seconds by ``cand`` (``None``: the brush alone) on ``comp``
-        and then the brush on whatever is left of it: the person's experience of how much finishing a
-        tool leaves, played out on a copy of the mask with the brush annotator's own strokes."""
+    def lookahead(self, comp: Region, cand: Candidate | None) -> float:
+        """Net pixels per second of fixing ``comp`` with ``cand`` (``None``: the brush alone) and then the
+        brush on what is left of it, until ``goal_share`` of the region is fixed or ``horizon`` seconds
+        pass: the person's experience of how much finishing a tool leaves, played out on a copy of the
+        mask with the brush annotator's own strokes."""
         trial = BrushSession(self.s.mask, self.truth, self.s.k, self.cfg.brush)
-        trial.deadline = horizon - (cand.seconds if cand is not None else 0.0)
+        spent = cand.seconds if cand is not None else 0.0
+        trial.deadline = self.cfg.horizon - spent
         trial.depth_cache = self.s.depth_cache
         trial.given_up = self.s.given_up.copy()
         right = int(np.trace(trial.cm))
+        trial.goal = right + self.cfg.goal_share * comp.area
         h, w = comp.pixels.shape
         box = (comp.x0, comp.y0, comp.x0 + w, comp.y0 + h)
         if cand is None:
@@ -245,7 +250,8 @@ class SmartPerson:
             todo = _left_of(comp, patch, trial, box)
         if not trial.done():
             trial.work(todo)
-        return int(np.trace(trial.cm)) - right
+        seconds = spent + brush_seconds(trial, self.cfg.brush)
+        return (int(np.trace(trial.cm)) - right) / seconds if seconds > 0 else 0.0
 
     def consider(self, found: list[Candidate], sel: Selection | None, tool: str, value: int,
                  actions: int, seconds: float) -> None:
@@ -259,27 +265,52 @@ class SmartPerson:
         found.append(Candidate(sel, tool, value, actions, seconds, fixed, broken, (fixed - broken) / cost))
 
     def consider_scissors(self, found: list[Candidate], comp: Region) -> None:
-        """Trace the region's outline with the scissors (vertices along it, jittered) and fill it."""
-        spacing = max(8.0, self.cfg.vertex_spacing * self.s.long_side)
-        vertices = outline_vertices(comp, spacing, self.s.mask == comp.label)
-        if len(vertices) < 3:
+        """Trace the region's outline with the scissors and fill it: vertices (jittered) as far apart as
+        the live wire still follows the true edge, or cuts across pixels already of the class."""
+        points = outline(comp)
+        if len(points) < 3:
             return
-        jitter = max(1.0, self.cfg.click_jitter * 4 * self.scale)
-        h, w = self.truth.shape
-        moved = [(float(np.clip(x + self.rng.normal(0, jitter), 0, w - 1)),
-                  float(np.clip(y + self.rng.normal(0, jitter), 0, h - 1))) for x, y in vertices]
         if self._scissors is None:
             self._scissors = Scissors(self.image)
-        outline = self._scissors.outline(moved)
+        sc, h, w = self._scissors, self.truth.shape[0], self.truth.shape[1]
+        jitter = max(1.0, self.cfg.click_jitter * 4 * self.scale)
+        clicked = np.clip(points + self.rng.normal(0.0, jitter, points.shape), 0, (w - 1, h - 1))
+        near = self.edge_distance(comp.label) <= max(2.0, 2.5 * self.scale)
+        fine = near | (self.s.mask == comp.label)
+        fine[comp.y0:comp.y0 + comp.pixels.shape[0], comp.x0:comp.x0 + comp.pixels.shape[1]] |= comp.pixels
+        paths: dict[tuple[int, int], list[tuple[int, int]]] = {}
+
+        def follows(i: int, j: int) -> bool:
+            path = sc.trace(tuple(clicked[i]), tuple(clicked[j % len(points)]))
+            paths[(i, j % len(points))] = path
+            xs, ys = np.array([p[0] for p in path]), np.array([p[1] for p in path])
+            return bool(fine[ys, xs].mean() >= 0.95)
+
+        step = max(2, round(self.cfg.vertex_spacing * self.s.long_side / 4))
+        picks = wire_vertices(points, follows, step, 16)
+        if len(picks) < 3:
+            return
+        ring: list[tuple[int, int]] = []
+        for a, b in zip(picks, picks[1:] + picks[:1], strict=True):
+            path = paths.get((a, b)) or sc.trace(tuple(clicked[a]), tuple(clicked[b]))
+            ring += path[:-1]
         canvas = np.zeros(self.truth.shape, np.uint8)
-        cv2.fillPoly(canvas, [np.asarray(outline, np.int32)], 1)
+        cv2.fillPoly(canvas, [np.asarray(ring, np.int32)], 1)
         rows, cols = np.nonzero(canvas.any(axis=1))[0], np.nonzero(canvas.any(axis=0))[0]
         if rows.size == 0:
             return
         y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
         sel = Selection((x0, y0, x1, y1), canvas[y0:y1, x0:x1].astype(bool), comp.label)
-        seconds = self.cfg.seconds_per_click + self.cfg.seconds_per_vertex * (len(vertices) - 1)
-        self.consider(found, sel, "scissors", comp.label, len(vertices), seconds)
+        seconds = self.cfg.seconds_per_click + self.cfg.seconds_per_vertex * (len(picks) - 1)
+        self.consider(found, sel, "scissors", comp.label, len(picks), seconds)
+
+    def edge_distance(self, label: int) -> np.ndarray:
+        """Distance (px) from each pixel to the nearest true edge of class ``label`` (cached)."""
+        if label not in self._edges:
+            inside = (self.truth == label).view(np.uint8)
+            edge = cv2.morphologyEx(inside, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+            self._edges[label] = cv2.distanceTransform(1 - edge, cv2.DIST_L2, 3)
+        return self._edges[label]
 
     def try_snap(self, comp: Region, strokes: list) -> bool:  # type: ignore[type-arg]
         """A snapping stroke along the region's longest planned stroke; its result shows only after it,
@@ -291,7 +322,7 @@ class SmartPerson:
                           probs=self.probs, erase=erase)
         if sel is None:
             return False
-        seconds = self.stroke_seconds(stroke.points, stroke.radius) + self.switch("snap", comp.label)
+        seconds = self.stroke_seconds(stroke.points, stroke.radius, comp.label) + self.switch("snap", comp.label)
         fixed, broken = self.judge(sel)
         if fixed > broken and fixed >= self.cfg.min_precision * (fixed + broken):
             self.commit(sel, "snap", 1, seconds)

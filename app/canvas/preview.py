@@ -45,8 +45,8 @@ def outline_path(pixels: np.ndarray, x0: int, y0: int) -> tuple[QPainterPath, li
 
 class SelectionPreviewItem(QGraphicsItem):
     """The pixels a smart tool proposes: each in the colour of the class it would get, half opaque,
-    inside a black-and-white dashed outline; parts too small to see at the current zoom (a speck that
-    cleanup removes) are ringed."""
+    inside a black-and-white dashed outline; on request, parts too small to see at the current zoom (a
+    speck that cleanup removes) are ringed."""
 
     def __init__(self, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
@@ -57,11 +57,15 @@ class SelectionPreviewItem(QGraphicsItem):
         self._rect = QRectF()
         self._path = QPainterPath()
         self._boxes: list[QRectF] = []
+        self._rings = False
         self.selection: Selection | None = None
 
-    def show_selection(self, sel: Selection | None, colors: Sequence[tuple[int, int, int]]) -> None:
-        """Show ``sel`` (``None`` hides the preview); ``colors`` are the 256 class colours."""
+    def show_selection(self, sel: Selection | None, colors: Sequence[tuple[int, int, int]],
+                       rings: bool = False) -> None:
+        """Show ``sel`` (``None`` hides the preview); ``colors`` are the 256 class colours; with ``rings``
+        its parts too small to see are ringed (cleanup's specks, not the many crumbs of a wand)."""
         self.prepareGeometryChange()
+        self._rings = rings
         self.selection = sel
         if sel is None:
             self._image, self._pixels, self._rect, self._path = None, None, QRectF(), QPainterPath()
@@ -86,7 +90,7 @@ class SelectionPreviewItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         """The selection's rectangle plus room for the outline and the rings (at zooms down to 2 %)."""
-        m = RING_PX / 0.02 if self._boxes else 1.0
+        m = RING_PX / 0.02 if self._rings and self._boxes else 1.0
         return self._rect.adjusted(-m, -m, m, m)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -99,6 +103,8 @@ class SelectionPreviewItem(QGraphicsItem):
         painter.drawPath(self._path)
         painter.setPen(_pen(QColor(255, 255, 255), 1.0, Qt.PenStyle.DashLine))
         painter.drawPath(self._path)
+        if not self._rings:
+            return
         scale = painter.worldTransform().m11() or 1.0
         small = [b for b in self._boxes if max(b.width(), b.height()) * scale < RING_PX][:MAX_RINGS]
         r = RING_PX / scale

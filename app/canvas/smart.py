@@ -76,6 +76,7 @@ class SmartTools:
         self._fresh = False
         self._points: list[tuple[int, int]] = []
         self._stroke_value = 0
+        self._snap_erase = False
         self._previous_tool = "brush"
 
     # ------------------------------------------------------------------ plumbing
@@ -87,6 +88,7 @@ class SmartTools:
 
     @property
     def tool(self) -> str:
+        """The canvas's current tool."""
         return self.view.tool()
 
     def hint(self) -> str:
@@ -107,7 +109,7 @@ class SmartTools:
         return 0 if shift else self.view.active_class()
 
     def _show(self, sel: Selection | None) -> None:
-        self.preview.show_selection(sel, self._colors())
+        self.preview.show_selection(sel, self._colors(), rings=self.tool == "cleanup")
 
     # ------------------------------------------------------------------ life cycle
     def cancel(self) -> None:

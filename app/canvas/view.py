@@ -392,6 +392,8 @@ class CanvasView(CanvasInput, QGraphicsView):
         self._overlay.refresh(mask, rect)
         x0, y0, x1, y1 = rect
         self.maskEdited.emit(QRect(x0, y0, x1 - x0, y1 - y0))
+        if self._hover[0] >= 0 and not self._painting:
+            self._refresh_hover()  # the class under the pointer may have changed (a click tool, undo)
 
     def _check_mask(self, mask: np.ndarray, what: str) -> np.ndarray:
         if not isinstance(mask, np.ndarray) or mask.ndim != 2 or mask.dtype != np.uint8:

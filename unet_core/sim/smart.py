@@ -27,6 +27,7 @@ from unet_core.sim.annotator import (
 )
 from unet_core.sim.brush_strokes import Region, find_regions, path_length
 from unet_core.sim.candidates import Candidate, merge, outline, wire_vertices
+from unet_core.sim.motion import STEERING_B
 
 SMART_TOOLS = ("region", "wand", "snap", "scissors", "superpixel", "edge", "cleanup")
 """The smart tools the person may use (the brush is always there)."""
@@ -60,7 +61,7 @@ class SmartConfig:
     vertex_spacing: float = 0.05  # scissors vertices this far apart along an outline (share of the long side)
     cleanup_area: float = 0.0003  # cleanup's N as a share of the image
     smart_min_area: float = 0.00005  # share of the image: smaller regions are left to the brush
-    lookahead: int = 4  # the best foreseen candidates whose finishing is played out before choosing
+    lookahead: int = 6  # tools whose best foreseen result and its finishing are played out before choosing
     horizon: float = 60.0  # at most this many seconds of a tool and the brush work it leaves are weighed
     goal_share: float = 0.97  # ... until this share of the region is fixed
 
@@ -89,6 +90,7 @@ class SmartPerson:
         self.scale = max(truth.shape) / REFERENCE_LONG_SIDE
         self.rng = np.random.default_rng(cfg.brush.seed + 1)
         self.used: Counter[str] = Counter()
+        self.spent: Counter[str] = Counter()  # seconds per tool, its switch keys included
         self.tool, self.active = "brush", 1
         self.tried: set[tuple[str, int, int, int, int]] = set()
         self._superpixels: np.ndarray | None = None
@@ -126,11 +128,22 @@ class SmartPerson:
         self.s.other_actions += actions
         self.s.other_seconds += seconds
         self.used[tool] += actions
+        self.spent[tool] += seconds
         self.s.record()
 
-    def stroke_seconds(self, points: list[tuple[int, int]], radius: int, label: int) -> float:
-        """What one press-drag-release inside true class ``label`` costs under the brush time model."""
+    def stroke_seconds(self, points: list[tuple[int, int]], radius: int, label: int,
+                       tunnel: float | None = None) -> float:
+        """What one press-drag-release inside true class ``label`` costs under the brush time model.
+
+        With ``tunnel`` (px) the drag only has to stay within a band that wide (a superpixel or
+        edge-aware stroke: the tool, not the hand, finds the edge), and no zoom is needed.
+        """
         b = self.cfg.brush
+        if tunnel is not None:
+            per_px = 1.0 / (b.drag_speed * self.s.long_side)
+            if b.drag_model == "steering":
+                per_px = max(per_px, STEERING_B / max(tunnel, 1.0))
+            return b.seconds_per_stroke + path_length(points) * per_px
         zoom = b.seconds_per_zoom if radius < self.s.r_min else 0.0
         return b.seconds_per_stroke + self.s.drag_time(points, radius, label) + zoom
 
@@ -141,18 +154,19 @@ class SmartPerson:
             self.clean()
         min_area = max(1, round(self.cfg.smart_min_area * self.size))
         while not self.s.done() and self.s.passes < self.cfg.brush.max_passes:
-            comps = self.s.components()
+            self.s.passes += 1
+            declined: set[tuple[int, int, int, int]] = set()
+            while not self.s.done():  # largest region first: a smart tool where one is foreseen to beat the brush
+                comp = next((c for c in self.s.components() if c.area >= min_area
+                             and (c.label, c.x0, c.y0, c.area) not in declined), None)
+                if comp is None:
+                    break
+                if not self.step(comp):
+                    declined.add((comp.label, comp.x0, comp.y0, comp.area))
+            comps = [] if self.s.done() else self.s.components()
             if not comps:
                 break
-            self.s.passes += 1
-            for comp in comps:  # largest first: a smart tool where one is foreseen to beat the brush
-                if self.s.done() or comp.area < min_area:
-                    break
-                if self._wrong_left(comp) * 2 >= comp.area:
-                    self.step(comp)
-            if self.s.done():
-                break
-            self.s.work(self.s.components())  # the rest with the brush, as the brush annotator paints
+            self.s.work(comps)  # the rest with the brush, as the brush annotator paints
         return self.s
 
     def tool_counts(self) -> dict[str, int]:
@@ -196,19 +210,25 @@ class SmartPerson:
                 self.consider(found, magic_wand(self.image, px, py, tol, label, probs=self.probs), "wand", label,
                               1, self.cfg.seconds_per_click + adjust)
         if strokes:
-            gesture = sum(self.stroke_seconds(st.points, st.radius, label) for st in strokes)
             if "superpixel" in tools:
                 labels = self.superpixel_labels()
                 sels = [superpixel_stroke(labels, st.points, st.radius, label) for st in strokes]
+                size = DEFAULT_SIZE * self.scale  # the stroke need only stay on the superpixels it paints
+                gesture = sum(self.stroke_seconds(st.points, st.radius, label, size) for st in strokes)
                 self.consider(found, merge(sels, label), "superpixel", label, len(strokes), gesture)
             if "edge" in tools:
                 sels = [edge_stroke(self.image, self.s.mask, st.points, max(st.radius, 2) * 2, label,
                                     self.cfg.edge_tolerance) for st in strokes]
+                gesture = sum(self.stroke_seconds(st.points, st.radius, label, 2 * max(st.radius, 2))
+                              for st in strokes)  # the colour test keeps the edge: the centre may wander
                 self.consider(found, merge(sels, label), "edge", label, len(strokes), gesture)
         big = comp.area >= self.cfg.scissors_min_area * self.size
         if "scissors" in tools and big and self._fresh("scissors", comp):
             self.consider_scissors(found, comp)
-        shortlist = sorted(found, key=lambda c: -c.rate)[: self.cfg.lookahead]
+        per_tool: dict[str, Candidate] = {}
+        for cand in sorted(found, key=lambda c: -c.rate):  # the best foreseen result of each tool
+            per_tool.setdefault(cand.tool, cand)
+        shortlist = list(per_tool.values())[: self.cfg.lookahead]
         best, best_rate = None, self.lookahead(comp, None)
         for cand in shortlist:
             rate = self.lookahead(comp, cand)
@@ -218,7 +238,7 @@ class SmartPerson:
                 and comp.area >= self.cfg.snap_min_area * self.size and self._fresh("snap", comp) \
                 and self.try_snap(comp, strokes):
             return True
-        if best is not None:
+        if best is not None and self.judge(best.sel)[0] == best.fixed:  # (a failed snap changed nothing)
             self.commit(best.sel, best.tool, best.actions, best.seconds + self.switch(best.tool, best.value))
             return True
         return False
@@ -314,7 +334,7 @@ class SmartPerson:
 
     def try_snap(self, comp: Region, strokes: list) -> bool:  # type: ignore[type-arg]
         """A snapping stroke along the region's longest planned stroke; its result shows only after it,
-        so a poor one is undone (and charged). True when the stroke was made."""
+        so a poor one is undone (and charged). True when it was kept."""
         stroke = max(strokes, key=lambda st: path_length(st.points))
         here = np.bincount(self.s.mask[[p[1] for p in stroke.points], [p[0] for p in stroke.points]]).argmax()
         erase = int(here) != comp.label and comp.label == 0
@@ -322,14 +342,16 @@ class SmartPerson:
                           probs=self.probs, erase=erase)
         if sel is None:
             return False
-        seconds = self.stroke_seconds(stroke.points, stroke.radius, comp.label) + self.switch("snap", comp.label)
+        # a rough line down the object's middle: its slack is the whole depth, and no zoom is needed
+        seconds = self.cfg.brush.seconds_per_stroke + self.s.drag_time(stroke.points, 0, comp.label) \
+            + self.switch("snap", comp.label)
         fixed, broken = self.judge(sel)
         if fixed > broken and fixed >= self.cfg.min_precision * (fixed + broken):
             self.commit(sel, "snap", 1, seconds)
-        else:
-            self.charge("snap", 2, seconds + self.cfg.brush.seconds_per_undo)  # tried, looked, undone
-            self.used["snap undone"] += 1
-        return True
+            return True
+        self.charge("snap", 2, seconds + self.cfg.brush.seconds_per_undo)  # tried, looked, undone
+        self.used["snap undone"] += 1
+        return False
 
     def click_point(self, comp: Region) -> tuple[int, int]:
         """Where the person clicks: near the region's innermost pixel, jittered (people do not hit the centre)."""

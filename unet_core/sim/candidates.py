@@ -67,6 +67,8 @@ def wire_vertices(points: np.ndarray, follows: Callable[[int, int], bool], step:
     picks = [0]
     i = 0
     while i + step < n:
+        if n - i <= max_steps * step and follows(i, n):  # the wire closes the outline from here
+            break
         good, reach = 1, 1
         while reach <= max_steps and i + reach * step < n and follows(i, i + reach * step):
             good, reach = reach, reach * 2

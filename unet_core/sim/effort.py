@@ -52,8 +52,17 @@ def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: st
         person = SmartPerson(initial, truth, k, cfg, image, probs)
         start = person.s.dice()
         s = person.run()
-        return ImageEffort(stem, tools, s.trace, start, s.dice(), round(brush_seconds(s, cfg.brush), 2),
-                           s.actions(), person.tool_counts())
+        seconds, trace, counts = brush_seconds(s, cfg.brush), s.trace, person.tool_counts()
+        if cfg.brush.allow_restart and initial.any():  # the same rule as the brush annotator's restart
+            fresh = SmartPerson(np.zeros_like(initial), truth, k, cfg, image, probs)
+            f = fresh.run()
+            clear = cfg.seconds_per_key  # select all, delete: one key
+            if brush_seconds(f, cfg.brush) + clear < seconds:
+                seconds = brush_seconds(f, cfg.brush) + clear
+                trace = [(0, 0.0, start)] + [(a + 1, sec + clear, d) for a, sec, d in f.trace]
+                counts = {**fresh.tool_counts(), "clear": 1}
+                s = f
+        return ImageEffort(stem, tools, trace, start, s.dice(), round(seconds, 2), trace[-1][0], counts)
     raise ValueError(f"unknown tool set {tools!r}; choose from {', '.join(TOOL_SETS)}")
 
 

@@ -1,0 +1,51 @@
+"""The effort benchmark end to end: one JSON object per the design contract, and one line for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.tree_hash import tree_hashes
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "effort.py"
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, check=False, env=env)
+
+
+def test_effort_prints_the_contract_and_writes_nothing(carvana_dir: Path, tiny_model: Path) -> None:
+    before = tree_hashes(carvana_dir)
+    proc = _run(["--data", str(carvana_dir), "--model", str(tiny_model), "--tools", "brush", "smart",
+                 "--targets", "0.9", "0.95", "--max-actions", "60", "--limit", "2", "--json"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # --json: nothing but the object
+    out = json.loads(proc.stdout)
+    assert out["images"] == 2 and set(out["tools"]) == {"brush", "smart"}
+    for figures in out["tools"].values():
+        assert set(figures["noc"]) == {"0.9", "0.95"} and set(figures["failed"]) == {"0.9", "0.95"}
+        assert figures["seconds_per_image"] > 0 and figures["actions_per_image"] > 0
+        assert all(0 <= v <= 60 for v in figures["noc"].values())
+        assert figures["noc"]["0.9"] <= figures["noc"]["0.95"]
+    assert tree_hashes(carvana_dir) == before
+
+
+def test_from_an_empty_mask_and_bad_input(carvana_dir: Path, tmp_path: Path) -> None:
+    proc = _run(["--data", str(carvana_dir), "--model", "none", "--tools", "smart", "--limit", "1",
+                 "--targets", "0.9", "--max-actions", "40", "--details"])
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["tools"]["smart"]["dice_start"] == 0.0 and len(out["per_image"]) == 1
+    assert "smart" in proc.stderr  # the per-image progress line
+    missing = _run(["--data", str(tmp_path / "nope"), "--model", "none"])
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and missing.stdout == ""
+    not_a_model = tmp_path / "m.safetensors"
+    not_a_model.write_bytes(b"not a checkpoint")
+    bad = _run(["--data", str(carvana_dir), "--model", str(not_a_model)])
+    assert bad.returncode == 1 and str(not_a_model) in bad.stderr and bad.stderr.count("\n") == 1

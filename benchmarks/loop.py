@@ -69,6 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--heldout-stems", type=lambda v: tuple(x for x in v.split(",") if x), default=(),
                    help="comma-separated images to hold out instead of --heldout-fraction of the groups")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tools", choices=("brush", "smart"), default="brush",
+                   help="the simulated person's tool set (see docs/effort.md)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, default=None, help="folder for loop.json and loop.png (default out/loop)")
     p.add_argument("--work", type=Path, default=None, help="parent of the temporary working folders")
@@ -90,7 +92,7 @@ def loop_config(args: argparse.Namespace, strategy: str) -> LoopConfig:
         steps_per_round=args.steps_per_round or None, time_per_round=args.time_per_round or None,
         epochs_per_round=args.epochs, scratch_lr=args.scratch_lr,
         finetune_lr=args.finetune_lr, patience=args.patience, device=args.device, start_model=args.start_model,
-        annotator=AnnotatorConfig(target_dice=args.target_dice, seed=args.seed),
+        annotator=AnnotatorConfig(target_dice=args.target_dice, seed=args.seed), tools=args.tools,
     )
 
 

@@ -10,8 +10,9 @@ from unet_core.edit.selection import Selection, selection_from
 
 MAX_TOLERANCE = 255.0
 PROB_MARGIN = 0.5
-"""With a model, the wand stays where the clicked pixel's most probable class keeps at least this
-probability (scaled down as the tolerance grows): it does not leak across the model's class edges."""
+"""With a model, the wand stays where the clicked pixel's most probable class keeps at least this share
+of the probability it has at the click (less as the tolerance grows): it does not leak across the
+model's class edges, and an unsure model (probabilities spread thin) does not stop it dead."""
 
 
 def magic_wand(
@@ -28,7 +29,8 @@ def magic_wand(
     (0-255, per channel) of the clicked pixel's; they would become class ``value``.
 
     With ``probs`` the region also stops where the model gives the clicked pixel's most probable class
-    less than ``PROB_MARGIN * (1 - tolerance / 255)``. ``None`` when (x, y) is outside the image.
+    less than ``PROB_MARGIN * (1 - tolerance / 255)`` times its probability at the click. ``None`` when
+    (x, y) is outside the image.
     """
     if image.ndim != 3 or image.shape[2] < 3 or image.dtype != np.uint8:
         raise ValueError(f"the wand needs an H x W x 3 uint8 image, got {image.shape} {image.dtype}")
@@ -54,8 +56,9 @@ def magic_wand(
 def _block_other_classes(region: np.ndarray, probs: ClassProbabilities, x: int, y: int, tol: float) -> None:
     """Mark (value 1) the pixels the flood may not enter: the clicked class is unlikely there."""
     h, w = probs.size_hw
-    seed = int(np.argmax(probs.window((x, y, x + 1, y + 1))[0, 0]))
-    floor = PROB_MARGIN * (1.0 - tol / MAX_TOLERANCE)
+    here = probs.window((x, y, x + 1, y + 1))[0, 0]
+    seed = int(np.argmax(here))
+    floor = PROB_MARGIN * float(here[seed]) * (1.0 - tol / MAX_TOLERANCE)
     if floor <= 0:
         return
     band = 512  # rows per read: bounded memory on huge images

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unet_core.data.io import read_image
 from unet_core.edit.probabilities import ClassProbabilities
-from unet_core.sim.annotator import annotate, brush_seconds
+from unet_core.sim.annotator import AnnotatorConfig, annotate, brush_seconds
 from unet_core.sim.smart import SmartConfig, SmartPerson
+
+if TYPE_CHECKING:
+    from unet_core.model.predictor import Prediction
 
 TOOL_SETS = ("brush", "smart")
 """``brush``: the round brush, eraser and undo only; ``smart``: the brush plus every smart tool."""
@@ -30,6 +35,7 @@ class ImageEffort:
     seconds: float
     actions: int
     counts: dict[str, int] = field(default_factory=dict)  # actions per tool
+    mask: np.ndarray | None = field(default=None, repr=False)  # the corrected mask
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly: the totals and the counts (the trace is summarised, not copied)."""
@@ -47,7 +53,7 @@ def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: st
     if tools == "brush":
         r = annotate(initial, truth, cfg.brush, k)
         return ImageEffort(stem, tools, r.trace, r.dice_start, r.dice_end, r.seconds, r.strokes + r.undos,
-                           {"brush": r.strokes + r.undos})
+                           {"brush": r.strokes + r.undos}, r.mask)
     if tools == "smart":
         person = SmartPerson(initial, truth, k, cfg, image, probs)
         start = person.s.dice()
@@ -62,8 +68,27 @@ def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: st
                 trace = [(0, 0.0, start)] + [(a + 1, sec + clear, d) for a, sec, d in f.trace]
                 counts = {**fresh.tool_counts(), "clear": 1}
                 s = f
-        return ImageEffort(stem, tools, trace, start, s.dice(), round(seconds, 2), trace[-1][0], counts)
+        return ImageEffort(stem, tools, trace, start, s.dice(), round(seconds, 2), trace[-1][0], counts, s.mask)
     raise ValueError(f"unknown tool set {tools!r}; choose from {', '.join(TOOL_SETS)}")
+
+
+def correct_for_loop(initial: np.ndarray, truth: np.ndarray, k: int, tools: str, cfg: AnnotatorConfig,
+                     image_path: Path, pred: Prediction | None) -> tuple[dict[str, Any], np.ndarray]:
+    """One image of the simulated loop: the effort fields it records and the corrected mask.
+
+    The brush keeps the brush annotator's full record; the smart tools read the image and use the
+    prediction's probabilities (``pred``, or none when painting from scratch).
+    """
+    if tools == "brush":
+        r = annotate(initial, truth, cfg, k)
+        return {**r.to_dict(), "actions": r.strokes + r.undos}, r.mask
+    probs = pred.class_probabilities() if pred is not None else None
+    e = correct("", initial, truth, k, tools, read_image(image_path), probs, SmartConfig(brush=cfg))
+    assert e.mask is not None
+    fields = {"strokes": e.counts.get("brush", 0), "actions": e.actions, "seconds": e.seconds,
+              "pixels_changed": int((e.mask != initial).sum()), "dice_start": e.dice_start, "dice_end": e.dice_end,
+              "reached_target": e.dice_end >= cfg.target_dice, "counts": e.counts, "scratch_strokes": None}
+    return fields, e.mask
 
 
 def reached(trace: Trace, target: float) -> tuple[int, float] | None:

@@ -13,7 +13,8 @@ import numpy as np
 from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import DatasetLayout, Pair, make_layout
 from unet_core.data.split import split_by_group
-from unet_core.sim.annotator import AnnotatorConfig, annotate
+from unet_core.sim.annotator import AnnotatorConfig
+from unet_core.sim.effort import correct_for_loop
 
 
 def split_heldout(pairs: Sequence[Pair], fraction: float, seed: int, stems: Sequence[str] = (),
@@ -64,7 +65,7 @@ def make_working_folder(layout: DatasetLayout, pairs: Sequence[Pair], dest: Path
 
 
 def heldout_eval(model: Path | None, layout: DatasetLayout, heldout: Sequence[Pair], device: str,
-                 annotator: AnnotatorConfig) -> dict[str, Any]:
+                 annotator: AnnotatorConfig, tools: str = "brush") -> dict[str, Any]:
     """On the held-out pairs: the model's Dice at full resolution (the ``evaluate --json`` ``dice.mean``)
     and what correcting its predictions would cost the annotator (without a model: painting from scratch).
 
@@ -73,7 +74,7 @@ def heldout_eval(model: Path | None, layout: DatasetLayout, heldout: Sequence[Pa
     from unet_core.training.metrics import confusion_matrix, summarize
 
     if not heldout:
-        return {"dice": None, "strokes_per_image": None, "seconds_per_image": None}
+        return {"dice": None, "strokes_per_image": None, "seconds_per_image": None, "actions_per_image": None}
     predictor = None
     if model is not None:
         from unet_core.model.predictor import Predictor
@@ -81,20 +82,24 @@ def heldout_eval(model: Path | None, layout: DatasetLayout, heldout: Sequence[Pa
         predictor = Predictor.from_checkpoint(model, device=device)
     k = layout.classes.num_classes
     matrix = np.zeros((k, k), dtype=np.int64)
-    strokes, seconds = [], []
+    strokes, seconds, actions = [], [], []
     for pair in heldout:
         assert pair.mask is not None
         truth = read_mask(pair.mask, layout.mask_format)
+        pred = None
         if predictor is None:
             start = np.zeros(truth.shape, np.uint8)
         else:
-            start = predictor.predict(read_image(pair.image)).labels
+            pred = predictor.predict(read_image(pair.image))
+            start = pred.labels
             matrix += confusion_matrix(truth, start, k)
-        result = annotate(start, truth, annotator, k)
-        strokes.append(result.strokes)
-        seconds.append(result.seconds)
+        fields, _ = correct_for_loop(start, truth, k, tools, annotator, pair.image, pred)
+        strokes.append(fields["strokes"])
+        seconds.append(fields["seconds"])
+        actions.append(fields["actions"])
     dice = summarize(matrix, layout.classes.names)["dice"]["mean"] if predictor is not None else None
-    return {"dice": dice, "strokes_per_image": float(np.mean(strokes)), "seconds_per_image": float(np.mean(seconds))}
+    return {"dice": dice, "strokes_per_image": float(np.mean(strokes)), "seconds_per_image": float(np.mean(seconds)),
+            "actions_per_image": float(np.mean(actions))}
 
 
 __all__ = ["heldout_eval", "make_working_folder", "split_heldout"]

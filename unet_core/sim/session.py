@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,9 +20,13 @@ from unet_core.loop.policy import is_correction
 from unet_core.loop.queue import check_strategy
 from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import adopt_run, import_model_file, new_run_path, remove_run
-from unet_core.sim.annotator import AnnotatorConfig, annotate
+from unet_core.sim.annotator import AnnotatorConfig
+from unet_core.sim.effort import TOOL_SETS, correct_for_loop
 from unet_core.sim.heldout import heldout_eval, make_working_folder, split_heldout
 from unet_core.store.project import ProjectStore
+
+if TYPE_CHECKING:
+    from unet_core.model.predictor import Prediction
 
 Log = Callable[[str], None]
 
@@ -51,10 +55,13 @@ class LoopConfig:
     device: str = "cpu"
     start_model: Path | None = None  # round 0 predicts with this model; None: the user paints from scratch
     annotator: AnnotatorConfig = field(default_factory=AnnotatorConfig)
+    tools: str = "brush"  # the person's tool set (unet_core.sim.effort.TOOL_SETS)
 
     def validate(self) -> None:
         """Raise ``ValueError`` for settings that cannot work."""
         check_strategy(self.strategy)
+        if self.tools not in TOOL_SETS:
+            raise ValueError(f"unknown tool set {self.tools!r}; choose from {', '.join(TOOL_SETS)}")
         if self.rounds < 1 or self.per_round < 1:
             raise ValueError("rounds and images per round must be at least 1")
         if not 0 <= self.heldout_fraction < 1:
@@ -152,7 +159,8 @@ class _Loop:
         version = self.model[0] if self.model else None
         if version not in self.eval_cache:
             path = self.model[1] if self.model else None
-            self.eval_cache[version] = heldout_eval(path, self.layout, self.heldout, self.cfg.device, self.ann_cfg)
+            self.eval_cache[version] = heldout_eval(path, self.layout, self.heldout, self.cfg.device, self.ann_cfg,
+                                                        self.cfg.tools)
         return self.eval_cache[version]
 
     def predict(self, stems: Sequence[str]) -> dict[str, Any]:
@@ -171,26 +179,27 @@ class _Loop:
                 preds[rec.stem] = pred
         return preds
 
-    def correct(self, stem: str, start: np.ndarray | None, score: float | None,
-                val_stems: set[str]) -> dict[str, Any]:
+    def correct(self, stem: str, pred: Prediction | None, val_stems: set[str]) -> dict[str, Any]:
         """The simulated person corrects one image; the mask and the effort go to the store."""
         pair = self.truth[stem]
         assert pair.mask is not None
         truth = read_mask(pair.mask, self.layout.mask_format)
+        start = pred.labels if pred is not None else None
         initial = np.zeros(truth.shape, np.uint8) if start is None else start
-        result = annotate(initial, truth, self.ann_cfg, self.num_classes)
-        self.store.save_mask(stem, result.mask)
-        self.store.add_edit(stem, result.seconds, result.pixels_changed, result.strokes)
+        fields, mask = correct_for_loop(initial, truth, self.num_classes, self.cfg.tools, self.ann_cfg,
+                                        pair.image, pred)
+        self.store.save_mask(stem, mask)
+        self.store.add_edit(stem, fields["seconds"], fields["pixels_changed"], fields["actions"])
         # the app's rule: a mask left as it started (the prediction was already right) is reviewed, not corrected
-        status = "corrected" if is_correction(result.mask, [start]) else "reviewed"
+        status = "corrected" if is_correction(mask, [start]) else "reviewed"
         version = self.model[0] if self.model else None
         self.store.update_state(stem, status=status, model_version=version)
         record = next(r for r in self.records if r.stem == stem)  # as the app's record: status and model
         record.status, record.corrected_with = status, version
         self.done.append(stem)
-        relative = result.strokes / result.scratch_strokes if result.scratch_strokes else None
-        return {"stem": stem, "uncertainty": score, "validation": stem in val_stems, **result.to_dict(),
-                "effort_vs_scratch": relative}
+        relative = fields["strokes"] / fields["scratch_strokes"] if fields.get("scratch_strokes") else None
+        return {"stem": stem, "uncertainty": pred.score if pred is not None else None,
+                "validation": stem in val_stems, **fields, "effort_vs_scratch": relative}
 
     def train(self, round_index: int) -> dict[str, Any]:
         """The app's one-click: fine-tune the current model (or train one from scratch) and keep it if not worse."""
@@ -252,7 +261,7 @@ class _Loop:
         images = []
         for stem in chosen:
             pred = preds.get(stem)
-            images.append(self.correct(stem, pred.labels if pred else None, pred.score if pred else None, val_stems))
+            images.append(self.correct(stem, pred, val_stems))
             self.log(f"  round {r} {stem}: start Dice {images[-1]['dice_start']:.3f}, "
                      f"{images[-1]['strokes']} strokes, {images[-1]['pixels_changed']} px")
         annotate_s = time.perf_counter() - t0
@@ -263,6 +272,7 @@ class _Loop:
             "corrected_so_far": len(self.done),
             "strokes_per_image": _mean(images, "strokes"), "pixels_changed_per_image": _mean(images, "pixels_changed"),
             "seconds_per_image": _mean(images, "seconds"), "start_dice_per_image": _mean(images, "dice_start"),
+            "actions_per_image": _mean(images, "actions"), "heldout_actions_after": after["actions_per_image"],
             "scratch_strokes_per_image": _mean(images, "scratch_strokes"),
             "effort_vs_scratch": _ratio(images, "strokes", "scratch_strokes"),
             "heldout_dice_before": before["dice"], "heldout_dice_after": after["dice"],
@@ -307,8 +317,11 @@ def summarize_rounds(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "effort_vs_scratch": [None if r["effort_vs_scratch"] is None else round(r["effort_vs_scratch"], 3)
                               for r in rounds],
         "seconds_per_image": [round(r["seconds_per_image"], 1) for r in rounds],
+        "actions_per_image": [round(r["actions_per_image"], 2) for r in rounds],
         "heldout_dice_after": [r["heldout_dice_after"] for r in rounds],
         "heldout_strokes": [rounds[0]["heldout_strokes_before"]] + [r["heldout_strokes_after"] for r in rounds],
+        "heldout_seconds": [r["heldout_seconds_after"] for r in rounds],
+        "heldout_actions": [r["heldout_actions_after"] for r in rounds],
         "strokes_last_vs_first": ratio,
         "seconds_last_vs_first": sec_ratio,
         "total_strokes": int(sum(im["strokes"] for r in rounds for im in r["images"])),

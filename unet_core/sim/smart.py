@@ -92,7 +92,7 @@ class SmartPerson:
         self.used: Counter[str] = Counter()
         self.spent: Counter[str] = Counter()  # seconds per tool, its switch keys included
         self.tool, self.active = "brush", 1
-        self.tried: set[tuple[str, int, int, int, int]] = set()
+        self.tried: set[tuple[str, int, int, int, int, int]] = set()
         self._superpixels: np.ndarray | None = None
         self._scissors: Scissors | None = None
         self._edges: dict[int, np.ndarray] = {}
@@ -372,7 +372,7 @@ class SmartPerson:
 
     def _fresh(self, tool: str, comp: Region) -> bool:
         h, w = comp.pixels.shape
-        key = (tool, comp.label, comp.x0, comp.y0, comp.area)
+        key = (tool, comp.label, comp.x0, comp.y0, w, h)  # the region's box: small fixes inside keep it
         if key in self.tried:
             return False
         self.tried.add(key)

@@ -4,11 +4,12 @@ stroke or path line, an outline with draggable vertex handles, and faint superpi
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from unet_core.edit.selection import Selection
@@ -26,21 +27,62 @@ def _pen(color: QColor, width: float, style: Qt.PenStyle = Qt.PenStyle.SolidLine
     return pen
 
 
-def outline_path(pixels: np.ndarray, x0: int, y0: int) -> tuple[QPainterPath, list[QRectF]]:
-    """The borders of the set pixels of ``pixels`` (placed at x0, y0) as a path along pixel edges, and the
-    bounding box of each border (to ring the parts too small to see)."""
+MAX_OUTLINE_POINTS = 20_000  # the outline keeps the largest borders up to this many points (noisy selections)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A selection ready to show: its RGBA tint, outline and part boxes, made off the GUI thread by
+    :func:`build_preview` so that showing it costs nothing."""
+
+    selection: Selection
+    rgba: np.ndarray  # (y1 - y0) x (x1 - x0) x 4
+    path: QPainterPath
+    boxes: tuple[QRectF, ...]  # bounding box of each border, for the rings
+    rings: bool
+
+
+def outline_path(pixels: np.ndarray, x0: int, y0: int, boxes: bool = False) -> tuple[QPainterPath, tuple[QRectF, ...]]:
+    """The borders of the set pixels of ``pixels`` (placed at x0, y0) as a path through pixel centres, and
+    (``boxes``) the bounding box of each border. Borders are simplified (0.7 px); without ``boxes`` the
+    crumbs (borders of under 8 points) are left out, and only the largest borders are kept up to
+    :data:`MAX_OUTLINE_POINTS` points, so a speckled selection costs little more than a clean one."""
     path = QPainterPath()
-    boxes: list[QRectF] = []
     contours, _ = cv2.findContours(pixels.view(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    for c in contours:
-        bx, by, bw, bh = cv2.boundingRect(c)
-        boxes.append(QRectF(x0 + bx, y0 + by, bw + 1, bh + 1))
-        pts = c.reshape(-1, 2)
-        path.moveTo(x0 + pts[0][0] + 0.5, y0 + pts[0][1] + 0.5)
-        for px, py in pts[1:]:
-            path.lineTo(x0 + px + 0.5, y0 + py + 0.5)
+    found = tuple(QRectF(x0 + bx, y0 + by, bw + 1, bh + 1) for bx, by, bw, bh in map(cv2.boundingRect, contours)) \
+        if boxes else ()
+    budget = MAX_OUTLINE_POINTS
+    offset = np.array([x0 + 0.5, y0 + 0.5])
+    for c in sorted(contours, key=len, reverse=True):
+        if len(c) < 8 and not boxes:
+            break
+        pts = np.add(cv2.approxPolyDP(c, 0.7, True).reshape(-1, 2), offset)
+        if len(pts) > budget:
+            break
+        budget -= len(pts)
+        path.addPolygon(QPolygonF([QPointF(float(px), float(py)) for px, py in pts]))
         path.closeSubpath()
-    return path, boxes
+    return path, found
+
+
+def build_preview(sel: Selection | None, colors: Sequence[tuple[int, int, int]], rings: bool = False) -> Preview | None:
+    """The preview of ``sel`` in the class ``colors`` (256 of them), or ``None``; safe to call off the GUI
+    thread. With ``rings`` its parts too small to see get a ring (cleanup's specks)."""
+    if sel is None:
+        return None
+    table = np.zeros((256, 4), np.uint8)
+    table[:, :3] = np.asarray(list(colors)[:256], np.uint8).reshape(-1, 3)
+    table[:, 3] = PREVIEW_ALPHA
+    black = (table[:, :3] == 0).all(axis=1)
+    table[black] = (255, 255, 255, PREVIEW_ALPHA)  # background shows as a white veil, not nothing
+    if isinstance(sel.value, np.ndarray):
+        rgba = table[sel.value]
+    else:
+        rgba = np.empty((*sel.pixels.shape, 4), np.uint8)
+        rgba[:] = table[int(sel.value)]
+    rgba[~sel.pixels] = 0
+    path, boxes = outline_path(sel.pixels, sel.rect[0], sel.rect[1], boxes=rings)
+    return Preview(sel, np.ascontiguousarray(rgba), path, boxes, rings)
 
 
 class SelectionPreviewItem(QGraphicsItem):
@@ -53,60 +95,54 @@ class SelectionPreviewItem(QGraphicsItem):
         self.setZValue(50)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self._image: QImage | None = None
-        self._pixels: np.ndarray | None = None
+        self._preview: Preview | None = None
         self._rect = QRectF()
-        self._path = QPainterPath()
-        self._boxes: list[QRectF] = []
-        self._rings = False
-        self.selection: Selection | None = None
 
-    def show_selection(self, sel: Selection | None, colors: Sequence[tuple[int, int, int]],
-                       rings: bool = False) -> None:
-        """Show ``sel`` (``None`` hides the preview); ``colors`` are the 256 class colours; with ``rings``
-        its parts too small to see are ringed (cleanup's specks, not the many crumbs of a wand)."""
+    @property
+    def selection(self) -> Selection | None:
+        """The selection shown, if any."""
+        return self._preview.selection if self._preview is not None else None
+
+    def show_preview(self, preview: Preview | None) -> None:
+        """Show a preview made by :func:`build_preview` (``None`` hides it)."""
         self.prepareGeometryChange()
-        self._rings = rings
-        self.selection = sel
-        if sel is None:
-            self._image, self._pixels, self._rect, self._path = None, None, QRectF(), QPainterPath()
-            self._boxes = []
+        self._preview = preview
+        if preview is None:
+            self._image, self._rect = None, QRectF()
             self.setVisible(False)
             return
-        x0, y0, x1, y1 = sel.rect
-        table = np.zeros((256, 4), np.uint8)
-        table[:, :3] = np.asarray(list(colors)[:256], np.uint8).reshape(-1, 3)
-        table[:, 3] = PREVIEW_ALPHA
-        black = (table[:, :3] == 0).all(axis=1)
-        table[black] = (255, 255, 255, PREVIEW_ALPHA)  # background shows as a white veil, not nothing
-        rgba = np.ascontiguousarray(table[sel.values()])
-        rgba[~sel.pixels] = 0
-        self._pixels = rgba
-        h, w = sel.pixels.shape
-        self._image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+        x0, y0, x1, y1 = preview.selection.rect
+        h, w = preview.rgba.shape[:2]
+        self._image = QImage(preview.rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
         self._rect = QRectF(x0, y0, x1 - x0, y1 - y0)
-        self._path, self._boxes = outline_path(sel.pixels, x0, y0)
         self.setVisible(True)
         self.update()
 
+    def show_selection(self, sel: Selection | None, colors: Sequence[tuple[int, int, int]],
+                       rings: bool = False) -> None:
+        """Build and show the preview of ``sel`` here (on the GUI thread: small selections only)."""
+        self.show_preview(build_preview(sel, colors, rings))
+
     def boundingRect(self) -> QRectF:
         """The selection's rectangle plus room for the outline and the rings (at zooms down to 2 %)."""
-        m = RING_PX / 0.02 if self._rings and self._boxes else 1.0
+        m = RING_PX / 0.02 if self._preview is not None and self._preview.boxes else 1.0
         return self._rect.adjusted(-m, -m, m, m)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        """Tinted pixels, then the dashed outline."""
-        if self._image is None:
+        """Tinted pixels, the dashed outline, then rings round the parts too small to see."""
+        preview = self._preview
+        if self._image is None or preview is None:
             return
         painter.drawImage(self._rect, self._image)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(_pen(QColor(0, 0, 0), 1.0))
-        painter.drawPath(self._path)
+        painter.drawPath(preview.path)
         painter.setPen(_pen(QColor(255, 255, 255), 1.0, Qt.PenStyle.DashLine))
-        painter.drawPath(self._path)
-        if not self._rings:
+        painter.drawPath(preview.path)
+        if not preview.boxes:
             return
         scale = painter.worldTransform().m11() or 1.0
-        small = [b for b in self._boxes if max(b.width(), b.height()) * scale < RING_PX][:MAX_RINGS]
+        small = [b for b in preview.boxes if max(b.width(), b.height()) * scale < RING_PX][:MAX_RINGS]
         r = RING_PX / scale
         for pen in (_pen(QColor(0, 0, 0), 3.0), _pen(QColor(255, 220, 0), 1.5)):
             painter.setPen(pen)

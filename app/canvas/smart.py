@@ -12,7 +12,14 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
 from app.canvas.jobs import FRAME_MS, LatestJob, Runner, run_soon
-from app.canvas.preview import EdgesItem, PathItem, SelectionPreviewItem, superpixel_edges
+from app.canvas.preview import (
+    EdgesItem,
+    PathItem,
+    Preview,
+    SelectionPreviewItem,
+    build_preview,
+    superpixel_edges,
+)
 from app.canvas.scissors_input import ScissorsInput
 from unet_core.edit.cleanup import cleanup
 from unet_core.edit.edge_erase import edge_stroke
@@ -114,8 +121,8 @@ class SmartTools:
     def _value(self, shift: bool = False) -> int:
         return 0 if shift else self.view.active_class()
 
-    def _show(self, sel: Selection | None) -> None:
-        self.preview.show_selection(sel, self._colors(), rings=self.tool == "cleanup")
+    def _show(self, preview: Preview | None) -> None:
+        self.preview.show_preview(preview)
 
     # ------------------------------------------------------------------ life cycle
     def cancel(self) -> None:
@@ -264,16 +271,17 @@ class SmartTools:
         if image is None or anchor is None:
             return
         x, y = anchor
-        tol, value, probs = self.tolerance, self.view.active_class(), self.view.probabilities()
+        tol, value, probs, colors = self.tolerance, self.view.active_class(), self.view.probabilities(), self._colors()
         self._fresh = False
-        self.job.submit(lambda: magic_wand(image, x, y, tol, value, probs=probs), self._wand_result)
+        self.job.submit(lambda: build_preview(magic_wand(image, x, y, tol, value, probs=probs), colors),
+                        self._wand_result)
 
-    def _wand_result(self, sel: Selection | None) -> None:
+    def _wand_result(self, preview: Preview | None) -> None:
         if self._anchor is None:
             return
-        self._show(sel)
+        self._show(preview)
         self._fresh = not self.job.busy
-        self._say(f"{sel.area} px selected" if sel is not None else "outside the image")
+        self._say(f"{preview.selection.area} px selected" if preview is not None else "outside the image")
         if self._commit and self._fresh:
             self._wand_commit()
 
@@ -392,14 +400,15 @@ class SmartTools:
         if mask is None:
             return
         snapshot, value, area = mask.copy(), self.view.active_class(), self.cleanup_area or self._default_area()
+        colors = self._colors()
 
-        def done(sel: Selection | None) -> None:
+        def done(preview: Preview | None) -> None:
             if self.tool != "cleanup":
                 return
-            self._show(sel)
-            self._say(f"{sel.area} px would change" if sel is not None else "nothing to clean up")
+            self._show(preview)
+            self._say(f"{preview.selection.area} px would change" if preview is not None else "nothing to clean up")
 
-        self.job.submit(lambda: cleanup(snapshot, value, area), done)
+        self.job.submit(lambda: build_preview(cleanup(snapshot, value, area), colors, rings=True), done)
 
     def _cleanup_apply(self) -> None:
         if self.job.busy:

@@ -307,3 +307,22 @@ def test_latest_job_runs_one_at_a_time_and_ends_with_the_latest(qtbot) -> None: 
     job.cancel()
     qtbot.wait(60)
     assert got[-1] == (4, False) and not job.busy  # cancelled: its result is dropped
+
+
+def test_a_speckled_selection_keeps_a_cheap_outline_of_its_main_border(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.canvas.preview import MAX_OUTLINE_POINTS, build_preview
+    from unet_core.edit.selection import Selection
+
+    rng = np.random.default_rng(0)
+    pixels = np.zeros((200, 300), bool)
+    pixels[20:180, 30:270] = True
+    pixels[rng.random(pixels.shape) < 0.02] = False  # hundreds of one-pixel holes
+    preview = build_preview(Selection((10, 5, 310, 205), pixels, 1), COLORS * 64)
+    assert preview is not None and preview.boxes == ()  # no rings outside cleanup
+    box = preview.path.boundingRect()
+    assert abs(box.left() - 40.5) < 1 and abs(box.right() - 279.5) < 1  # the main border, placed at the rect
+    assert preview.path.elementCount() < 200  # the crumbs are left out of the outline
+    assert MAX_OUTLINE_POINTS >= 1000
+    rings = build_preview(Selection((0, 0, 300, 200), pixels, 1), COLORS * 64, rings=True)
+    assert rings is not None and len(rings.boxes) > 100  # cleanup rings every part
+    assert (preview.rgba[..., 3] > 0).sum() == pixels.sum()

@@ -13,6 +13,14 @@ from unet_core.edit.selection import Selection, selection_from
 
 DEFAULT_SIZE = 24
 """Seed spacing in pixels of a 1918 px wide image: about 4,000 superpixels on a Carvana frame."""
+REFERENCE_SIDE = 1918
+MIN_SIZE = 6
+
+
+def seed_spacing(shape_hw: tuple[int, ...]) -> int:
+    """The seed spacing for an image of ``shape_hw``: :data:`DEFAULT_SIZE` scaled with its long side
+    (a 640 px CARLA frame gets 8 px, about as many superpixels as a Carvana frame), at least :data:`MIN_SIZE`."""
+    return max(MIN_SIZE, round(DEFAULT_SIZE * max(int(shape_hw[0]), int(shape_hw[1])) / REFERENCE_SIDE))
 
 
 def superpixels(image: np.ndarray, size: int = DEFAULT_SIZE) -> np.ndarray:

@@ -16,7 +16,7 @@ from unet_core.edit.region import region_click
 from unet_core.edit.scissors import Scissors
 from unet_core.edit.selection import Selection, apply_selection
 from unet_core.edit.snap import snap_stroke
-from unet_core.edit.superpixels import DEFAULT_SIZE, superpixel_stroke, superpixels
+from unet_core.edit.superpixels import seed_spacing, superpixel_stroke, superpixels
 from unet_core.edit.wand import magic_wand
 from unet_core.sim.annotator import (
     REFERENCE_LONG_SIDE,
@@ -161,7 +161,7 @@ class SmartPerson:
                              and (c.label, c.x0, c.y0, c.area) not in declined), None)
                 if comp is None:
                     break
-                if not self.step(comp):
+                if not self.try_tools(comp):
                     declined.add((comp.label, comp.x0, comp.y0, comp.area))
             comps = [] if self.s.done() else self.s.components()
             if not comps:
@@ -192,7 +192,7 @@ class SmartPerson:
                 self.commit(sel, "cleanup", 1, self.switch("cleanup", int(value)) + self.cfg.seconds_per_key
                             + self.cfg.seconds_per_look)
 
-    def step(self, comp: Region) -> bool:
+    def try_tools(self, comp: Region) -> bool:
         """Fix ``comp`` with a smart tool when one is foreseen to beat the brush; False to use the brush."""
         tools = self.cfg.tools
         label = comp.label
@@ -213,7 +213,7 @@ class SmartPerson:
             if "superpixel" in tools:
                 labels = self.superpixel_labels()
                 sels = [superpixel_stroke(labels, st.points, st.radius, label) for st in strokes]
-                size = DEFAULT_SIZE * self.scale  # the stroke need only stay on the superpixels it paints
+                size = seed_spacing(self.image.shape)  # the stroke need only stay on the superpixels it paints
                 gesture = sum(self.stroke_seconds(st.points, st.radius, label, size) for st in strokes)
                 self.consider(found, merge(sels, label), "superpixel", label, len(strokes), gesture)
             if "edge" in tools:
@@ -367,7 +367,7 @@ class SmartPerson:
     def superpixel_labels(self) -> np.ndarray:
         """The image's superpixels (computed once, as the app does in the background)."""
         if self._superpixels is None:
-            self._superpixels = superpixels(self.image, max(4, round(DEFAULT_SIZE * self.scale)))
+            self._superpixels = superpixels(self.image, seed_spacing(self.image.shape))
         return self._superpixels
 
     def _fresh(self, tool: str, comp: Region) -> bool:

@@ -66,6 +66,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
             self.docks_menu.addAction(dock.toggleViewAction())
         self._wire()
         self._restore()
+        self.status.set_hint(self.canvas.tool_hint())
         self.shares = ClassShares(self.canvas, self.classes_panel, lambda: self.view_mode != "difference", self)
         self._radius_for_folder = False  # the first image of a newly opened folder rescales the brush
         self.canvas_keys = CanvasKeys(self, self.canvas)

@@ -326,3 +326,18 @@ def test_a_speckled_selection_keeps_a_cheap_outline_of_its_main_border(qtbot) ->
     rings = build_preview(Selection((0, 0, 300, 200), pixels, 1), COLORS * 64, rings=True)
     assert rings is not None and len(rings.boxes) > 100  # cleanup rings every part
     assert (preview.rgba[..., 3] > 0).sum() == pixels.sum()
+
+
+def test_cleanup_preview_follows_an_undo(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    mask[truth == 1] = 1
+    view.refresh_overlay()
+    view.set_tool("brush")
+    view.set_brush_radius(1)
+    drag(qtbot, view, [(5, 5), (6, 5)])  # a speck of the active class
+    view.set_tool("cleanup")
+    settle(qtbot, view)
+    assert view._smart.preview.selection is not None
+    view.undo_stack().undo()  # the speck is gone: nothing left to clean up
+    settle(qtbot, view)
+    assert view._smart.preview.selection is None and view.tool() == "cleanup"

@@ -11,10 +11,11 @@ import numpy as np
 from unet_core.edit.cleanup import cleanup
 from unet_core.edit.edge_erase import edge_stroke
 from unet_core.edit.patches import Patch, union
+from unet_core.edit.polygon import fill_polygon
 from unet_core.edit.probabilities import ClassProbabilities
 from unet_core.edit.region import region_click
 from unet_core.edit.scissors import Scissors
-from unet_core.edit.selection import Selection, apply_selection
+from unet_core.edit.selection import Selection, apply_selection, selection_from
 from unet_core.edit.snap import snap_stroke
 from unet_core.edit.superpixels import seed_spacing, superpixel_stroke, superpixels
 from unet_core.edit.wand import magic_wand
@@ -314,13 +315,14 @@ class SmartPerson:
         for a, b in zip(picks, picks[1:] + picks[:1], strict=True):
             path = paths.get((a, b)) or sc.trace(tuple(clicked[a]), tuple(clicked[b]))
             ring += path[:-1]
-        canvas = np.zeros(self.truth.shape, np.uint8)
-        cv2.fillPoly(canvas, [np.asarray(ring, np.int32)], 1)
-        rows, cols = np.nonzero(canvas.any(axis=1))[0], np.nonzero(canvas.any(axis=0))[0]
-        if rows.size == 0:
+        canvas = np.zeros(self.truth.shape, np.uint8)  # filled as the canvas's scissors fill: pixel centres
+        rect = fill_polygon(canvas, [(x + 0.5, y + 0.5) for x, y in ring], 1)
+        if rect is None:
             return
-        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        sel = Selection((x0, y0, x1, y1), canvas[y0:y1, x0:x1].astype(bool), comp.label)
+        x0, y0, x1, y1 = rect
+        sel = selection_from(canvas[y0:y1, x0:x1].astype(bool), comp.label, x0, y0)
+        if sel is None:
+            return
         seconds = self.cfg.seconds_per_click + self.cfg.seconds_per_vertex * (len(picks) - 1)
         self.consider(found, sel, "scissors", comp.label, len(picks), seconds)
 

@@ -82,7 +82,7 @@ class CanvasInput(_Base):
         if self._painting:
             self._editor.stroke_to(*self._pixel(scene))
         elif self._tool in SMART_TOOLS and not self._nav.panning:
-            self._smart.move(scene, pos.x(), held)
+            self._smart.move(scene, pos.x(), held, event.modifiers())
         elif self._polygon and held:
             self._polygon.drag(self._inside(scene), self.zoom())
         event.accept()
@@ -129,6 +129,10 @@ class CanvasInput(_Base):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Space (hold) pans; [ and ] resize the brush; Enter/Esc/Backspace finish, cancel, edit a polygon."""
         key = event.key()
+        if key == Qt.Key.Key_Shift:
+            self._smart.refresh_hover(True)  # Shift+click does something else: preview that
+            super().keyPressEvent(event)
+            return
         if key == Qt.Key.Key_Space:
             if not event.isAutoRepeat():
                 self._space = True
@@ -158,6 +162,8 @@ class CanvasInput(_Base):
             self._update_pointer()
             event.accept()
             return
+        if event.key() == Qt.Key.Key_Shift:
+            self._smart.refresh_hover(False)
         super().keyReleaseEvent(event)
 
     def set_space_held(self, held: bool) -> None:
@@ -180,6 +186,7 @@ class CanvasInput(_Base):
     def viewportEvent(self, event: QEvent) -> bool:
         """Hide the brush outline and report (-1, -1, -1) when the pointer leaves the viewport."""
         if event.type() == QEvent.Type.Leave:
+            self._smart.leave()
             self._brush_cursor.setVisible(False)
             self._hover_scene = None
             self._emit_hover((-1, -1, -1))

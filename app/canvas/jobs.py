@@ -36,8 +36,10 @@ class LatestJob:
     then when a newer request waits). :meth:`cancel` drops the waiting job and ignores the running one's
     result."""
 
-    def __init__(self, runner: Runner, on_error: Callable[[str], None] | None = None, min_interval_ms: int = 0) -> None:
+    def __init__(self, runner: Runner, on_error: Callable[[str], None] | None = None, min_interval_ms: int = 0,
+                 alive: Callable[[], bool] | None = None) -> None:
         self.runner = runner
+        self._alive = alive or (lambda: True)  # False once the owner is gone: results are dropped
         self._on_error = on_error
         self._interval = max(0, int(min_interval_ms))  # e.g. one frame: at most one start per frame
         self._clock = QElapsedTimer()
@@ -79,12 +81,16 @@ class LatestJob:
 
         def done(result: Any) -> None:
             self._running = False
+            if not self._alive():
+                return
             if ticket == self._ticket:
                 on_done(result)  # a newer request may wait (``busy``): this result is a step on the way
             self._start()
 
         def failed(message: str) -> None:
             self._running = False
+            if not self._alive():
+                return
             if ticket == self._ticket and self._on_error is not None:
                 self._on_error(message)
             self._start()
@@ -93,5 +99,5 @@ class LatestJob:
 
     def _start_delayed(self) -> None:
         self._delayed = False
-        if not self._running:
+        if not self._running and self._alive():
             self._start()

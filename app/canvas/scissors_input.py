@@ -26,7 +26,7 @@ class ScissorsInput:
 
     def __init__(self, smart: SmartTools) -> None:
         self.smart = smart
-        self.job = LatestJob(smart.job.runner, smart._failed, FRAME_MS)
+        self.job = LatestJob(smart.job.runner, smart._failed, FRAME_MS, smart.alive)
         self.vertices: list[Point] = []
         self.closed = False
         self._paths: dict[tuple[Point, Point], list[Point]] = {}

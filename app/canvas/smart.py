@@ -4,10 +4,10 @@ cleanup (unet_core.edit's functions; previews on the scene, heavy work off the G
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
@@ -20,10 +20,10 @@ from app.canvas.preview import (
     build_preview,
     superpixel_edges,
 )
+from app.canvas.region_input import RegionInput
 from app.canvas.scissors_input import ScissorsInput
 from unet_core.edit.cleanup import cleanup
 from unet_core.edit.edge_erase import edge_stroke
-from unet_core.edit.region import region_click, second_choice
 from unet_core.edit.selection import Selection
 from unet_core.edit.snap import snap_stroke
 from unet_core.edit.superpixels import DEFAULT_SIZE, superpixel_stroke, superpixels
@@ -46,8 +46,8 @@ HINTS = {
     "wand": "Wand: press on a colour · drag sideways or Ctrl+wheel: tolerance {tol} · release or Enter applies · "
             "Esc cancels",
     "snap": "Snapping stroke: drag roughly over an object, it snaps to its edges · Shift+drag removes · [ ] radius",
-    "region": "Region click: click a wrong region (active class) or a false blob (removed) · Shift+click: "
-              "model's second choice",
+    "region": "Region click: the preview shows what a click does (a wrong region gets the active class, a "
+              "false blob goes) · Shift: the model's second choice",
     "scissors": "Scissors: click along edges · first point or double-click closes · drag points · Enter applies · "
                 "Esc cancels",
     "superpixel": "Superpixel brush: drag paints whole superpixels · Shift+drag: background · [ ] radius",
@@ -73,9 +73,11 @@ class SmartTools:
         for item in (self.preview, self.path, self.edges):
             item.setVisible(False)
             view.scene().addItem(item)
-        self.job = LatestJob(runner or run_soon, self._failed, FRAME_MS)
-        self.labels_job = LatestJob(runner or run_soon, self._failed)
+        self.alive = lambda: shiboken6.isValid(view)  # jobs finishing after the canvas is gone are dropped
+        self.job = LatestJob(runner or run_soon, self._failed, FRAME_MS, self.alive)
+        self.labels_job = LatestJob(runner or run_soon, self._failed, alive=self.alive)
         self.scissors = ScissorsInput(self)
+        self.region = RegionInput(self)
         self.tolerance = 24.0
         self.edge_tolerance = 24.0
         self.cleanup_area = 0  # 0: chosen from the image size when cleanup first runs
@@ -133,6 +135,7 @@ class SmartTools:
         self._show(None)
         self.path.set_path([])
         self.scissors.cancel()
+        self.region.cancel()
         if self.view._editor.stroking:
             self.view._editor.end_stroke()
 
@@ -164,6 +167,25 @@ class SmartTools:
         if self.tool == "cleanup":
             self.preview_cleanup()
 
+    def mask_edited(self) -> None:
+        """Pixels of the shown mask changed (an edit, undo or redo): previews that read it follow."""
+        self.region.mask_edited()
+        if self.tool == "cleanup":
+            self.preview_cleanup()  # an undo or redo under the preview: show what cleanup would do now
+        elif self.tool == "region" and not self.view._editor.stroking:
+            self.refresh_hover()
+
+    def refresh_hover(self, shift: bool | None = None) -> None:
+        """Preview again at the pointer (the mask changed under it, or the Shift key: ``shift``)."""
+        x, y, _cls = self.view.pointer_pixel()
+        if self.tool == "region" and x >= 0:
+            self.region.hover(x, y, shift)
+
+    def leave(self) -> None:
+        """The pointer left the canvas."""
+        if self.tool == "region":
+            self.region.leave()
+
     # ------------------------------------------------------------------ events
     def press(self, scene: QPointF, screen_x: float, mods: Qt.KeyboardModifier) -> None:
         """Left button pressed at ``scene`` with the current smart tool."""
@@ -173,14 +195,14 @@ class SmartTools:
         if tool == "wand":
             self._wand_press(x, y, screen_x)
         elif tool == "region":
-            self._region(x, y, shift)
+            self.region.press(x, y, shift)
         elif tool in ("snap", "edge", "superpixel"):
             self._stroke_press(x, y, shift)
         elif tool == "scissors":
             self.scissors.press(scene)
 
-    def move(self, scene: QPointF, screen_x: float, held: bool) -> None:
-        """The pointer moved (``held``: with the left button down)."""
+    def move(self, scene: QPointF, screen_x: float, held: bool, mods: Qt.KeyboardModifier) -> None:
+        """The pointer moved (``held``: with the left button down; ``mods``: the keys held)."""
         tool = self.tool
         if tool == "wand" and held and self._dragging:
             tol = min(max(self._base_tol + (screen_x - self._press_x) / DRAG_PX_PER_LEVEL, 0.0), 255.0)
@@ -189,6 +211,9 @@ class SmartTools:
                 self._wand_request()
         elif tool in ("snap", "edge", "superpixel") and held and self._points:
             self._stroke_move(math.floor(scene.x()), math.floor(scene.y()))
+        elif tool == "region" and not held:
+            self.region.hover(math.floor(scene.x()), math.floor(scene.y()),
+                              bool(mods & Qt.KeyboardModifier.ShiftModifier))
         elif tool == "scissors":
             self.scissors.move(scene, held)
 
@@ -289,22 +314,6 @@ class SmartTools:
         sel = self.preview.selection
         self.cancel()
         self.view._editor.apply_selection(sel, "wand")
-
-    # ------------------------------------------------------------------ region click
-    def _region(self, x: int, y: int, shift: bool) -> None:
-        mask = self.view.mask()
-        if mask is None:
-            return
-        snapshot, value, probs = mask.copy(), self.view.active_class(), self.view.probabilities()
-        if shift and probs is None:
-            self._say("the second choice needs the model's prediction of this image")
-            return
-        if shift:
-            assert probs is not None
-            job: Callable[[], Selection | None] = lambda: second_choice(snapshot, x, y, probs)  # noqa: E731
-        else:
-            job = lambda: region_click(snapshot, x, y, value, probs=probs)  # noqa: E731
-        self.job.submit(job, lambda sel: self.view._editor.apply_selection(sel, "region"))
 
     # ------------------------------------------------------------------ strokes
     def _stroke_press(self, x: int, y: int, shift: bool) -> None:

@@ -394,8 +394,7 @@ class CanvasView(CanvasInput, QGraphicsView):
         self.maskEdited.emit(QRect(x0, y0, x1 - x0, y1 - y0))
         if self._hover[0] >= 0 and not self._painting:
             self._refresh_hover()  # the class under the pointer may have changed (a click tool, undo)
-        if self._tool == "cleanup":
-            self._smart.preview_cleanup()  # an undo or redo under the preview: show what cleanup would do now
+        self._smart.mask_edited()
 
     def _check_mask(self, mask: np.ndarray, what: str) -> np.ndarray:
         if not isinstance(mask, np.ndarray) or mask.ndim != 2 or mask.dtype != np.uint8:

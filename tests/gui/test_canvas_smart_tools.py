@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
@@ -341,3 +341,36 @@ def test_cleanup_preview_follows_an_undo(canvas, qtbot) -> None:  # type: ignore
     view.undo_stack().undo()  # the speck is gone: nothing left to clean up
     settle(qtbot, view)
     assert view._smart.preview.selection is None and view.tool() == "cleanup"
+
+
+def test_region_hover_previews_the_click_and_the_click_applies_it(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    mask[truth == 1] = 1
+    mask[5:15, 5:15] = 1  # a false blob
+    view.refresh_overlay()
+    before = mask.copy()
+    view.set_tool("region")
+    qtbot.mouseMove(view.viewport(), vpos(view, 8, 8))
+    settle(qtbot, view)
+    sel = view._smart.preview.selection
+    assert sel is not None and sel.area == 100 and view._smart.preview.isVisible()
+    assert np.array_equal(mask, before) and view.undo_stack().count() == 0  # only a preview
+    click(qtbot, view, 8, 8)
+    assert (mask[5:15, 5:15] == 0).all()  # the previewed blob went at once
+    assert view.undo_stack().count() == 1
+    settle(qtbot, view)
+    qtbot.mouseMove(view.viewport(), vpos(view, 55, 60))  # over the disc: a click would remove it
+    settle(qtbot, view)
+    assert view._smart.preview.selection.area == (truth == 1).sum()
+    low = np.full((H // 4, W // 4, 3), 0.05, np.float32)
+    low[..., 2], low[..., 1] = 0.6, 0.35
+    view.set_probabilities(ClassProbabilities(low, (H, W)))
+    qtbot.keyPress(view, Qt.Key.Key_Shift)  # Shift: the second choice is previewed instead
+    settle(qtbot, view)
+    shown = view._smart.preview.selection
+    assert shown is not None and shown.values()[shown.pixels].max() == 2
+    qtbot.keyRelease(view, Qt.Key.Key_Shift)
+    QApplication.sendEvent(view.viewport(), QEvent(QEvent.Type.Leave))  # the pointer leaves: no preview
+    assert not view._smart.preview.isVisible()
+    view.undo_stack().undo()
+    assert np.array_equal(mask, before)

@@ -30,6 +30,7 @@ class RegionInput:
         self._snapshot_of = -1
         self._shown: Key | None = None  # what the preview on screen was computed for
         self._asked: Key | None = None  # the latest hover request
+        self._applying = False  # a click's job waits or runs: hovering must not replace it
 
     def mask_edited(self) -> None:
         """The shown mask changed: previews and the copy are out of date."""
@@ -40,8 +41,9 @@ class RegionInput:
         self._asked = None
 
     def cancel(self) -> None:
-        """Forget the hover preview."""
+        """Forget the hover preview (and a click being computed)."""
         self._shown = self._asked = None
+        self._applying = False
 
     def _copy(self) -> np.ndarray | None:
         mask = self.smart.view.mask()
@@ -67,6 +69,8 @@ class RegionInput:
         keyboard is now) would do, at most one job a frame."""
         view = self.smart.view
         w, h = view._size or (0, 0)
+        if self._applying:
+            return
         if shift is None:
             shift = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
         if not view._editor.can_edit or not (0 <= x < w and 0 <= y < h):
@@ -91,6 +95,8 @@ class RegionInput:
 
     def leave(self) -> None:
         """The pointer left the image: no preview."""
+        if self._applying:
+            return
         self.smart.job.cancel()
         self.smart._show(None)
         self._shown = self._asked = None
@@ -110,4 +116,10 @@ class RegionInput:
             return
         self._asked = None
         self.smart._show(None)
-        self.smart.job.submit(job, lambda sel: editor.apply_selection(sel, "region"))
+        self._applying = True
+
+        def done(sel: Selection | None) -> None:
+            self._applying = False
+            editor.apply_selection(sel, "region")
+
+        self.smart.job.submit(job, done)

@@ -374,3 +374,16 @@ def test_region_hover_previews_the_click_and_the_click_applies_it(canvas, qtbot)
     assert not view._smart.preview.isVisible()
     view.undo_stack().undo()
     assert np.array_equal(mask, before)
+
+
+def test_a_region_click_is_not_lost_to_the_hover_that_follows(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, _truth = canvas
+    mask[5:15, 5:15] = 1
+    mask[100:110, 20:30] = 1
+    view.refresh_overlay()
+    view.set_tool("region")
+    click(qtbot, view, 8, 8)  # no preview yet: computed, then applied
+    qtbot.mouseMove(view.viewport(), vpos(view, 25, 105))  # at once over another blob
+    settle(qtbot, view)
+    assert (mask[5:15, 5:15] == 0).all() and view.undo_stack().count() == 1
+    assert (mask[100:110, 20:30] == 1).all()

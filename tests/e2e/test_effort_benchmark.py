@@ -49,3 +49,16 @@ def test_from_an_empty_mask_and_bad_input(carvana_dir: Path, tmp_path: Path) -> 
     not_a_model.write_bytes(b"not a checkpoint")
     bad = _run(["--data", str(carvana_dir), "--model", str(not_a_model)])
     assert bad.returncode == 1 and str(not_a_model) in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_the_tool_latency_benchmark_runs_every_tool() -> None:
+    script = ROOT / "benchmarks" / "smart_tools.py"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, str(script), "--repeats", "1"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, check=False, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["size"] == [1280, 1918]
+    assert set(out["tools"]) == {"wand", "snap", "region", "second_choice", "scissors", "superpixel", "cleanup",
+                                 "edge"}
+    assert all(r["median_ms"] > 0 and r["p95_ms"] >= r["median_ms"] for r in out["tools"].values())

@@ -1,4 +1,5 @@
-"""Background work of the canvas's smart tools: one job at a time per tool, the latest request wins."""
+"""Background work of the canvas's smart tools: previews one job at a time with the latest request winning,
+edits to apply in order."""
 
 from __future__ import annotations
 
@@ -101,3 +102,55 @@ class LatestJob:
         self._delayed = False
         if not self._running and self._alive():
             self._start()
+
+
+class JobQueue:
+    """Runs jobs one after another in the order they came, keeping every one (edits to apply: two
+    snapping strokes released in quick succession both land). :meth:`cancel` drops them all."""
+
+    def __init__(self, runner: Runner, on_error: Callable[[str], None] | None = None,
+                 alive: Callable[[], bool] | None = None) -> None:
+        self.runner = runner
+        self._on_error = on_error
+        self._alive = alive or (lambda: True)
+        self._queue: list[tuple[Callable[[], Any], Callable[[Any], None]]] = []
+        self._running = False
+        self._ticket = 0
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job runs or waits."""
+        return self._running or bool(self._queue)
+
+    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
+        """Run ``fn`` off the GUI thread after the jobs before it; ``on_done(result)`` on the GUI thread."""
+        self._queue.append((fn, on_done))
+        if not self._running:
+            self._next()
+
+    def cancel(self) -> None:
+        """Drop the waiting jobs and the running one's result."""
+        self._queue.clear()
+        self._ticket += 1
+
+    def _next(self) -> None:
+        if not self._queue or not self._alive():
+            return
+        fn, on_done = self._queue.pop(0)
+        self._running = True
+        ticket = self._ticket
+
+        def done(result: Any) -> None:
+            self._running = False
+            if self._alive() and ticket == self._ticket:
+                on_done(result)
+                self._next()
+
+        def failed(message: str) -> None:
+            self._running = False
+            if self._alive() and ticket == self._ticket:
+                if self._on_error is not None:
+                    self._on_error(message)
+                self._next()
+
+        self.runner(fn, done, failed)

@@ -122,4 +122,4 @@ class RegionInput:
             self._applying = False
             editor.apply_selection(sel, "region")
 
-        self.smart.job.submit(job, done)
+        self.smart.apply_job.submit(job, done)

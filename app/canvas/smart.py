@@ -11,7 +11,7 @@ import shiboken6
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
-from app.canvas.jobs import FRAME_MS, LatestJob, Runner, run_soon
+from app.canvas.jobs import FRAME_MS, JobQueue, LatestJob, Runner, run_soon
 from app.canvas.preview import (
     EdgesItem,
     PathItem,
@@ -76,6 +76,7 @@ class SmartTools:
         self.alive = lambda: shiboken6.isValid(view)  # jobs finishing after the canvas is gone are dropped
         self.job = LatestJob(runner or run_soon, self._failed, FRAME_MS, self.alive)
         self.labels_job = LatestJob(runner or run_soon, self._failed, alive=self.alive)
+        self.apply_job = JobQueue(runner or run_soon, self._failed, alive=self.alive)  # survives tool changes
         self.scissors = ScissorsInput(self)
         self.region = RegionInput(self)
         self.tolerance = 24.0
@@ -97,9 +98,13 @@ class SmartTools:
     # ------------------------------------------------------------------ plumbing
     def set_runner(self, runner: Runner) -> None:
         """Run heavy work with ``runner`` (the window passes ``Workspace.run_in_background``)."""
-        self.job.runner = runner
-        self.labels_job.runner = runner
-        self.scissors.job.runner = runner
+        for job in (self.job, self.labels_job, self.apply_job, self.scissors.job):
+            job.runner = runner
+
+    @property
+    def busy(self) -> bool:
+        """Whether any of the tools' background work runs or waits."""
+        return any(job.busy for job in (self.job, self.labels_job, self.apply_job, self.scissors.job))
 
     @property
     def tool(self) -> str:
@@ -154,6 +159,7 @@ class SmartTools:
     def image_changed(self) -> None:
         """Another image is shown: previews, superpixels and the scissors' costs belong to the old one."""
         self.cancel()
+        self.apply_job.cancel()
         self.labels_job.cancel()
         self._labels, self._labels_of = None, None
         self.edges.set_edges(None)
@@ -162,8 +168,9 @@ class SmartTools:
             self.ensure_superpixels()
 
     def mask_changed(self) -> None:
-        """Another mask is shown: a pending preview may no longer fit."""
+        """Another mask is shown: a pending preview or edit may no longer fit."""
         self.cancel()
+        self.apply_job.cancel()
         if self.tool == "cleanup":
             self.preview_cleanup()
 
@@ -366,11 +373,12 @@ class SmartTools:
         self._say("snapping…")
 
         def done(sel: Selection | None) -> None:
-            self.path.set_path([])
+            if not self._points:  # not while the next stroke is being drawn
+                self.path.set_path([])
             self._say("" if sel is not None else "nothing to change under this stroke")
             self.view._editor.apply_selection(sel, "snap")
 
-        self.job.submit(lambda: snap_stroke(image, snapshot, points, r, value, probs=probs, erase=erase), done)
+        self.apply_job.submit(lambda: snap_stroke(image, snapshot, points, r, value, probs=probs, erase=erase), done)
 
     # ------------------------------------------------------------------ superpixels
     def ensure_superpixels(self) -> None:

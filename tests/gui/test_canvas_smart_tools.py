@@ -84,8 +84,7 @@ def ctrl_wheel(view: CanvasView, x: float, y: float, notches: int) -> None:
 def settle(qtbot, view: CanvasView) -> None:  # type: ignore[no-untyped-def]
     """Let the tools' background jobs finish."""
     smart = view._smart
-    qtbot.waitUntil(lambda: not smart.job.busy and not smart.scissors.job.busy and not smart.labels_job.busy,
-                    timeout=10000)
+    qtbot.waitUntil(lambda: not smart.busy, timeout=10000)
     QApplication.processEvents()
 
 
@@ -387,3 +386,16 @@ def test_a_region_click_is_not_lost_to_the_hover_that_follows(canvas, qtbot) -> 
     settle(qtbot, view)
     assert (mask[5:15, 5:15] == 0).all() and view.undo_stack().count() == 1
     assert (mask[100:110, 20:30] == 1).all()
+
+
+def test_two_quick_snapping_strokes_both_land_and_a_tool_change_keeps_them(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_tool("snap")
+    view.set_brush_radius(4)
+    drag(qtbot, view, [(40, 60), (55, 50), (70, 62)])
+    view.set_active_class(2)
+    drag(qtbot, view, [(115, 40), (125, 60), (135, 80)])  # released before the first one is applied
+    view.set_tool("brush")
+    settle(qtbot, view)
+    assert iou(mask == 1, truth == 1) > 0.85 and iou(mask == 2, truth == 2) > 0.85
+    assert view.undo_stack().count() == 2

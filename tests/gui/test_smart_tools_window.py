@@ -27,7 +27,7 @@ KEYS = {"wand": Qt.Key.Key_W, "snap": Qt.Key.Key_S, "region": Qt.Key.Key_F, "sci
 
 def settle(qtbot, w) -> None:  # type: ignore[no-untyped-def]
     smart = w.canvas._smart
-    wait_for(qtbot, lambda: not (smart.job.busy or smart.scissors.job.busy or smart.labels_job.busy), 15000)
+    wait_for(qtbot, lambda: not smart.busy, 15000)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

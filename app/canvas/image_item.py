@@ -1,5 +1,4 @@
-"""The image layer of the canvas: an RGB frame drawn exposed-rect only, smooth when zoomed out, with
-brightness and contrast applied through a lookup table."""
+"""The image layer of the canvas: an RGB frame drawn exposed-rect only, smooth when zoomed out, brightness/contrast by a lookup table."""
 
 from __future__ import annotations
 

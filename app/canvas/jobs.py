@@ -1,5 +1,4 @@
-"""Background work of the canvas's smart tools: previews one job at a time with the latest request winning,
-edits to apply in order."""
+"""Background work of the smart tools: previews one job at a time (the latest request wins), edits to apply in order."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Collects the vertices of the polygon/lasso tool (clicks or a drag), shows them as they grow, and lets the
-closed polygon's vertices be dragged before it is applied."""
+"""Collects the polygon/lasso tool's vertices (clicks or a drag), shows them, and lets a closed polygon's vertices be dragged."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Scene items of the smart tools: a selection tinted in its class colours with a dashed outline, a thin
-stroke or path line, an outline with draggable vertex handles, and faint superpixel borders."""
+"""Scene items of the smart tools: a tinted selection with a dashed outline, stroke and path lines with handles, superpixel borders."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The region-click tool: hovering previews what a click would change (unet_core.edit.region, off the GUI
-thread), a click applies it as one undo step; Shift gives the blob the model's second-choice class."""
+"""The region-click tool: hovering previews what a click would change, a click applies it (Shift: the second choice)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The intelligent-scissors tool: clicked vertices joined by edge-following paths (unet_core.edit.scissors),
-a live wire to the pointer, vertices draggable once closed, filled with the polygon fill on Enter."""
+"""The intelligent-scissors tool: edge-following segments between clicked vertices, a live wire, draggable vertices, a fill."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The smart tools on the canvas: wand, snapping stroke, region click, superpixel and edge-aware brushes,
-cleanup (unet_core.edit's functions; previews on the scene, heavy work off the GUI thread, one undo step each)."""
+"""The smart tools on the canvas (unet_core.edit): previews on the scene, heavy work off the GUI thread, one undo step per edit."""
 
 from __future__ import annotations
 

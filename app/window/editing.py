@@ -1,5 +1,4 @@
-"""The window's editing aids: class locks, the paint-over (preserve-labels) mode, typed class numbers, the
-class picker and the image's brightness/contrast."""
+"""The window's editing aids: class locks, paint over (preserve labels), typed class numbers, class picker, brightness/contrast."""
 
 from __future__ import annotations
 

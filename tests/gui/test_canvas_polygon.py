@@ -1,5 +1,4 @@
-"""The polygon tool: vertices beside the image are clamped to it; only a real double-click (or the first vertex)
-closes; a closed polygon's vertices can be dragged (clamped too) until Enter applies it."""
+"""The polygon tool: vertices clamped to the image, a real double-click or the first vertex closes, closed vertices drag."""
 
 from __future__ import annotations
 

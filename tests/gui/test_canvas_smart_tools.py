@@ -1,5 +1,4 @@
-"""The smart tools on the canvas with real mouse, wheel and key events, on a generated image with known edges:
-each edit is one undo step that undo takes back exactly, and the mask follows the image's edges."""
+"""The smart tools on the canvas with real events on an image with known edges: one undo step each, undo exact."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Editing aids in the real window: class locks and paint over (every tool), typed class numbers, the class
-picker, and the image's brightness/contrast (the overlay unchanged)."""
+"""Editing aids in the real window: locks and paint over for every tool, typed class numbers, class picker, brightness."""
 
 from __future__ import annotations
 

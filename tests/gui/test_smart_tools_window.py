@@ -1,5 +1,4 @@
-"""The smart tools in the real window: their keys and buttons, the model's probabilities reaching them, and a
-snapping stroke and a scissors outline on a generated Carvana image, each one undo step."""
+"""The smart tools in the real window: keys, buttons, hints, the model's probabilities, snapping and scissors on a car."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from unet_core.edit.cleanup import cleanup
 from unet_core.edit.edge_erase import edge_stroke
 from unet_core.edit.selection import Selection
 from unet_core.edit.snap import snap_stroke
-from unet_core.edit.superpixels import DEFAULT_SIZE, superpixel_stroke, superpixels
+from unet_core.edit.superpixels import seed_spacing, superpixel_stroke, superpixels
 from unet_core.edit.wand import magic_wand
 
 if TYPE_CHECKING:
@@ -53,12 +53,6 @@ HINTS = {
     "cleanup": "Cleanup: holes and specks under {area} px · [ ] or Ctrl+wheel: size · Enter applies · Esc cancels",
     "edge": "Edge-aware brush: paints colours like the centre's · Shift+drag erases · Ctrl+wheel: tolerance {etol}",
 }
-
-
-def superpixel_size(shape_hw: tuple[int, int]) -> int:
-    """Seed spacing for an image of ``shape_hw``: the core's default is for a 1918 px Carvana frame, so a
-    smaller image gets proportionally smaller superpixels (about as many per image, at least 6 px)."""
-    return max(6, round(DEFAULT_SIZE * max(shape_hw) / 1918))
 
 
 class SmartTools:
@@ -393,7 +387,7 @@ class SmartTools:
                 self.edges.set_edges(result[1])
                 self._say()
 
-        size = superpixel_size(image.shape[:2])
+        size = seed_spacing(image.shape[:2])  # the core's rule, as the simulated person uses it
 
         def compute() -> tuple[np.ndarray, np.ndarray]:
             labels = superpixels(image, size)

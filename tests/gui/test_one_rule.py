@@ -66,3 +66,18 @@ def test_the_queue_and_its_waiting_look_alikes_are_the_cores() -> None:
                ImageRecord("c", Path("c.png"), status="predicted")]
     assert corrections.done_stems(records) == {"a", "b"}
     assert corrections.unlearnt_stems(records, "v0002") == {"a"} and corrections.unlearnt_stems(records, None) == set()
+
+
+def test_the_canvas_and_the_simulated_person_use_the_same_smart_tools() -> None:
+    import app.canvas.region_input as region_input
+    import app.canvas.scissors_input as scissors_input
+    import app.canvas.smart as canvas_smart
+    import app.canvas.tools as canvas_tools
+    import unet_core.sim.smart as sim_smart
+
+    for name in ("magic_wand", "snap_stroke", "edge_stroke", "superpixel_stroke", "superpixels", "seed_spacing",
+                 "cleanup"):
+        assert getattr(canvas_smart, name) is getattr(sim_smart, name), name
+    assert region_input.region_click is sim_smart.region_click
+    assert scissors_input.Scissors is sim_smart.Scissors
+    assert canvas_tools.apply_selection is sim_smart.apply_selection

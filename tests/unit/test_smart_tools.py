@@ -207,3 +207,29 @@ def test_a_prediction_keeps_its_probabilities_for_the_tools(tiny_model, carvana_
     assert pred.low_probabilities is not None and pred.low_probabilities.dtype == np.float16
     first, _ = probs.ranked((0, 0, image.shape[1], image.shape[0]))
     assert (first == pred.labels).mean() > 0.99  # the same decision as the labels, read per window
+
+
+def test_region_click_with_a_model_removes_a_false_part_not_the_object_it_touches() -> None:
+    _, truth = scene()
+    mask = truth.copy()
+    mask[110:130, 170:200] = 1  # a false extension attached to the disc's right side
+    low = probs_for(truth, sure=0.95)
+    low[27:33, 42:50, 1], low[27:33, 42:50, 0] = 0.5, 0.45  # the model was unsure there
+    sel = region_click(mask, 190, 120, 1, probs=ClassProbabilities(low, (H, W)))
+    assert sel is not None
+    apply_selection(mask, sel)
+    assert (mask[truth == 1] == 1).mean() > 0.97  # the disc stays
+    assert (mask[112:128, 180:200] == 0).all()  # the extension's core is gone
+
+
+def test_region_click_with_an_unsure_model_does_not_flood_the_background() -> None:
+    _, truth = scene()
+    mask = np.zeros_like(truth)
+    low = np.full((H // 4, W // 4, 3), 1 / 3, np.float32)  # the model knows nothing
+    sel = region_click(mask, 110, 120, 1, probs=ClassProbabilities(low, (H, W)))
+    assert sel is not None and sel.area == H * W  # 1/3 everywhere: all of it is "half-seen", as at the click
+    low[..., 1] = 0.07  # the model saw next to no disc anywhere: a click is not a licence to fill everything
+    low[..., 0] = 0.88
+    low[25:35, 25:30, 1] = 0.12
+    sel = region_click(mask, 110, 120, 1, probs=ClassProbabilities(low, (H, W)))
+    assert sel is not None and sel.area < 0.1 * H * W

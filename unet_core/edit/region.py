@@ -11,7 +11,10 @@ from unet_core.edit.selection import Selection, selection_from
 CONSIDERED = 0.5
 """With a model, a fill grows over pixels where the model gives the clicked class at least this share
 of the probability it gives it at the click (at least ``MIN_CONSIDERED``): what the model half-saw."""
-MIN_CONSIDERED = 0.02
+MIN_CONSIDERED = 0.1
+SURER = 0.2
+"""With a model, a removal stops where the model is this much surer of the class than at the click,
+so a false part attached to a true object goes, not the object."""
 
 
 def component_at(mask: np.ndarray, x: int, y: int, blocked: np.ndarray | None = None) -> Selection | None:
@@ -41,18 +44,24 @@ def region_click(
     hole); with ``probs`` only the part where the model gave ``value`` some probability
     (:data:`CONSIDERED`), so a click beside an object fills what the model half-saw, not all of the
     background. On a pixel of ``value`` itself: the blob is removed, each pixel taking the model's next
-    most probable class (background without a model). ``None`` outside the image.
+    most probable class (background without a model); with ``probs`` only the part where the model is
+    not clearly surer of ``value`` than at the click (:data:`SURER`). ``None`` outside the image.
     """
     h, w = mask.shape
     if not (0 <= x < w and 0 <= y < h):
         return None
     here = int(mask[y, x])
     if here == int(value):
-        blob = component_at(mask, x, y)
+        if probs is None:
+            blob = component_at(mask, x, y)
+            return None if blob is None else Selection(blob.rect, blob.pixels, 0 if value != 0 else 1)
+        blocked = None
+        if int(value) < probs.num_classes:
+            plane = probs.plane(int(value), (0, 0, w, h))
+            blocked = plane > float(plane[y, x]) + SURER
+        blob = component_at(mask, x, y, blocked)
         if blob is None:
             return None
-        if probs is None:
-            return Selection(blob.rect, blob.pixels, 0 if value != 0 else 1)
         return Selection(blob.rect, blob.pixels, _next_best(probs, blob.rect, int(value)))
     blocked = None
     if probs is not None and int(value) < probs.num_classes:

@@ -40,7 +40,8 @@ def _frame(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
 
     if args.image:
         image = read_image(args.image)
-        mask = read_mask(args.mask, "auto") if args.mask else np.zeros(image.shape[:2], np.uint8)
+        fmt = {".gif": "carvana_gif"}.get(args.mask.suffix.lower(), args.mask_format) if args.mask else None
+        mask = read_mask(args.mask, fmt) if args.mask else np.zeros(image.shape[:2], np.uint8)
         return image, mask
     from unet_core.sample.writer import write_sample
 
@@ -78,7 +79,9 @@ def run(argv: list[str] | None = None) -> dict[str, object]:
     """Time every tool and return the JSON object."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--image", type=Path)
-    p.add_argument("--mask", type=Path)
+    p.add_argument("--mask", type=Path, help="its true mask (a .gif is read as Carvana's)")
+    p.add_argument("--mask-format", choices=("red_channel", "index_png"), default="index_png",
+                   help="how a PNG mask holds its class ids (CARLA: red_channel)")
     p.add_argument("--model", type=Path)
     p.add_argument("--repeats", type=int, default=30)
     args = p.parse_args(argv)

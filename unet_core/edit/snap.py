@@ -12,11 +12,11 @@ from unet_core.edit.patches import Rect, clip
 from unet_core.edit.probabilities import ClassProbabilities
 from unet_core.edit.selection import Selection, selection_from
 
-WORK_PIXELS = 90_000
+WORK_PIXELS = 40_000
 """GrabCut runs on at most this many pixels (the window is downscaled to fit): the latency bound."""
-ITERATIONS = 3
+ITERATIONS = 2
 MIN_MARGIN = 24
-MAX_GROWS = 2
+MAX_GROWS = 1
 
 
 def snap_window(points: Sequence[Pixel], radius: int, shape_hw: tuple[int, int], grow: int = 0) -> Rect | None:
@@ -39,7 +39,9 @@ def snap_stroke(
     probs: ClassProbabilities | None = None,
     erase: bool = False,
 ) -> Selection | None:
-    """The object under a rough stroke, found by GrabCut in :func:`snap_window`.
+    """The object under a rough stroke, found by GrabCut in a window around it (:func:`snap_window`,
+    grown to cover what the model or the mask says the object is, or once more when the change
+    reaches its side and nothing said how far the object goes).
 
     The stroke's pixels are sure object; elsewhere in the window the model's probability of the object's
     class (or, without a model, the current mask) says probable object or probable not. The parts of
@@ -51,17 +53,50 @@ def snap_stroke(
         return None
     if image.shape[:2] != mask.shape:
         raise ValueError(f"image {image.shape[:2]} and mask {mask.shape} differ in size")
-    for grow in range(MAX_GROWS + 1):  # a window that cuts the object is grown, up to MAX_GROWS times
-        win = snap_window(points, radius, mask.shape, grow)
-        if win is None:
-            return None
+    base = snap_window(points, radius, mask.shape)
+    if base is None:
+        return None
+    win = _prior_window(mask, points, radius, value, probs, erase, base)
+    for attempt in range(2):
         found, sub, target = _snap_in(image, mask, points, radius, value, probs, erase, win)
         if found is None:
             return None
         found &= (sub == target) if erase else (sub != value)  # what would change
-        if not _cut_by(found, win, mask.shape):
+        if attempt or win != base or not _cut_by(found, win, mask.shape):
             break
+        grown = snap_window(points, radius, mask.shape, 1)  # no prior said how far: grow once
+        assert grown is not None
+        win = grown
     return selection_from(found, int(value), win[0], win[1])
+
+
+def _prior_window(mask: np.ndarray, points: Sequence[Pixel], radius: int, value: int,
+                  probs: ClassProbabilities | None, erase: bool, base: Rect) -> Rect:
+    """The window GrabCut runs in: ``base`` grown to the box of what the prior (the model, or the mask)
+    says is the object where it touches the stroke, within :data:`MAX_GROWS` doublings of the margin."""
+    reach = snap_window(points, radius, mask.shape, MAX_GROWS)
+    assert reach is not None
+    x0, y0, x1, y1 = reach
+    sub = mask[y0:y1, x0:x1]
+    stroke = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    stamp_path(stroke, [(int(p[0]) - x0, int(p[1]) - y0) for p in points], max(0, int(radius)), 1)
+    sure = stroke.astype(bool)
+    target = _erased_class(sub[sure], value) if erase else int(value)
+    if target is None or not sure.any():
+        return base
+    prior = probs.plane(target, reach) >= 0.5 if probs is not None and target < probs.num_classes \
+        else sub == target
+    obj = _touching(prior | sure, sure)
+    if not (obj & ~sure).any():
+        return base  # the prior knows nothing beyond the stroke
+    rows, cols = np.flatnonzero(obj.any(axis=1)), np.flatnonzero(obj.any(axis=0))
+    m = MIN_MARGIN
+    box = clip(x0 + int(cols[0]) - m, y0 + int(rows[0]) - m, x0 + int(cols[-1]) + 1 + m, y0 + int(rows[-1]) + 1 + m,
+               mask.shape)
+    assert box is not None
+    bx0, by0, bx1, by1 = base
+    grown = (min(box[0], bx0), min(box[1], by0), max(box[2], bx1), max(box[3], by1))
+    return (max(grown[0], x0), max(grown[1], y0), min(grown[2], x1), min(grown[3], y1))
 
 
 def _snap_in(image: np.ndarray, mask: np.ndarray, points: Sequence[Pixel], radius: int, value: int,

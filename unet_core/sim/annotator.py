@@ -29,7 +29,8 @@ class AnnotatorConfig:
     """How the simulated person works. Radii are in pixels of a 1918 px wide image and scale with the image.
 
     Regions thinner than the ``r_min`` brush are painted zoomed in with a finer brush (down to one
-    pixel). Time model (an estimate, not a measurement; sources in docs/effort.md): ``seconds =
+    pixel): a zoom is charged when a fine stroke begins beyond ``zoom_reach`` of where the person last
+    zoomed in, or after a coarse stroke. Time model (an estimate, not a measurement; sources in docs/effort.md): ``seconds =
     seconds_per_stroke * strokes + drag + seconds_per_undo * undos + seconds_per_zoom * zooms``, where
     ``drag`` follows the steering law (:func:`unet_core.sim.motion.drag_seconds`: a stroke that must
     hug an edge is slow, one through the middle of a blob moves at ``drag_speed``) or, with
@@ -46,6 +47,7 @@ class AnnotatorConfig:
     seconds_per_stroke: float = 1.0
     seconds_per_undo: float = 1.5
     seconds_per_zoom: float = 2.0
+    zoom_reach: float = 0.1  # a zoomed-in view serves fine strokes this far (share of the long side) from where it began
     drag_speed: float = 0.5  # image long sides per second while dragging (the fastest drag)
     drag_model: str = "steering"  # or "constant": every drag at drag_speed
     edge_margin: float = 0.1  # a brush of radius r is kept edge_margin * r px inside the true edge (hand precision)
@@ -79,7 +81,7 @@ class AnnotationResult:
     mask: np.ndarray  # H x W uint8, the corrected mask
     strokes: int  # press-drag-release gestures, undone ones included
     undos: int  # strokes taken back because they made the mask worse
-    zooms: int  # strokes painted zoomed in, with a brush finer than r_min
+    zooms: int  # times the person zoomed in to paint with a brush finer than r_min
     dabs: int  # brush positions along the strokes
     path_px: float  # total drag length in image pixels
     pixels_changed: int  # pixels that differ from the starting mask
@@ -196,6 +198,7 @@ class BrushSession:
         self.strokes = self.undos = self.dabs = self.zooms = self.passes = 0
         self.path = 0.0
         self.drag = 0.0  # seconds spent dragging (see AnnotatorConfig)
+        self.zoomed_at: Point | None = None  # where the person is zoomed in (None: zoomed out)
         self.radii: list[int] = []
         self.queue = RegionQueue(self.max_hop)  # regions waiting in the current pass
         self.other_actions, self.other_seconds = 0, 0.0  # what tools beyond the brush cost (unet_core.sim.smart)
@@ -261,6 +264,17 @@ class BrushSession:
         valid = region & (depth >= r + 1 + margin)  # dab centres whose disc stays inside the true class
         plans = plan_strokes(valid, r, self.max_length, depth, margin)
         return [_Stroke(comp.label, r, [(x + x0, y + y0) for x, y in pts]) for pts in plans]
+
+    def view(self, radius: int, at: Point) -> None:
+        """Zoom in for a brush finer than ``r_min`` unless already zoomed in near ``at`` (a zoomed view spans
+        about ``zoom_reach`` of the long side each way); a coarse stroke is painted zoomed out."""
+        if radius >= self.r_min:
+            self.zoomed_at = None
+            return
+        reach = self.cfg.zoom_reach * self.long_side
+        if self.zoomed_at is None or math.dist(self.zoomed_at, at) > reach:
+            self.zooms += 1
+            self.zoomed_at = at
 
     def drag_time(self, points: list[Point], radius: int, label: int) -> float:
         """Seconds to drag a brush of ``radius`` along ``points`` inside true class ``label``."""
@@ -344,8 +358,7 @@ class BrushSession:
         self.dabs += len(pts)
         self.path += path_length(pts)
         self.drag += self.drag_time(pts, stroke.radius, stroke.label)
-        if stroke.radius < self.r_min:
-            self.zooms += 1
+        self.view(stroke.radius, pts[0])
         t, old = truth[change], patch.old[change]
         fixed = int((t == stroke.label).sum())
         broken = int((old == t).sum())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -145,7 +146,9 @@ class SmartPerson:
             if b.drag_model == "steering":
                 per_px = max(per_px, STEERING_B / max(tunnel, 1.0))
             return b.seconds_per_stroke + path_length(points) * per_px
-        zoom = b.seconds_per_zoom if radius < self.s.r_min else 0.0
+        zoom = b.seconds_per_zoom if radius < self.s.r_min and (
+            self.s.zoomed_at is None or math.dist(self.s.zoomed_at, points[0]) > b.zoom_reach * self.s.long_side) \
+            else 0.0
         return b.seconds_per_stroke + self.s.drag_time(points, radius, label) + zoom
 
     # ---- the person -----------------------------------------------------------------------------

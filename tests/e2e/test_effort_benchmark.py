@@ -43,6 +43,8 @@ def test_from_an_empty_mask_and_bad_input(carvana_dir: Path, tmp_path: Path) -> 
     out = json.loads(proc.stdout)
     assert out["tools"]["smart"]["dice_start"] == 0.0 and len(out["per_image"]) == 1
     assert "smart" in proc.stderr  # the per-image progress line
+    click = _run(["--data", str(carvana_dir), "--model", "none", "--tools", "click"])
+    assert click.returncode == 1 and click.stderr.count("\n") == 1 and "not built yet" in click.stderr
     missing = _run(["--data", str(tmp_path / "nope"), "--model", "none"])
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and missing.stdout == ""
     not_a_model = tmp_path / "m.safetensors"

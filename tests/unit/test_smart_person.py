@@ -31,6 +31,8 @@ def test_the_person_reaches_as_far_as_the_live_wire_follows() -> None:
     short = wire_vertices(points, lambda i, j: j - i <= 10, 5, 16)
     assert short == list(range(0, 200, 10))[: len(short)] and len(short) >= 19
     assert wire_vertices(points, lambda i, j: False, 5, 16)[:3] == [0, 5, 10]  # a vertex one step on regardless
+    no_close = wire_vertices(points, lambda i, j: j < 200, 5, 16)  # the wire back to the start strays
+    assert no_close[-1] > 160 and len(no_close) == 4
 
 
 def test_smart_tools_beat_the_brush_from_an_empty_mask() -> None:

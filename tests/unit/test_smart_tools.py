@@ -233,3 +233,29 @@ def test_region_click_with_an_unsure_model_does_not_flood_the_background() -> No
     low[25:35, 25:30, 1] = 0.12
     sel = region_click(mask, 110, 120, 1, probs=ClassProbabilities(low, (H, W)))
     assert sel is not None and sel.area < 0.1 * H * W
+
+
+def test_cleanup_leaves_no_new_speck_where_a_ring_was() -> None:
+    m = np.zeros((10, 10), np.uint8)
+    m[4:7, 4:7] = 1
+    m[5, 5] = 0  # a ring of 8 around a 1-pixel hole: all of it is one small speck
+    sel = cleanup(m, 1, 20)
+    assert sel is not None
+    apply_selection(m, sel)
+    assert not m.any()
+
+
+def test_a_fill_with_a_class_the_model_lacks_takes_only_the_clicked_pixel() -> None:
+    mask = np.zeros((50, 50), np.uint8)
+    probs = ClassProbabilities(np.full((10, 10, 2), 0.5, np.float32), (50, 50))
+    sel = region_click(mask, 0, 0, 2, probs=probs)
+    assert sel is not None and sel.area == 1
+
+
+def test_class_ids_that_do_not_fit_a_mask_are_refused() -> None:
+    mask = np.zeros((4, 4), np.uint8)
+    with pytest.raises(ValueError, match=r"0\.\.255"):
+        apply_selection(mask, Selection((0, 0, 2, 2), np.ones((2, 2), bool), np.full((2, 2), 300, np.int32)))
+    with pytest.raises(ValueError, match=r"0\.\.255"):
+        apply_selection(mask, Selection((0, 0, 2, 2), np.ones((2, 2), bool), 256))
+    assert not mask.any()

@@ -22,7 +22,9 @@ def cleanup(mask: np.ndarray, value: int, min_area: int) -> Selection | None:
     out = np.zeros((h, w), dtype=bool)
     values = np.array(mask, dtype=np.uint8, copy=True)
     _holes(of_class, min_area, value, out, values)
-    _specks(mask, of_class, min_area, out, values)
+    filled = (values == value).view(np.uint8)  # specks are judged with their holes filled: a ring is no speck
+    _specks(values.copy(), filled, min_area, out, values)
+    out &= values != mask
     return selection_from(out, values) if out.any() else None
 
 

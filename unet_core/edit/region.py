@@ -64,7 +64,9 @@ def region_click(
             return None
         return Selection(blob.rect, blob.pixels, _next_best(probs, blob.rect, int(value)))
     blocked = None
-    if probs is not None and int(value) < probs.num_classes:
+    if probs is not None:
+        if int(value) >= probs.num_classes:  # the model never considers this class: nothing half-seen
+            return Selection((x, y, x + 1, y + 1), np.ones((1, 1), bool), int(value))
         plane = probs.plane(int(value), (0, 0, w, h))
         floor = max(MIN_CONSIDERED, CONSIDERED * float(plane[y, x]))
         blocked = plane < floor

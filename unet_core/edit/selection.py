@@ -39,6 +39,7 @@ class Selection:
 def selection_from(pixels: np.ndarray, value: int | np.ndarray, x0: int = 0, y0: int = 0) -> Selection | None:
     """The selection of the set pixels of ``pixels`` (placed at x0, y0), cropped to their bounding box;
     ``None`` when none is set. A ``value`` block must have the shape of ``pixels``."""
+    _check_values(value)
     rows = np.flatnonzero(pixels.any(axis=1))
     if rows.size == 0:
         return None
@@ -52,11 +53,21 @@ def selection_from(pixels: np.ndarray, value: int | np.ndarray, x0: int = 0, y0:
     return Selection((x0 + c0, y0 + r0, x0 + c1, y0 + r1), block, value)
 
 
+def _check_values(value: int | np.ndarray) -> None:
+    """Class ids must fit a uint8 mask (a larger one would wrap around silently)."""
+    if isinstance(value, np.ndarray):
+        if value.size and (int(value.min()) < 0 or int(value.max()) > 255):
+            raise ValueError(f"class ids must lie in 0..255, got {int(value.min())}..{int(value.max())}")
+    elif not 0 <= int(value) <= 255:
+        raise ValueError(f"class id must lie in 0..255, got {value}")
+
+
 def apply_selection(mask: np.ndarray, sel: Selection, *, writable: np.ndarray | None = None) -> Patch | None:
     """Write ``sel`` into ``mask`` in place as one undo patch (``None`` when no pixel changed).
 
     ``writable`` (:func:`unet_core.edit.patches.writable_classes`) keeps protected classes as they were.
     """
+    _check_values(sel.value)
     x0, y0, x1, y1 = sel.rect
     h, w = mask.shape
     if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h) or sel.pixels.shape != (y1 - y0, x1 - x0):

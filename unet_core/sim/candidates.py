@@ -83,4 +83,7 @@ def wire_vertices(points: np.ndarray, follows: Callable[[int, int], bool], step:
         if n - i < step:
             break
         picks.append(i)
+    last = picks[-1]
+    if n - last > step and not follows(last, n):  # the wire back to the first vertex strays: one more vertex
+        picks.append((last + n) // 2)
     return picks

@@ -55,6 +55,8 @@ def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: st
         return ImageEffort(stem, tools, r.trace, r.dice_start, r.dice_end, r.seconds, r.strokes + r.undos,
                            {"brush": r.strokes + r.undos}, r.mask)
     if tools == "smart":
+        if max(int(initial.max(initial=0)), int(truth.max(initial=0))) >= k:
+            raise ValueError(f"class ids must lie in 0..{k - 1}")
         person = SmartPerson(initial, truth, k, cfg, image, probs)
         start = person.s.dice()
         s = person.run()
@@ -62,7 +64,7 @@ def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: st
         if cfg.brush.allow_restart and initial.any():  # the same rule as the brush annotator's restart
             fresh = SmartPerson(np.zeros_like(initial), truth, k, cfg, image, probs)
             f = fresh.run()
-            clear = cfg.seconds_per_key  # select all, delete: one key
+            clear = cfg.brush.seconds_per_stroke  # the clear is one action, as for the brush annotator
             if brush_seconds(f, cfg.brush) + clear < seconds:
                 seconds = brush_seconds(f, cfg.brush) + clear
                 trace = [(0, 0.0, start)] + [(a + 1, sec + clear, d) for a, sec, d in f.trace]

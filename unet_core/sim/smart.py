@@ -29,7 +29,6 @@ from unet_core.sim.annotator import (
 )
 from unet_core.sim.brush_strokes import Region, find_regions, path_length
 from unet_core.sim.candidates import Candidate, merge, outline, wire_vertices
-from unet_core.sim.motion import STEERING_B
 
 SMART_TOOLS = ("region", "wand", "snap", "scissors", "superpixel", "edge", "cleanup")
 """The smart tools the person may use (the brush is always there)."""
@@ -42,8 +41,8 @@ class SmartConfig:
     Brush strokes, undos and zooms cost what :class:`AnnotatorConfig` says. A click on a chosen point
     costs ``seconds_per_click``; the next vertex of a traced outline ``seconds_per_vertex`` (the eye is
     already on the contour); a single-key command or a tool/class switch ``seconds_per_key``; dragging
-    the wand's tolerance while watching its preview ``seconds_per_adjust``; judging a whole-image preview
-    (cleanup) ``seconds_per_look``.
+    the wand's tolerance while watching its preview ``seconds_per_adjust``; judging a preview before
+    taking a smart tool's result, or a whole-image preview (cleanup), ``seconds_per_look``.
     """
 
     brush: AnnotatorConfig = field(default_factory=AnnotatorConfig)
@@ -133,19 +132,11 @@ class SmartPerson:
         self.spent[tool] += seconds
         self.s.record()
 
-    def stroke_seconds(self, points: list[tuple[int, int]], radius: int, label: int,
-                       tunnel: float | None = None) -> float:
-        """What one press-drag-release inside true class ``label`` costs under the brush time model.
-
-        With ``tunnel`` (px) the drag only has to stay within a band that wide (a superpixel or
-        edge-aware stroke: the tool, not the hand, finds the edge), and no zoom is needed.
-        """
+    def stroke_seconds(self, points: list[tuple[int, int]], radius: int, label: int) -> float:
+        """What one press-drag-release of a brush of ``radius`` inside true class ``label`` costs under the
+        brush time model: the simulated result is that of this exact path, so the hand is charged the
+        brush's own slack (a superpixel, edge-aware or snapping stroke no less than a brush stroke)."""
         b = self.cfg.brush
-        if tunnel is not None:
-            per_px = 1.0 / (b.drag_speed * self.s.long_side)
-            if b.drag_model == "steering":
-                per_px = max(per_px, STEERING_B / max(tunnel, 1.0))
-            return b.seconds_per_stroke + path_length(points) * per_px
         zoom = b.seconds_per_zoom if radius < self.s.r_min and (
             self.s.zoomed_at is None or math.dist(self.s.zoomed_at, points[0]) > b.zoom_reach * self.s.long_side) \
             else 0.0
@@ -170,6 +161,9 @@ class SmartPerson:
             comps = [] if self.s.done() else self.s.components()
             if not comps:
                 break
+            if self.tool != "brush":  # back to the brush: one key (its class keys are not charged, as for
+                self.s.other_seconds += self.cfg.seconds_per_key  # the brush annotator)
+                self.tool = "brush"
             self.s.work(comps)  # the rest with the brush, as the brush annotator paints
         return self.s
 
@@ -192,9 +186,11 @@ class SmartPerson:
             if sel is None:
                 continue
             fixed, broken = self.judge(sel)
+            seconds = self.switch("cleanup", int(value)) + self.cfg.seconds_per_key + self.cfg.seconds_per_look
             if fixed > broken:
-                self.commit(sel, "cleanup", 1, self.switch("cleanup", int(value)) + self.cfg.seconds_per_key
-                            + self.cfg.seconds_per_look)
+                self.commit(sel, "cleanup", 1, seconds)
+            else:
+                self.charge("cleanup", 1, seconds + self.cfg.seconds_per_key)  # looked at, then Esc
 
     def try_tools(self, comp: Region) -> bool:
         """Fix ``comp`` with a smart tool when one is foreseen to beat the brush; False to use the brush."""
@@ -217,14 +213,12 @@ class SmartPerson:
             if "superpixel" in tools:
                 labels = self.superpixel_labels()
                 sels = [superpixel_stroke(labels, st.points, st.radius, label) for st in strokes]
-                size = seed_spacing(self.image.shape)  # the stroke need only stay on the superpixels it paints
-                gesture = sum(self.stroke_seconds(st.points, st.radius, label, size) for st in strokes)
+                gesture = sum(self.stroke_seconds(st.points, st.radius, label) for st in strokes)
                 self.consider(found, merge(sels, label), "superpixel", label, len(strokes), gesture)
             if "edge" in tools:
                 sels = [edge_stroke(self.image, self.s.mask, st.points, max(st.radius, 2) * 2, label,
                                     self.cfg.edge_tolerance) for st in strokes]
-                gesture = sum(self.stroke_seconds(st.points, st.radius, label, 2 * max(st.radius, 2))
-                              for st in strokes)  # the colour test keeps the edge: the centre may wander
+                gesture = sum(self.stroke_seconds(st.points, st.radius, label) for st in strokes)
                 self.consider(found, merge(sels, label), "edge", label, len(strokes), gesture)
         big = comp.area >= self.cfg.scissors_min_area * self.size
         if "scissors" in tools and big and self._fresh("scissors", comp):
@@ -243,7 +237,8 @@ class SmartPerson:
                 and self.try_snap(comp, strokes):
             return True
         if best is not None and self.judge(best.sel)[0] == best.fixed:  # (a failed snap changed nothing)
-            self.commit(best.sel, best.tool, best.actions, best.seconds + self.switch(best.tool, best.value))
+            self.commit(best.sel, best.tool, best.actions,
+                        best.seconds + self.switch(best.tool, best.value) + self.cfg.seconds_per_look)
             return True
         return False
 
@@ -253,7 +248,8 @@ class SmartPerson:
         pass: the person's experience of how much finishing a tool leaves, played out on a copy of the
         mask with the brush annotator's own strokes."""
         trial = BrushSession(self.s.mask, self.truth, self.s.k, self.cfg.brush)
-        spent = cand.seconds if cand is not None else 0.0
+        spent = 0.0 if cand is None else cand.seconds + self.cfg.seconds_per_look + self.cfg.seconds_per_key * (
+            (cand.tool != self.tool) + (cand.value != self.active))
         trial.deadline = self.cfg.horizon - spent
         trial.depth_cache = self.s.depth_cache
         trial.given_up = self.s.given_up.copy()
@@ -326,8 +322,9 @@ class SmartPerson:
         sel = selection_from(canvas[y0:y1, x0:x1].astype(bool), comp.label, x0, y0)
         if sel is None:
             return
-        seconds = self.cfg.seconds_per_click + self.cfg.seconds_per_vertex * (len(picks) - 1)
-        self.consider(found, sel, "scissors", comp.label, len(picks), seconds)
+        seconds = self.cfg.seconds_per_click + self.cfg.seconds_per_vertex * (len(picks) - 1) \
+            + self.cfg.seconds_per_key  # Enter applies the outline
+        self.consider(found, sel, "scissors", comp.label, len(picks) + 1, seconds)
 
     def edge_distance(self, label: int) -> np.ndarray:
         """Distance (px) from each pixel to the nearest true edge of class ``label`` (cached)."""
@@ -347,15 +344,13 @@ class SmartPerson:
                           probs=self.probs, erase=erase)
         if sel is None:
             return False
-        # a rough line down the object's middle: its slack is the whole depth, and no zoom is needed
-        seconds = self.cfg.brush.seconds_per_stroke + self.s.drag_time(stroke.points, 0, comp.label) \
-            + self.switch("snap", comp.label)
+        seconds = self.stroke_seconds(stroke.points, stroke.radius, comp.label) + self.switch("snap", comp.label)
         fixed, broken = self.judge(sel)
         if fixed > broken and fixed >= self.cfg.min_precision * (fixed + broken):
             self.commit(sel, "snap", 1, seconds)
             return True
-        self.charge("snap", 2, seconds + self.cfg.brush.seconds_per_undo)  # tried, looked, undone
-        self.used["snap undone"] += 1
+        self.charge("snap", 1, seconds)  # tried, looked at,
+        self.charge("undo", 1, self.cfg.brush.seconds_per_undo)  # and undone
         return False
 
     def click_point(self, comp: Region) -> tuple[int, int]:

@@ -20,14 +20,10 @@ def edge_stroke(
     radius: int,
     value: int,
     tolerance: float,
-    *,
-    sample_once: bool = False,
 ) -> Selection | None:
     """A stroke of dabs (every ``radius / 2`` px along ``points``); each selects the pixels of its disc whose
     colour is within ``tolerance`` (0-255, largest channel difference) of the pixel under its centre, so
     the stroke stops at colour edges. Pixels already ``value`` are left out. ``None`` if nothing changes.
-    With ``sample_once`` every dab compares with the colour under the stroke's first point instead, so
-    after one precise press the stroke may wander off a thin object and still take only its colour.
     """
     if not points:
         return None
@@ -43,8 +39,6 @@ def edge_stroke(
     out = np.zeros((y1 - y0, x1 - x0), dtype=bool)
     rgb = image[y0:y1, x0:x1, :3].astype(np.int16)
     fp = disc_footprint(r)
-    fx, fy = min(max(xs[0], x0), x1 - 1), min(max(ys[0], y0), y1 - 1)
-    first = rgb[fy - y0, fx - x0].copy()
     for cx, cy in _dabs(list(zip(xs, ys, strict=True)), max(1.0, r / 2)):
         if not (x0 <= cx < x1 and y0 <= cy < y1):
             continue
@@ -53,8 +47,7 @@ def edge_stroke(
         dx0, dy0, dx1, dy1 = dab
         disc = fp[dy0 - (cy - r) : dy1 - (cy - r), dx0 - (cx - r) : dx1 - (cx - r)]
         block = rgb[dy0 - y0 : dy1 - y0, dx0 - x0 : dx1 - x0]
-        ref = first if sample_once else rgb[cy - y0, cx - x0]
-        close = np.abs(block - ref).max(axis=-1) <= tolerance
+        close = np.abs(block - rgb[cy - y0, cx - x0]).max(axis=-1) <= tolerance
         out[dy0 - y0 : dy1 - y0, dx0 - x0 : dx1 - x0] |= disc & close
     out &= mask[y0:y1, x0:x1] != value
     return selection_from(out, int(value), x0, y0)

@@ -29,6 +29,7 @@ from unet_core.sim.annotator import (
 )
 from unet_core.sim.brush_strokes import Region, find_regions, path_length
 from unet_core.sim.candidates import Candidate, merge, outline, wire_vertices
+from unet_core.sim.motion import STEERING_B
 
 SMART_TOOLS = ("region", "wand", "snap", "scissors", "superpixel", "edge", "cleanup")
 """The smart tools the person may use (the brush is always there)."""
@@ -142,6 +143,22 @@ class SmartPerson:
             else 0.0
         return b.seconds_per_stroke + self.s.drag_time(points, radius, label) + zoom
 
+    def loose(self, points: list[tuple[int, int]], width: float) -> list[tuple[int, int]]:
+        """``points`` as a hand drags them through a tunnel ``width`` px wide: each point off by a normal
+        offset of a quarter of the width (the result is simulated on this path, not the planned one)."""
+        h, w = self.truth.shape
+        off = self.rng.normal(0.0, width / 4.0, (len(points), 2))
+        return [(int(np.clip(round(x + dx), 0, w - 1)), int(np.clip(round(y + dy), 0, h - 1)))
+                for (x, y), (dx, dy) in zip(points, off, strict=True)]
+
+    def loose_seconds(self, points: list[tuple[int, int]], width: float) -> float:
+        """A press-drag-release through a tunnel ``width`` px wide under the brush time model (no zoom)."""
+        b = self.cfg.brush
+        per_px = 1.0 / (b.drag_speed * self.s.long_side)
+        if b.drag_model == "steering":
+            per_px = max(per_px, STEERING_B / max(width, 1.0))
+        return b.seconds_per_stroke + path_length(points) * per_px
+
     # ---- the person -----------------------------------------------------------------------------
     def run(self) -> BrushSession:
         """Correct the image until the target Dice, the action budget, or nothing left to fix."""
@@ -210,15 +227,17 @@ class SmartPerson:
                 self.consider(found, magic_wand(self.image, px, py, tol, label, probs=self.probs), "wand", label,
                               1, self.cfg.seconds_per_click + adjust)
         if strokes:
-            if "superpixel" in tools:
+            if "superpixel" in tools:  # the stroke need only touch the right superpixels: a looser, faster hand
                 labels = self.superpixel_labels()
-                sels = [superpixel_stroke(labels, st.points, st.radius, label) for st in strokes]
-                gesture = sum(self.stroke_seconds(st.points, st.radius, label) for st in strokes)
+                width = float(seed_spacing(self.image.shape))
+                paths = [self.loose(st.points, width) for st in strokes]
+                sels = [superpixel_stroke(labels, p, st.radius, label) for p, st in zip(paths, strokes, strict=True)]
+                gesture = sum(self.loose_seconds(p, width) for p in paths)
                 self.consider(found, merge(sels, label), "superpixel", label, len(strokes), gesture)
-            if "edge" in tools:
-                sels = [edge_stroke(self.image, self.s.mask, st.points, max(st.radius, 2) * 2, label,
-                                    self.cfg.edge_tolerance) for st in strokes]
-                gesture = sum(self.stroke_seconds(st.points, st.radius, label) for st in strokes)
+            if "edge" in tools:  # the colour test keeps the edge, so the brush may be wider and the hand looser
+                paths = [(self.loose(st.points, 2.0 * max(st.radius, 2)), 2 * max(st.radius, 2)) for st in strokes]
+                sels = [edge_stroke(self.image, self.s.mask, p, r, label, self.cfg.edge_tolerance) for p, r in paths]
+                gesture = sum(self.loose_seconds(p, 2.0 * r) for p, r in paths)
                 self.consider(found, merge(sels, label), "edge", label, len(strokes), gesture)
         big = comp.area >= self.cfg.scissors_min_area * self.size
         if "scissors" in tools and big and self._fresh("scissors", comp):

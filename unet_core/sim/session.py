@@ -263,7 +263,8 @@ class _Loop:
             pred = preds.get(stem)
             images.append(self.correct(stem, pred, val_stems))
             self.log(f"  round {r} {stem}: start Dice {images[-1]['dice_start']:.3f}, "
-                     f"{images[-1]['strokes']} strokes, {images[-1]['pixels_changed']} px")
+                     f"{images[-1]['actions']} actions ({images[-1]['strokes']} brush strokes), "
+                     f"{images[-1]['seconds']:.0f} s, {images[-1]['pixels_changed']} px")
         annotate_s = time.perf_counter() - t0
         training = self.train(r)
         after = self.heldout_report()

@@ -196,3 +196,18 @@ def test_a_start_model_predicts_round_0(carvana_dir: Path, carla_dir: Path, tiny
     with pytest.raises(DataError, match="classes"):  # a Carvana model on a CARLA folder
         simulate_loop(carla_dir, tmp_path / "work2", replace(cfg, per_round=1))
     assert not (tmp_path / "work2").exists()  # refused before anything was written
+
+
+def test_the_loop_with_smart_tools_reports_actions_and_seconds(carvana_dir: Path, tmp_path: Path) -> None:
+    proc = _run(["--data", str(carvana_dir), *SMALL, "--tools", "smart", "--strategies", "random",
+                 "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")])
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)["strategies"]["random"]
+    for r in report["rounds"]:
+        assert r["actions_per_image"] > 0 and r["seconds_per_image"] > 0
+        assert r["scratch_strokes_per_image"] is None and r["effort_vs_scratch"] is None  # not painted twice
+        assert r["heldout_actions_after"] > 0
+        assert all(im["counts"] and im["dice_end"] >= 0.99 for im in r["images"])
+    summary = report["summary"]
+    assert len(summary["actions_per_image"]) == 2 and len(summary["heldout_actions"]) == 2
+    assert not (carvana_dir / ".maskloop").exists()

@@ -290,14 +290,20 @@ class _Loop:
         return record
 
 
-def _mean(items: Sequence[dict[str, Any]], key: str) -> float:
-    return float(np.mean([it[key] for it in items])) if items else 0.0
+def _mean(items: Sequence[dict[str, Any]], key: str) -> float | None:
+    """The mean of ``key`` over the images that have it (``None`` when none has: e.g. the smart tool set
+    does not paint each image a second time from scratch); 0.0 for no images."""
+    values = [it[key] for it in items if it.get(key) is not None]
+    if not items:
+        return 0.0
+    return float(np.mean(values)) if values else None
 
 
 def _ratio(items: Sequence[dict[str, Any]], num: str, den: str) -> float | None:
     """sum(num) / sum(den) over the round's images: effort relative to painting the same images from scratch."""
-    total = sum(it[den] for it in items)
-    return float(sum(it[num] for it in items) / total) if total else None
+    pairs = [(it[num], it[den]) for it in items if it.get(den) is not None]
+    total = sum(d for _, d in pairs)
+    return float(sum(n for n, _ in pairs) / total) if total else None
 
 
 def _fmt(v: float | None) -> str:

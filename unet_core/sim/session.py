@@ -282,10 +282,11 @@ class _Loop:
             "finetune_seconds": training.get("finetune_seconds"), "predict_seconds": round(predict_s, 1),
             "annotate_seconds": round(annotate_s, 1), "round_seconds": round(time.perf_counter() - t_round, 1),
         }
-        self.log(f"round {r} [{self.cfg.strategy}]: {record['strokes_per_image']:.1f} strokes/image "
+        self.log(f"round {r} [{self.cfg.strategy}]: {record['strokes_per_image']:.1f} strokes, "
+                 f"{record['actions_per_image']:.1f} actions, {record['seconds_per_image']:.0f} s per image "
                  f"({_fmt(record['effort_vs_scratch'])} of from-scratch), held-out Dice "
-                 f"{_fmt(before['dice'])} -> {_fmt(after['dice'])}, held-out strokes/image "
-                 f"{_fmt(before['strokes_per_image'])} -> {_fmt(after['strokes_per_image'])}, "
+                 f"{_fmt(before['dice'])} -> {_fmt(after['dice'])}, held-out seconds/image "
+                 f"{_fmt(before['seconds_per_image'])} -> {_fmt(after['seconds_per_image'])}, "
                  f"{training['mode']} {training.get('finetune_seconds')} s")
         return record
 

@@ -148,24 +148,33 @@ def _panel(img: np.ndarray, box: tuple[int, int, int, int], title: str, series: 
 
 
 def plot(reports: dict[str, dict[str, Any]], path: Path, title: str) -> None:
-    """Write a PNG, one line per strategy: strokes per corrected image, the same over what painting those
-    images costs, strokes needed on the held-out images, and the held-out Dice after each round."""
+    """Write a PNG, one line per strategy. Brush runs: strokes per corrected image, the same over what
+    painting those images costs, strokes needed on the held-out images, and the held-out Dice after each
+    round. Smart-tool runs (no from-scratch count): seconds and actions per corrected image, seconds on
+    the held-out images, and the held-out Dice."""
     img = np.full((440, 1900, 3), 255, np.uint8)
     cv2.putText(img, title[:150], (20, 24), _FONT, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
-    strokes = {s: [r["strokes_per_image"] for r in rep["rounds"]] for s, rep in reports.items()}
-    vs_scratch = {s: [r.get("effort_vs_scratch") for r in rep["rounds"]] for s, rep in reports.items()}
-    relative = {s: [rep["rounds"][0].get("heldout_strokes_before")] + [r.get("heldout_strokes_after") for r in rep["rounds"]]
+    smart = any(rep.get("config", {}).get("tools") == "smart" for rep in reports.values())
+    first_key, second_key, held = ("seconds_per_image", "actions_per_image", "seconds") if smart else \
+        ("strokes_per_image", "effort_vs_scratch", "strokes")
+    names = (("seconds per image (round r's images)", "actions per image (round r's images)",
+              "held-out images: seconds to correct, by model") if smart else
+             ("strokes per image (round r's images)", "... over painting the same images",
+              "held-out images: strokes to correct, by model"))
+    first = {s: [r.get(first_key) for r in rep["rounds"]] for s, rep in reports.items()}
+    second = {s: [r.get(second_key) for r in rep["rounds"]] for s, rep in reports.items()}
+    relative = {s: [rep["rounds"][0].get(f"heldout_{held}_before")] + [r.get(f"heldout_{held}_after") for r in rep["rounds"]]
                 for s, rep in reports.items() if rep["rounds"]}
     n_rounds = max((len(rep["rounds"]) for rep in reports.values()), default=0)
     dice = {s: [r["heldout_dice_after"] for r in rep["rounds"]] for s, rep in reports.items()}
-    top = max([v for vals in strokes.values() for v in vals] + [1.0])
-    vtop = max([v for vals in vs_scratch.values() for v in vals if v is not None] + [1.0])
+    top = max([v for vals in first.values() for v in vals if v is not None] + [1.0])
+    vtop = max([v for vals in second.values() for v in vals if v is not None] + [1.0])
     rtop = max([v for vals in relative.values() for v in vals if v is not None] + [1.0])
     dvals = [v for vals in dice.values() for v in vals if v is not None]
     dlo = min([*dvals, 0.9]) if dvals else 0.0
-    _panel(img, (80, 70, 440, 390), "strokes per image (round r's images)", strokes, (0.0, top * 1.05), ".0f")
-    _panel(img, (540, 70, 900, 390), "... over painting the same images", vs_scratch, (0.0, vtop * 1.05), ".2f")
-    _panel(img, (1000, 70, 1360, 390), "held-out images: strokes to correct, by model", relative,
+    _panel(img, (80, 70, 440, 390), names[0], first, (0.0, top * 1.05), ".0f")
+    _panel(img, (540, 70, 900, 390), names[1], second, (0.0, vtop * 1.05), ".0f" if smart else ".2f")
+    _panel(img, (1000, 70, 1360, 390), names[2], relative,
            (0.0, rtop * 1.05), ".0f", ["none"] + [f"r{i}" for i in range(n_rounds)])
     _panel(img, (1460, 70, 1860, 390), "held-out Dice after round r", dice, (max(0.0, dlo - 0.02), 1.0), ".3f")
     for i, name in enumerate(reports):
@@ -182,7 +191,8 @@ def plot(reports: dict[str, dict[str, Any]], path: Path, title: str) -> None:
 def plot_title(data: str, reports: dict[str, dict[str, Any]]) -> str:
     """The plot's title: the data and the settings every strategy shared."""
     cfg = next(iter(reports.values()))["config"] if reports else {}
-    return f"Maskloop loop benchmark: {data} (K={cfg.get('per_round')}, target Dice {cfg.get('target_dice')})"
+    tools = f", {cfg['tools']} tools" if cfg.get("tools") else ""
+    return f"Maskloop loop benchmark: {data} (K={cfg.get('per_round')}, target Dice {cfg.get('target_dice')}{tools})"
 
 
 def replot(json_path: Path, png_path: Path) -> None:

@@ -278,6 +278,7 @@ class _Loop:
             "effort_vs_scratch": _ratio(images, "strokes", "scratch_strokes"),
             "heldout_dice_before": before["dice"], "heldout_dice_after": after["dice"],
             "heldout_strokes_before": before["strokes_per_image"], "heldout_strokes_after": after["strokes_per_image"],
+            "heldout_seconds_before": before["seconds_per_image"],
             "heldout_seconds_after": after["seconds_per_image"], "training": training,
             "finetune_seconds": training.get("finetune_seconds"), "predict_seconds": round(predict_s, 1),
             "annotate_seconds": round(annotate_s, 1), "round_seconds": round(time.perf_counter() - t_round, 1),

@@ -149,10 +149,17 @@ class SmartTools:
             self.preview_cleanup()
         self._say()
 
+    def _drop_edits(self) -> None:
+        """Drop edits still being computed for the mask that was shown, and say so (not 'snapping…' forever)."""
+        dropped = self.apply_job.busy
+        self.apply_job.cancel()
+        self.path.set_path([])
+        self._say("an edit still being computed was dropped: the image changed" if dropped else "")
+
     def image_changed(self) -> None:
         """Another image is shown: previews, superpixels and the scissors' costs belong to the old one."""
         self.cancel()
-        self.apply_job.cancel()
+        self._drop_edits()
         self.labels_job.cancel()
         self._labels, self._labels_of = None, None
         self.edges.set_edges(None)
@@ -163,7 +170,7 @@ class SmartTools:
     def mask_changed(self) -> None:
         """Another mask is shown: a pending preview or edit may no longer fit."""
         self.cancel()
-        self.apply_job.cancel()
+        self._drop_edits()
         if self.tool == "cleanup":
             self.preview_cleanup()
 

@@ -398,3 +398,18 @@ def test_two_quick_snapping_strokes_both_land_and_a_tool_change_keeps_them(canva
     settle(qtbot, view)
     assert iou(mask == 1, truth == 1) > 0.85 and iou(mask == 2, truth == 2) > 0.85
     assert view.undo_stack().count() == 2
+
+
+def test_an_edit_still_computing_when_the_mask_changes_is_dropped_and_said(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, _ = canvas
+    hints: list[str] = []
+    view.hintChanged.connect(hints.append)
+    view.set_tool("snap")
+    view.set_brush_radius(4)
+    drag(qtbot, view, [(40, 60), (55, 50), (70, 62)])  # released: the snap is computed at the next turn
+    assert view._smart.busy
+    other = np.zeros((H, W), np.uint8)
+    view.set_mask(other)  # another image's mask is shown before it lands
+    settle(qtbot, view)
+    assert not mask.any() and not other.any()  # applied to neither
+    assert "dropped" in hints[-1] and "snapping" not in hints[-1]

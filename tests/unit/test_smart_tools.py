@@ -259,3 +259,20 @@ def test_class_ids_that_do_not_fit_a_mask_are_refused() -> None:
     with pytest.raises(ValueError, match=r"0\.\.255"):
         apply_selection(mask, Selection((0, 0, 2, 2), np.ones((2, 2), bool), 256))
     assert not mask.any()
+
+
+def test_the_snapping_eraser_takes_the_marked_patch_not_the_object_beside_it() -> None:
+    img, truth = scene()
+    mask = truth.copy()
+    mask[100:140, 170:200] = 1  # a false patch of class 1 on the ground, touching the disc
+    sel = snap_stroke(img, mask, [(185, 110), (185, 130)], 4, 0, erase=True)
+    assert sel is not None
+    apply_selection(mask, sel)
+    assert (mask[truth == 1] == 1).mean() > 0.97  # the disc stays
+    assert (mask[105:135, 175:195] == 0).mean() > 0.9  # the patch goes
+
+
+def test_a_snapping_stroke_on_a_featureless_image_paints_no_block() -> None:
+    flat = np.full((H, W, 3), 128, np.uint8)
+    sel = snap_stroke(flat, np.zeros((H, W), np.uint8), [(100, 120), (220, 120)], 6, 1)
+    assert sel is None or sel.area < 0.3 * (sel.rect[2] - sel.rect[0]) * (sel.rect[3] - sel.rect[1])

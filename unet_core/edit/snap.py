@@ -17,6 +17,10 @@ WORK_PIXELS = 40_000
 ITERATIONS = 2
 MIN_MARGIN = 24
 MAX_GROWS = 1
+BLOCK_SIDE = 0.5
+"""A result covering more than this share of two of its window's inner sides is refused as a block."""
+BLOCK_FILL = 0.9
+"""... and so is one covering more than this share of its whole window."""
 
 
 def snap_window(points: Sequence[Pixel], radius: int, shape_hw: tuple[int, int], grow: int = 0) -> Rect | None:
@@ -41,13 +45,15 @@ def snap_stroke(
 ) -> Selection | None:
     """The object under a rough stroke, found by GrabCut in a window around it (:func:`snap_window`,
     grown to cover what the model or the mask says the object is, or once more when the change
-    reaches its side and nothing said how far the object goes).
+    reaches its side and nothing said how far the object goes). A result that fills its window, or runs
+    out of it on two sides, told nothing apart (it would paint a block): ``None``.
 
     The stroke's pixels are sure object; elsewhere in the window the model's probability of the object's
     class (or, without a model, the current mask) says probable object or probable not. The parts of
     the result that touch the stroke are selected: they become ``value`` where they are not already.
-    With ``erase`` the object is the class most common under the stroke, and its pixels in the result
-    become ``value`` (the eraser form, usually background). ``None`` when nothing would change.
+    With ``erase`` the object is what the stroke marks of the class most common under it (a band
+    around the stroke is its prior, never the rest of that class), and its pixels in the result become
+    ``value`` (the eraser form, usually background). ``None`` when nothing would change.
     """
     if not points:
         return None
@@ -56,17 +62,19 @@ def snap_stroke(
     base = snap_window(points, radius, mask.shape)
     if base is None:
         return None
-    win = _prior_window(mask, points, radius, value, probs, erase, base)
+    win = base if erase else _prior_window(mask, points, radius, value, probs, erase, base)
     for attempt in range(2):
         found, sub, target = _snap_in(image, mask, points, radius, value, probs, erase, win)
         if found is None:
             return None
         found &= (sub == target) if erase else (sub != value)  # what would change
-        if attempt or win != base or not _cut_by(found, win, mask.shape):
+        if attempt or win != base or _sides_cut(found, win, mask.shape) == 0:
             break
         grown = snap_window(points, radius, mask.shape, 1)  # no prior said how far: grow once
         assert grown is not None
         win = grown
+    if _sides_cut(found, win, mask.shape, BLOCK_SIDE) >= 2 or found.mean() > BLOCK_FILL:
+        return None  # the result fills the window or two of its sides: no object was told apart (a block)
     return selection_from(found, int(value), win[0], win[1])
 
 
@@ -112,7 +120,11 @@ def _snap_in(image: np.ndarray, mask: np.ndarray, points: Sequence[Pixel], radiu
     target = _erased_class(sub[sure], value) if erase else int(value)
     if target is None:
         return None, sub, -1
-    if probs is not None and target < probs.num_classes:
+    if erase:  # what the stroke marks, not all of the class it erases: a band around the stroke
+        r = max(2, int(radius))
+        prior = cv2.dilate(stroke, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
+        prior &= sub == target
+    elif probs is not None and target < probs.num_classes:
         prior = probs.plane(target, win) >= 0.5
     else:
         prior = sub == target
@@ -120,12 +132,13 @@ def _snap_in(image: np.ndarray, mask: np.ndarray, points: Sequence[Pixel], radiu
     return _touching(found, sure), sub, target
 
 
-def _cut_by(found: np.ndarray, win: Rect, shape_hw: tuple[int, ...]) -> bool:
-    """Whether the change reaches a side of the window beyond which the image goes on."""
+def _sides_cut(found: np.ndarray, win: Rect, shape_hw: tuple[int, ...], share: float = 0.0) -> int:
+    """How many sides of the window, beyond which the image goes on, the change covers more than
+    ``share`` of (0: reaches at all)."""
     x0, y0, x1, y1 = win
     h, w = shape_hw[:2]
-    return bool((y0 > 0 and found[0].any()) or (y1 < h and found[-1].any())
-                or (x0 > 0 and found[:, 0].any()) or (x1 < w and found[:, -1].any()))
+    sides = [(y0 > 0, found[0]), (y1 < h, found[-1]), (x0 > 0, found[:, 0]), (x1 < w, found[:, -1])]
+    return sum(1 for inner, line in sides if inner and line.any() and line.mean() > share)
 
 
 def _erased_class(under: np.ndarray, value: int) -> int | None:

@@ -361,9 +361,10 @@ class SmartPerson:
         erase = int(here) != comp.label and comp.label == 0
         sel = snap_stroke(self.image, self.s.mask, stroke.points, stroke.radius, comp.label,
                           probs=self.probs, erase=erase)
-        if sel is None:
-            return False
         seconds = self.stroke_seconds(stroke.points, stroke.radius, comp.label) + self.switch("snap", comp.label)
+        if sel is None:
+            self.charge("snap", 1, seconds)  # made, and nothing changed
+            return False
         fixed, broken = self.judge(sel)
         if fixed > broken and fixed >= self.cfg.min_precision * (fixed + broken):
             self.commit(sel, "snap", 1, seconds)

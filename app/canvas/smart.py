@@ -51,7 +51,7 @@ HINTS = {
                 "Esc cancels",
     "superpixel": "Superpixel brush: drag paints whole superpixels · Shift+drag: background · [ ] radius",
     "cleanup": "Cleanup: holes and specks under {area} px · [ ] or Ctrl+wheel: size · Enter applies · Esc cancels",
-    "edge": "Edge-aware brush: paints colours like the centre's · Shift+drag erases · Ctrl+wheel: tolerance {etol}",
+    "edge": "Edge-aware brush: paints colours like the centre's · Shift+drag erases · [ ] radius · Ctrl+wheel: tolerance {etol}",
 }
 
 

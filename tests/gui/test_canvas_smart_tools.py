@@ -413,3 +413,14 @@ def test_an_edit_still_computing_when_the_mask_changes_is_dropped_and_said(canva
     settle(qtbot, view)
     assert not mask.any() and not other.any()  # applied to neither
     assert "dropped" in hints[-1] and "snapping" not in hints[-1]
+
+
+def test_brackets_size_the_edge_aware_brush_and_ctrl_wheel_its_tolerance(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, _, _ = canvas
+    view.set_tool("edge")
+    view.set_brush_radius(10)
+    tolerance = view._smart.edge_tolerance
+    qtbot.keyClick(view, Qt.Key.Key_BracketRight)
+    assert view.brush_radius() > 10 and view._smart.edge_tolerance == tolerance  # a brush: [ ] is its radius
+    ctrl_wheel(view, 50, 50, 1)
+    assert view._smart.edge_tolerance > tolerance

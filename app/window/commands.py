@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QMessageBox,
+    QTextBrowser,
+    QVBoxLayout,
+)
 
 from app.window.settings import recent_folders
 from app.window.view_modes import LABELS, MODES
@@ -255,7 +262,22 @@ class WindowCommands:
 
     # -- help ------------------------------------------------------------------------------------
     def show_shortcuts(self: MainWindow) -> None:
-        QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS)
+        """The shortcut list in a dialog that fits the screen (it scrolls when the screen is short)."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        text = QTextBrowser(dialog)
+        text.setHtml(SHORTCUTS)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok, dialog)
+        buttons.accepted.connect(dialog.accept)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(text)
+        layout.addWidget(buttons)
+        doc = text.document()
+        doc.setTextWidth(760)
+        screen = (self.screen() or dialog.screen()).availableGeometry()
+        height = min(int(doc.size().height()) + 90, int(screen.height() * 0.85))
+        dialog.resize(min(800, int(screen.width() * 0.9)), height)
+        dialog.exec()
 
     def show_about(self: MainWindow) -> None:
         from unet_core import __version__

@@ -74,3 +74,23 @@ def test_demo_hint_states_the_real_training_time(qtbot, tmp_path: Path) -> None:
     text = no_model_message(w)
     assert "5 minutes" in text and "about a minute" not in text
     w.close()
+
+
+def test_the_shortcut_list_fits_the_screen_with_its_ok_button(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
+
+    w = make_window(qtbot, tmp_path)
+    seen: list[tuple[int, int, bool]] = []
+
+    def check() -> None:
+        dialog = next(d for d in QApplication.topLevelWidgets() if isinstance(d, QDialog) and d.isVisible())
+        screen = w.screen().availableGeometry()
+        buttons = dialog.findChild(QDialogButtonBox)
+        seen.append((dialog.height(), screen.height(), buttons is not None and buttons.isVisible()))
+        dialog.accept()
+
+    QTimer.singleShot(200, check)
+    w.show_shortcuts()
+    height, screen_height, ok_shown = seen[0]
+    assert height <= screen_height and ok_shown

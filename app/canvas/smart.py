@@ -110,7 +110,8 @@ class SmartTools:
         return HINTS.get(self.tool, "").format(tol=round(self.tolerance), etol=round(self.edge_tolerance), area=area)
 
     def _say(self, extra: str = "") -> None:
-        self.view.hintChanged.emit(f"{self.hint()}{'  —  ' + extra if extra else ''}")
+        # the tool's state first (what a preview would change): a narrow status bar cuts the end
+        self.view.hintChanged.emit(f"{extra + '  —  ' if extra else ''}{self.hint()}")
 
     def _failed(self, message: str) -> None:
         self._say(f"failed: {message}")

@@ -49,7 +49,7 @@ HINTS = {
               "false blob goes) · Shift: the model's second choice",
     "scissors": "Scissors: click along edges · first point or double-click closes · drag points · Enter applies · "
                 "Esc cancels",
-    "superpixel": "Superpixel brush: drag paints whole superpixels · Shift+drag: background · [ ] radius",
+    "superpixel": "Superpixel brush: drag paints whole superpixels · Shift+drag erases (class 0) · [ ] radius",
     "cleanup": "Cleanup: holes and specks under {area} px · [ ] or Ctrl+wheel: size · Enter applies · Esc cancels",
     "edge": "Edge-aware brush: paints colours like the centre's · Shift+drag erases · [ ] radius · Ctrl+wheel: tolerance {etol}",
 }

@@ -271,15 +271,24 @@ class BrushSession:
         if radius >= self.r_min:
             self.zoomed_at = None
             return
-        reach = self.cfg.zoom_reach * self.long_side
-        if self.zoomed_at is None or math.dist(self.zoomed_at, at) > reach:
+        if self.zoom_needed(radius, at):
             self.zooms += 1
             self.zoomed_at = at
 
-    def drag_time(self, points: list[Point], radius: int, label: int) -> float:
-        """Seconds to drag a brush of ``radius`` along ``points`` inside true class ``label``."""
-        depth = self.depth(label) if self.cfg.drag_model == "steering" else None
-        return drag_seconds(points, radius, depth, self.cfg.drag_speed * self.long_side)
+    def zoom_needed(self, radius: int, at: Point) -> bool:
+        """Whether a stroke of ``radius`` beginning at ``at`` needs a new zoom-in (see :meth:`view`)."""
+        return radius < self.r_min and (
+            self.zoomed_at is None or math.dist(self.zoomed_at, at) > self.cfg.zoom_reach * self.long_side)
+
+    def drag_time(self, points: list[Point], radius: int, label: int, width: float | None = None) -> float:
+        """Seconds to drag a brush of ``radius`` along ``points`` inside true class ``label`` (or, with
+        ``width``, through a tunnel that wide: :func:`unet_core.sim.motion.drag_seconds`)."""
+        speed = self.cfg.drag_speed * self.long_side
+        if self.cfg.drag_model != "steering":
+            return drag_seconds(points, radius, None, speed)
+        if width is not None:
+            return drag_seconds(points, radius, None, speed, width=width)
+        return drag_seconds(points, radius, self.depth(label), speed)
 
     def brush_for(self, room: float) -> int:
         """The largest brush of the person's set (:func:`brush_sizes`) that fits ``room`` px from another class."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -29,7 +28,6 @@ from unet_core.sim.annotator import (
 )
 from unet_core.sim.brush_strokes import Region, find_regions, path_length
 from unet_core.sim.candidates import Candidate, merge, outline, wire_vertices
-from unet_core.sim.motion import STEERING_B
 
 SMART_TOOLS = ("region", "wand", "snap", "scissors", "superpixel", "edge", "cleanup")
 """The smart tools the person may use (the brush is always there)."""
@@ -138,9 +136,7 @@ class SmartPerson:
         brush time model: the simulated result is that of this exact path, so the hand is charged the
         brush's own slack (a superpixel, edge-aware or snapping stroke no less than a brush stroke)."""
         b = self.cfg.brush
-        zoom = b.seconds_per_zoom if radius < self.s.r_min and (
-            self.s.zoomed_at is None or math.dist(self.s.zoomed_at, points[0]) > b.zoom_reach * self.s.long_side) \
-            else 0.0
+        zoom = b.seconds_per_zoom if self.s.zoom_needed(radius, points[0]) else 0.0
         return b.seconds_per_stroke + self.s.drag_time(points, radius, label) + zoom
 
     def loose(self, points: list[tuple[int, int]], width: float) -> list[tuple[int, int]]:
@@ -153,11 +149,7 @@ class SmartPerson:
 
     def loose_seconds(self, points: list[tuple[int, int]], width: float) -> float:
         """A press-drag-release through a tunnel ``width`` px wide under the brush time model (no zoom)."""
-        b = self.cfg.brush
-        per_px = 1.0 / (b.drag_speed * self.s.long_side)
-        if b.drag_model == "steering":
-            per_px = max(per_px, STEERING_B / max(width, 1.0))
-        return b.seconds_per_stroke + path_length(points) * per_px
+        return self.cfg.brush.seconds_per_stroke + self.s.drag_time(points, 0, 0, width)
 
     # ---- the person -----------------------------------------------------------------------------
     def run(self) -> BrushSession:

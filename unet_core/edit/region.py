@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from unet_core.edit.fill import component_at
 from unet_core.edit.probabilities import ClassProbabilities
-from unet_core.edit.selection import Selection, selection_from
+from unet_core.edit.selection import Selection
 
 CONSIDERED = 0.5
 """With a model, a fill grows over pixels where the model gives the clicked class at least this share
@@ -15,24 +15,6 @@ MIN_CONSIDERED = 0.1
 SURER = 0.2
 """With a model, a removal stops where the model is this much surer of the class than at the click,
 so a false part attached to a true object goes, not the object."""
-
-
-def component_at(mask: np.ndarray, x: int, y: int, blocked: np.ndarray | None = None) -> Selection | None:
-    """The 4-connected pixels of the class at (x, y) (not crossing ``blocked`` pixels), valued by that class."""
-    h, w = mask.shape
-    if not (0 <= x < w and 0 <= y < h):
-        return None
-    src = mask if mask.flags.c_contiguous else np.ascontiguousarray(mask)
-    region = np.zeros((h + 2, w + 2), np.uint8)
-    if blocked is not None:
-        region[1:-1, 1:-1][blocked] = 1
-        region[1 + y, 1 + x] = 0
-    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (2 << 8)
-    _, _, _, (rx, ry, rw, rh) = cv2.floodFill(src, region, (int(x), int(y)), 0, 0, 0, flags)
-    if rw <= 0 or rh <= 0:
-        return None
-    sel = region[ry + 1 : ry + 1 + rh, rx + 1 : rx + 1 + rw] == 2
-    return selection_from(sel, int(mask[y, x]), rx, ry)
 
 
 def region_click(

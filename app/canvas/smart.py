@@ -246,11 +246,17 @@ class SmartTools:
         """Ctrl+wheel sets the wand's or the edge brush's tolerance, or cleanup's size; True when used."""
         if not mods & Qt.KeyboardModifier.ControlModifier or self.tool not in ("wand", "edge", "cleanup"):
             return False
-        self.step_param(delta > 0, WHEEL_LEVELS)
+        if self.tool == "edge":  # a brush: [ ] size it, Ctrl+wheel sets how alike its colours must be
+            self.edge_tolerance = float(min(max(self.edge_tolerance + (WHEEL_LEVELS if delta > 0 else -WHEEL_LEVELS),
+                                                0), 255))
+            self._say()
+        else:
+            self.step_param(delta > 0, WHEEL_LEVELS)
         return True
 
     def step_param(self, up: bool, levels: int = WHEEL_LEVELS) -> bool:
-        """[ / ] and Ctrl+wheel: the current tool's own size (tolerance, cleanup area); True when used."""
+        """[ / ] and Ctrl+wheel: the wand's tolerance or cleanup's size; True when used (other tools are
+        brushes, or have no size: [ ] is their radius)."""
         tool = self.tool
         if tool == "wand":
             self.tolerance = float(min(max(self.tolerance + (levels if up else -levels), 0), 255))
@@ -258,8 +264,6 @@ class SmartTools:
                 self._anchor = self.view._hover[:2]  # a preview at the pointer, applied by Enter or a click
             if self._anchor is not None:
                 self._wand_request()
-        elif tool == "edge":
-            self.edge_tolerance = float(min(max(self.edge_tolerance + (levels if up else -levels), 0), 255))
         elif tool == "cleanup":
             area = self.cleanup_area or self._default_area()
             self.cleanup_area = max(1, round(area * 1.5) if up else round(area / 1.5))

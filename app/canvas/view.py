@@ -326,8 +326,8 @@ class CanvasView(CanvasInput, QGraphicsView):
 
     def step_brush_radius(self, up: bool) -> None:
         """Grow or shrink the brush by about 20 % (at least one pixel); the wand's tolerance and cleanup's
-        size for those tools (the edge-aware brush is a brush: its radius; Ctrl+wheel sets its tolerance)."""
-        if self._smart.tool != "edge" and self._smart.step_param(up):
+        size for those tools."""
+        if self._smart.step_param(up):
             return
         r = self._editor.radius
         self.set_brush_radius(max(r + 1, round(r * 1.2)) if up else min(r - 1, round(r / 1.2)))

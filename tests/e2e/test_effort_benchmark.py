@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.benchmark_run import run_benchmark
 from tests.tree_hash import tree_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,9 +14,7 @@ SCRIPT = ROOT / "benchmarks" / "effort.py"
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, check=False, env=env)
+    return run_benchmark(SCRIPT.name, args)
 
 
 def test_effort_prints_the_contract_and_writes_nothing(carvana_dir: Path, tiny_model: Path) -> None:
@@ -54,10 +51,7 @@ def test_from_an_empty_mask_and_bad_input(carvana_dir: Path, tmp_path: Path) -> 
 
 
 def test_the_tool_latency_benchmark_runs_every_tool() -> None:
-    script = ROOT / "benchmarks" / "smart_tools.py"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, str(script), "--repeats", "1"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, check=False, env=env)
+    proc = run_benchmark("smart_tools.py", ["--repeats", "1"])
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["size"] == [1280, 1918]

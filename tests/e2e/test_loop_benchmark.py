@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.benchmark_run import run_benchmark
 from unet_core.data.layouts import detect_layout
 from unet_core.errors import DataError
 from unet_core.loop.corrections import collect, validation_stems
@@ -33,9 +32,7 @@ SMALL = ["--rounds", "2", "--per-round", "3", "--arch", "unet-tiny", "--size", "
 
 
 def _run(args: list[str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False, env=env)
+    return run_benchmark(SCRIPT.name, args, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
@@ -10,6 +9,8 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from app.canvas import CanvasView
+from tests.unit import smart_scenes
+from tests.unit.smart_scenes import iou
 from unet_core.edit.probabilities import ClassProbabilities
 
 H, W = 120, 160
@@ -18,18 +19,8 @@ COLORS = [(0, 0, 0), (255, 0, 0), (0, 0, 255), (0, 255, 0)]
 
 def scene() -> tuple[np.ndarray, np.ndarray]:
     """A red disc (class 1, centre 55,60, radius 30) and a blue box (class 2, x 105-145, y 20-100) on
-    grey ground with mild noise."""
-    rng = np.random.default_rng(3)
-    truth = np.zeros((H, W), np.uint8)
-    cv2.circle(truth, (55, 60), 30, 1, -1)
-    truth[20:100, 105:145] = 2
-    colours = np.array([[120, 120, 120], [200, 40, 40], [40, 60, 200]], np.int16)
-    image = colours[truth] + rng.integers(-5, 6, (H, W, 3))
-    return np.clip(image, 0, 255).astype(np.uint8), truth
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / max(1, (a | b).sum()))
+    grey ground with mild noise: the unit tests' scene at half size."""
+    return smart_scenes.scene(seed=3, half=True, noise=5)
 
 
 @pytest.fixture

@@ -8,15 +8,18 @@ import numpy as np
 H, W = 240, 320
 
 
-def scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def scene(seed: int = 0, half: bool = False, noise: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """An RGB image and its true mask: class 1 a red disc (centre 110,120, radius 60), class 2 a blue
-    rectangle (x 210-290, y 40-200), on grey ground with mild noise."""
+    rectangle (x 210-290, y 40-200), on grey ground with noise of +-``noise``; every size halved
+    (120x160) with ``half``."""
     rng = np.random.default_rng(seed)
-    truth = np.zeros((H, W), np.uint8)
-    cv2.circle(truth, (110, 120), 60, 1, -1)
-    truth[40:200, 210:290] = 2
+    f = 2 if half else 1
+    h, w = H // f, W // f
+    truth = np.zeros((h, w), np.uint8)
+    cv2.circle(truth, (110 // f, 120 // f), 60 // f, 1, -1)
+    truth[40 // f : 200 // f, 210 // f : 290 // f] = 2
     colours = np.array([[120, 120, 120], [200, 40, 40], [40, 60, 200]], np.int16)
-    img = colours[truth] + rng.integers(-6, 7, (H, W, 3))
+    img = colours[truth] + rng.integers(-noise, noise + 1, (h, w, 3))
     return np.clip(img, 0, 255).astype(np.uint8), truth
 
 

@@ -1,7 +1,7 @@
-"""Benchmark: the correction loop with a simulated annotator, uncertainty vs random queue order (prints JSON).
+"""Benchmark: the correction loop with a simulated annotator, the default queue order vs random (prints JSON).
 
 Usage: ``python benchmarks/loop.py --data DIR [--rounds 4] [--per-round K] [--target-dice 0.99]
-[--strategies uncertainty random] [--start-model M] [--size HxW] [--time-per-round SEC] [--out DIR]``
+[--strategies auto random] [--start-model M] [--size HxW] [--time-per-round SEC] [--out DIR]``
 (or ``--generate carvana|carla`` instead of ``--data`` for a generated folder). The folder's images are
 linked into a temporary working folder, so no ``.maskloop`` store is written into the dataset. Writes
 ``loop.json`` and ``loop.png`` (effort and held-out Dice per round) into ``--out``; ``--replot
@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from unet_core.errors import MaskloopError
-from unet_core.loop.queue import STRATEGIES
+from unet_core.loop.queue import DEFAULT_STRATEGY, STRATEGIES
 from unet_core.sim.annotator import AnnotatorConfig
 from unet_core.sim.session import LoopConfig, simulate_strategies
 
@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--per-round", type=int, default=3, help="images corrected between fine-tunes (K)")
     p.add_argument("--target-dice", type=float, default=0.99)
-    p.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    p.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=[DEFAULT_STRATEGY, "random"],
+                   help="queue orders to compare (auto: the app's default)")
     p.add_argument("--start-model", type=Path, default=None, help="round 0 predicts with this model")
     p.add_argument("--size", type=_size, default=None, help="model input size HxW")
     p.add_argument("--arch", default="unet-small")
@@ -97,22 +98,28 @@ def loop_config(args: argparse.Namespace, strategy: str) -> LoopConfig:
 
 
 def compare(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Uncertainty against random (both share round 0): held-out Dice and held-out correction effort
-    after the last round (the same images for both), and the strokes spent after round 0."""
-    if not {"uncertainty", "random"} <= reports.keys():
+    """Each order against random (all share round 0): held-out Dice and held-out correction effort after
+    the last round (the same images for all), and the strokes spent after round 0."""
+    if "random" not in reports or not reports["random"]["summary"]:
         return {}
-    u, r = reports["uncertainty"]["summary"], reports["random"]["summary"]
-    if not u or not r:
-        return {}
-    du, dr = u["heldout_dice_after"][-1], r["heldout_dice_after"][-1]
-    su, sr = u["heldout_strokes"][-1], r["heldout_strokes"][-1]
-    return {
-        "final_heldout_dice": {"uncertainty": du, "random": dr},
-        "final_heldout_strokes_per_image": {"uncertainty": su, "random": sr},
-        "strokes_after_round0": {"uncertainty": u["strokes_after_round0"], "random": r["strokes_after_round0"]},
-        "uncertainty_dice_not_lower": None if du is None or dr is None else du >= dr - 1e-9,
-        "uncertainty_heldout_effort_not_higher": None if su is None or sr is None else su <= sr + 1e-9,
-    }
+    out: dict[str, Any] = {"final_heldout_dice": {}, "final_heldout_strokes_per_image": {},
+                           "final_heldout_seconds_per_image": {}, "strokes_after_round0": {}}
+    for name, report in reports.items():
+        summary = report["summary"]
+        if not summary:
+            continue
+        out["final_heldout_dice"][name] = summary["heldout_dice_after"][-1]
+        out["final_heldout_strokes_per_image"][name] = summary["heldout_strokes"][-1]
+        out["final_heldout_seconds_per_image"][name] = (summary.get("heldout_seconds") or [None])[-1]
+        out["strokes_after_round0"][name] = summary["strokes_after_round0"]
+    dr, sr = out["final_heldout_dice"]["random"], out["final_heldout_strokes_per_image"]["random"]
+    for name in out["final_heldout_dice"]:
+        if name == "random":
+            continue
+        d, st = out["final_heldout_dice"][name], out["final_heldout_strokes_per_image"][name]
+        out[f"{name}_dice_not_lower"] = None if d is None or dr is None else d >= dr - 1e-9
+        out[f"{name}_heldout_effort_not_higher"] = None if st is None or sr is None else st <= sr + 1e-9
+    return out
 
 
 # ---- plot ---------------------------------------------------------------------------------------

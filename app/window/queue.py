@@ -1,11 +1,19 @@
-"""The correction queue in the window: "Next in Queue" (most uncertain first) and re-scoring after a fine-tune."""
+"""The correction queue in the window: "Next in Queue" (shuffled until the model's uncertainty is trusted,
+then most uncertain first) and re-scoring after a fine-tune."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from unet_core.loop.corrections import correction_queue, done_stems, unlearnt_stems, validation_stems
+from unet_core.loop.corrections import (
+    correction_queue,
+    done_stems,
+    queue_calibration,
+    unlearnt_stems,
+    validation_stems,
+)
 from unet_core.store.state import DONE_STATUSES
+from unet_core.training.calibration import Calibration
 
 if TYPE_CHECKING:
     from app.window.main_window import MainWindow
@@ -16,23 +24,33 @@ class QueueCommands:
 
     The order is :func:`unet_core.loop.corrections.correction_queue` — the same function the loop
     benchmark's simulated annotator takes its next image from — over the images not yet corrected
-    or reviewed, scored by the active model only (scores of older versions count as missing);
+    or reviewed, scored by the active model only (scores of older versions count as missing), ranked
+    by uncertainty only once the active model's training found its uncertainty ranks its errors on
+    the validation split (else a fixed shuffle);
     look-alike frames (``ws.groups``) take turns, and wait while one of them is corrected but
     not yet learnt.
     """
 
     _rescore_after_load: bool = False
 
+    def _calibration(self: MainWindow) -> Calibration | None:
+        """What the active model's training measured of its uncertainty against its errors."""
+        meta = self.ws.model.meta
+        return queue_calibration(meta.training) if meta is not None else None
+
     def queue(self: MainWindow) -> list[int]:
-        """Rows still to correct, most uncertain first (validation images spread through)."""
+        """Rows still to correct: shuffled (look-alikes taking turns) until the active model's
+        uncertainty is trusted, then most uncertain first (validation images spread through)."""
         ws = self.ws
         if ws.layout is None:
             return []
         version = ws.model.version
         scores = {r.stem: r.uncertainty for r in ws.records
                   if version is not None and r.scored_by == version and r.uncertainty is not None}
+        calibration = self._calibration()
         stems = correction_queue(ws.layout, ws.records, done_stems(ws.records), scores or None, groups=ws.groups,
-                                 unlearnt=unlearnt_stems(ws.records, version))
+                                 unlearnt=unlearnt_stems(ws.records, version),
+                                 calibrated=calibration is not None and calibration.trusted)
         return [ws.row_of[s] for s in stems]
 
     def _waiting_look_alikes(self: MainWindow, chosen: int) -> int:
@@ -61,10 +79,15 @@ class QueueCommands:
         unscored = sum(1 for r in rows if self.ws.records[r].scored_by != self.ws.model.version
                        or self.ws.records[r].uncertainty is None)
         text = f"Queue: {len(queue)} to correct"
+        calibration = self._calibration()
+        ranked = calibration is not None and calibration.trusted
         assert self.ws.layout is not None
         is_val = rec.stem in validation_stems(self.ws.layout, self.ws.records, self.ws.groups)
         if is_val:
             text += "; a validation image: comes in turn, not by uncertainty (it checks each fine-tune)"
+        elif self.ws.model.predictor is not None and not ranked:
+            text += "; shuffled: " + (calibration.describe() if calibration is not None
+                                      else "this model's uncertainty was never checked against its errors")
         elif rec.uncertainty is not None and rec.scored_by == self.ws.model.version:
             text += f"; uncertainty {rec.uncertainty:.3f}"
             waiting = self._waiting_look_alikes(rows[0])
@@ -72,23 +95,30 @@ class QueueCommands:
                 text += f"; {waiting} look-alike(s) of new corrections wait for a fine-tune"
         if self.ws.model.predictor is None:
             text += "; no model yet: a fixed shuffled order"
-        elif unscored and not is_val:  # (kept short: the status bar shares its row with the image name)
+        elif unscored and ranked and not is_val:  # (kept short: the status bar shares its row with the image name)
             text += f"; {unscored} not scored by {self.ws.model.version} (Predict All ranks them)"
         self.status.showMessage(text, 8000)
 
     def rescore_queue(self: MainWindow) -> int:
         """Predict every queued image the active model has not scored (background, cancellable);
-        the file list sorts by uncertainty. Returns how many predictions were queued."""
+        the file list sorts by uncertainty when the queue ranks by it. Returns how many predictions were queued."""
         if self.ws.model.predictor is None:
             self.status.showMessage("Load a model (Ctrl+M) or train one first: the queue is ranked by its "
                                     "uncertainty", 6000)
             return 0
         rows = [r for r, rec in enumerate(self.ws.records) if rec.status not in DONE_STATUSES]
         n = self.ws.model.predict_all(rows)
-        self.files.set_sort("uncertainty")
+        calibration = self._calibration()
+        ranked = calibration is not None and calibration.trusted
+        if ranked:
+            self.files.set_sort("uncertainty")  # the list shows the queue
+        # else the list keeps its order: the queue stays shuffled, and the status bar says why
+        why = "" if ranked or calibration is None else f"; the queue stays shuffled: {calibration.describe()}"
         if n:
             self.status.set_progress(0, n)
-            self.status.showMessage(f"Re-scoring {n} queued image(s) with model {self.ws.model.version}…", 6000)
+            self.status.showMessage(f"Re-scoring {n} queued image(s) with model {self.ws.model.version}…{why}", 8000)
+        elif why:
+            self.status.showMessage(why[2].upper() + why[3:], 8000)
         return n
 
     def _after_training(self: MainWindow, _result: object) -> None:

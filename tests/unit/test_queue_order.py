@@ -6,7 +6,14 @@ import math
 
 import pytest
 
-from unet_core.loop.queue import STRATEGIES, check_strategy, next_batch, order_queue, random_order
+from unet_core.loop.queue import (
+    DEFAULT_STRATEGY,
+    STRATEGIES,
+    check_strategy,
+    next_batch,
+    order_queue,
+    random_order,
+)
 
 STEMS = [f"img{i:02d}" for i in range(12)]
 
@@ -84,13 +91,16 @@ def test_correction_queue_skips_done_and_unreadable_images_and_spreads_validatio
     val = validation_stems(layout, records)
     done = {records[0].stem, records[1].stem}
     scores = {r.stem: i / 20 for i, r in enumerate(records)}  # later images less sure
-    queue = correction_queue(layout, records, done, scores)
+    queue = correction_queue(layout, records, done, scores, "uncertainty")
     assert set(queue) == {r.stem for r in records} - done - {records[5].stem}
     trained = [s for s in queue if s not in val]
     assert trained == sorted(trained, key=lambda s: -scores[s])  # most uncertain first
     assert queue[0] not in val and queue[-1] not in val and val & set(queue)  # validation spread through
     # the same function with the random strategy is the benchmark's baseline
     assert sorted(correction_queue(layout, records, done, scores, "random")) == sorted(queue)
+    # the default ranks by uncertainty only for a model whose uncertainty was found to rank its errors
+    assert correction_queue(layout, records, done, scores) == correction_queue(layout, records, done, scores, "random")
+    assert correction_queue(layout, records, done, scores, calibrated=True) == queue
     assert correction_queue(layout, records, {r.stem for r in records}, scores) == []
 
 
@@ -109,3 +119,20 @@ def test_uncertainty_order_takes_one_image_per_group_first() -> None:
     for strategy in STRATEGIES:
         first = order_queue(stems, strategy, None, seed=3, groups=groups)[:3]
         assert sorted(groups[s] for s in first) == ["a", "b", "c"]
+
+
+def test_the_default_order_shuffles_until_the_uncertainty_is_trusted() -> None:
+    scores = {s: i / 20 for i, s in enumerate(STEMS)}
+    assert check_strategy(DEFAULT_STRATEGY) == "auto"
+    assert order_queue(STEMS, "auto", scores, seed=4) == random_order(STEMS, seed=4)
+    assert order_queue(STEMS, "auto", scores, seed=4, calibrated=True) == order_queue(STEMS, "uncertainty", scores,
+                                                                                       seed=4)
+    # untrusted, look-alikes still take turns: one image per group before a second of any group
+    groups = {s: f"g{i % 3}" for i, s in enumerate(STEMS)}
+    order = order_queue(STEMS, "auto", scores, seed=4, groups=groups)
+    assert len({groups[s] for s in order[:3]}) == 3
+    assert sorted(order) == sorted(STEMS)
+    # groups corrected since the last fine-tune come after the fresh ones
+    covered_first = order_queue(STEMS, "auto", scores, seed=4, groups=groups, covered={"g0", "g1"})
+    assert groups[covered_first[0]] == "g2"
+    assert next_batch(STEMS, 3, "auto", scores, seed=4, calibrated=True) == ["img11", "img10", "img09"]

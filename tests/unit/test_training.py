@@ -13,6 +13,7 @@ from unet_core.data.dataset import Example, examples_from_layout
 from unet_core.data.layouts import detect_layout
 from unet_core.data.split import split_by_group
 from unet_core.model.checkpoint import load_checkpoint, read_metadata
+from unet_core.training.calibration import Calibration
 from unet_core.training.finetune import correction_weight_map, fine_tune, replay_sample
 from unet_core.training.trainer import train
 from unet_core.training.types import Callback, EpochInfo, StepInfo, TrainConfig, learning_rate
@@ -67,6 +68,11 @@ def test_train_writes_checkpoints_and_reports_progress(carvana_dir: Path, tmp_pa
     assert meta.input_size == (48, 64) and meta.training["val_images"] == len(va)
     assert meta.dataset_kind == "carvana"
     assert len((tmp_path / "logs" / "metrics.jsonl").read_text().splitlines()) == 2
+    # the saved weights carry how well their uncertainty ranked their errors on every validation image
+    calibration = Calibration.from_training(meta.training)
+    assert calibration is not None and calibration.images == len(va)
+    assert calibration.rho is None or -1.0 <= calibration.rho <= 1.0
+    assert rec.epochs[-1].val_metrics["uncertainty_calibration"]["images"] == len(va)
 
 
 def test_stop_flag_is_honoured_within_one_step(carvana_dir: Path, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from threading import Event
+from typing import Any
 
 import numpy as np
 
@@ -15,10 +16,11 @@ from unet_core.data.io import MaskFormat
 from unet_core.data.layouts import DatasetLayout
 from unet_core.data.lookalikes import ImageGroups, cache_path, groups_by_name, lookalike_groups
 from unet_core.data.split import split_by_group
-from unet_core.loop.queue import order_queue
+from unet_core.loop.queue import DEFAULT_STRATEGY, order_queue
 from unet_core.loop.records import ImageRecord
 from unet_core.store.project import ProjectStore
 from unet_core.store.state import DONE_STATUSES
+from unet_core.training.calibration import Calibration
 from unet_core.training.types import Callback, TrainConfig, TrainResult
 
 VAL_FRACTION = 0.2
@@ -90,13 +92,15 @@ def unlearnt_stems(records: Sequence[ImageRecord], version: str | None) -> set[s
 
 
 def correction_queue(layout: DatasetLayout, records: Sequence[ImageRecord], done: Collection[str],
-                     scores: Mapping[str, float] | None, strategy: str = "uncertainty", seed: int = 0,
-                     groups: ImageGroups | None = None, unlearnt: Collection[str] = ()) -> list[str]:
+                     scores: Mapping[str, float] | None, strategy: str = DEFAULT_STRATEGY, seed: int = 0,
+                     groups: ImageGroups | None = None, unlearnt: Collection[str] = (),
+                     calibrated: bool = False) -> list[str]:
     """The images still to correct (not in ``done``, readable), in the order a person works through them.
 
     The app's "Next in Queue" and the simulated annotator both take their next image from here:
     :func:`unet_core.loop.queue.order_queue` over the remaining stems, ``scores`` from the active
-    model (missing ones go last), the fixed validation split spread through the queue. With
+    model (missing ones go last), the fixed validation split spread through the queue; the default
+    order ranks by uncertainty only when ``calibrated`` (:func:`trusts_uncertainty`), else shuffles. With
     ``groups``, uncertainty order also keeps look-alikes apart: one image of each group of alike
     images first, and those like an ``unlearnt`` image (corrected since the active model was trained)
     after the rest.
@@ -106,7 +110,18 @@ def correction_queue(layout: DatasetLayout, records: Sequence[ImageRecord], done
     similar = groups.lookalike if groups is not None else None
     covered = {similar.get(s, s) for s in unlearnt} if similar is not None else set()
     return order_queue(remaining, strategy, scores, seed=seed, validation=validation_stems(layout, records, groups),
-                       groups=similar, covered=covered)
+                       groups=similar, covered=covered, calibrated=calibrated)
+
+
+def queue_calibration(training: Mapping[str, Any] | None) -> Calibration | None:
+    """What the active model's training recorded of its uncertainty against its errors (``None``: nothing)."""
+    return None if training is None else Calibration.from_training(training)
+
+
+def trusts_uncertainty(training: Mapping[str, Any] | None) -> bool:
+    """Whether the default queue ranks by this model's uncertainty (its checkpoint's ``training`` metadata)."""
+    calibration = queue_calibration(training)
+    return calibration is not None and calibration.trusted
 
 
 def collect(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord],

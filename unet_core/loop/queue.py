@@ -1,4 +1,5 @@
-"""The order in which a person works through the images: most uncertain first (active learning) or random."""
+"""The order in which a person works through the images: random until the model's uncertainty is
+trusted, then most uncertain first (active learning); either one can also be forced."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
-STRATEGIES: tuple[str, ...] = ("uncertainty", "random")
+STRATEGIES: tuple[str, ...] = ("auto", "uncertainty", "random")
+DEFAULT_STRATEGY = "auto"
 
 
 def check_strategy(strategy: str) -> str:
@@ -33,8 +35,16 @@ def order_queue(
     validation: Collection[str] = (),
     groups: Mapping[str, str] | None = None,
     covered: Collection[str] = (),
+    calibrated: bool = False,
 ) -> list[str]:
     """The queue: ``stems`` in the order a person would correct them.
+
+    ``"auto"`` (the default): the uncertainty order when ``calibrated`` (the active model's score
+    ranks its own errors on the validation split:
+    :attr:`unet_core.training.calibration.Calibration.trusted`), else the seeded random order with
+    look-alikes taking turns (``groups``). With a model trained on a few images, most uncertain
+    first trails random in the loop benchmark (docs/effort.md): entropy is highest on what the model
+    has never seen, not on what costs most to correct, and it sends the person to odd images first.
 
     ``"uncertainty"``: descending ``scores`` (the model's mean normalised entropy,
     :attr:`unet_core.model.predictor.Prediction.score`; higher = less sure), ties and images without a
@@ -57,6 +67,8 @@ def order_queue(
         return shuffled if groups is None else _one_per_group_first(shuffled, groups, covered)
     if strategy == "random":
         return shuffled
+    if strategy == "auto" and not calibrated:
+        return shuffled if groups is None else _one_per_group_first(shuffled, groups, covered)
 
     def key(stem: str) -> tuple[int, float]:
         value = scores.get(stem)
@@ -100,11 +112,12 @@ def next_batch(
     seed: int = 0,
     validation: Collection[str] = (),
     groups: Mapping[str, str] | None = None,
+    calibrated: bool = False,
 ) -> list[str]:
     """The first ``count`` stems of :func:`order_queue` (all of them when fewer remain)."""
     if count < 1:
         raise ValueError(f"batch size must be at least 1, got {count}")
-    return order_queue(stems, strategy, scores, seed, validation, groups)[:count]
+    return order_queue(stems, strategy, scores, seed, validation, groups, calibrated=calibrated)[:count]
 
 
-__all__ = ["STRATEGIES", "check_strategy", "next_batch", "order_queue", "random_order"]
+__all__ = ["DEFAULT_STRATEGY", "STRATEGIES", "check_strategy", "next_batch", "order_queue", "random_order"]

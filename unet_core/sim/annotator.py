@@ -19,6 +19,7 @@ from unet_core.sim.brush_strokes import (
     segment_inside,
 )
 from unet_core.sim.motion import drag_seconds
+from unet_core.training.calibration import image_dice
 
 #: Long side (px) at which the brush radii below are meant: a full-resolution Carvana image.
 REFERENCE_LONG_SIDE = 1918
@@ -126,14 +127,10 @@ def brush_sizes(shape_hw: tuple[int, ...], config: AnnotatorConfig | None = None
 
 
 def dice_from_confusion(matrix: np.ndarray) -> float:
-    """Mask Dice from a K x K confusion matrix [truth, mask]: foreground Dice for two classes,
-    else the mean over classes present in the truth or the mask (1.0 when nothing is present)."""
-    m = np.asarray(matrix, dtype=np.float64)
-    tp = np.diag(m)
-    denom = m.sum(axis=0) + m.sum(axis=1)
-    classes = [1] if m.shape[0] == 2 else range(m.shape[0])
-    scores = [2 * tp[c] / denom[c] for c in classes if denom[c] > 0]
-    return float(np.mean(scores)) if scores else 1.0
+    """Mask Dice from a K x K confusion matrix [truth, mask]: the one per-image Dice rule
+    (:func:`unet_core.training.calibration.image_dice`: foreground Dice for two classes, else the mean
+    over classes present in the truth or the mask; 1.0 when nothing is present)."""
+    return image_dice(matrix)
 
 
 def confusion(truth: np.ndarray, mask: np.ndarray, k: int) -> np.ndarray:

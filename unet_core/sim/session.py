@@ -17,7 +17,7 @@ from unet_core.data.layouts import detect_layout, make_layout
 from unet_core.errors import DataError
 from unet_core.loop.corrections import image_groups
 from unet_core.loop.policy import is_correction
-from unet_core.loop.queue import check_strategy
+from unet_core.loop.queue import DEFAULT_STRATEGY, check_strategy
 from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import adopt_run, import_model_file, new_run_path, remove_run
 from unet_core.sim.annotator import AnnotatorConfig
@@ -37,7 +37,7 @@ class LoopConfig:
 
     rounds: int = 4
     per_round: int = 3  # images corrected between two fine-tunes (K)
-    strategy: str = "uncertainty"  # queue order: "uncertainty" or "random"
+    strategy: str = DEFAULT_STRATEGY  # queue order: "auto" (the app's default), "uncertainty" or "random"
     target_dice: float = 0.99  # the annotator stops correcting an image at this Dice against the truth
     heldout_fraction: float = 0.25  # of the groups (Carvana: cars), never shown, evaluated after each round
     heldout_stems: tuple[str, ...] = ()  # hold out exactly these images instead of a fraction of the groups
@@ -239,7 +239,13 @@ class _Loop:
 
     def run_round(self, r: int) -> dict[str, Any] | None:
         """One round: predict the queue, correct the next K images, fine-tune, evaluate held out."""
-        from unet_core.loop.corrections import correction_queue, unlearnt_stems, validation_stems
+        from unet_core.loop.corrections import (
+            correction_queue,
+            queue_calibration,
+            unlearnt_stems,
+            validation_stems,
+        )
+        from unet_core.model.checkpoint import read_metadata
 
         remaining = [rec.stem for rec in self.records if rec.stem not in self.done]
         if not remaining:
@@ -253,9 +259,11 @@ class _Loop:
         scores = {s: p.score for s, p in preds.items()} or None
         val_stems = validation_stems(self.work, self.records, self.groups)
         version = self.model[0] if self.model else None  # the app's queue: look-alikes of unlearnt images wait
+        calibration = queue_calibration(read_metadata(self.model[1]).training) if self.model else None
         queue = correction_queue(self.work, self.records, self.done, scores, self.cfg.strategy,
                                  seed=self.cfg.seed + r, groups=self.groups,
-                                 unlearnt=unlearnt_stems(self.records, version))
+                                 unlearnt=unlearnt_stems(self.records, version),
+                                 calibrated=calibration is not None and calibration.trusted)
         chosen = queue[:self.cfg.per_round]
         t0 = time.perf_counter()
         images = []
@@ -270,6 +278,9 @@ class _Loop:
         after = self.heldout_report()
         record = {
             "round": r, "model_version": used_version, "strategy": self.cfg.strategy, "images": images,
+            "calibration": None if calibration is None else calibration.to_dict(),
+            "ranked_by_uncertainty": self.cfg.strategy == "uncertainty" or (
+                self.cfg.strategy == "auto" and calibration is not None and calibration.trusted and bool(scores)),
             "corrected_so_far": len(self.done),
             "strokes_per_image": _mean(images, "strokes"), "pixels_changed_per_image": _mean(images, "pixels_changed"),
             "seconds_per_image": _mean(images, "seconds"), "start_dice_per_image": _mean(images, "dice_start"),

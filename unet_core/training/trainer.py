@@ -25,6 +25,7 @@ from unet_core.fsutil import append_text, check_writable, remove_stale_temps
 from unet_core.model.checkpoint import CheckpointMeta, file_hash, load_checkpoint, save_checkpoint
 from unet_core.model.predictor import Predictor
 from unet_core.model.unet import UNetConfig, build_model, check_input_size
+from unet_core.training.calibration import Calibration
 from unet_core.training.distributed import (
     DistInfo,
     any_rank,
@@ -270,8 +271,12 @@ class _Run:
         if self.val_data is None:
             return None, None
         predictor = Predictor(self.model, self.meta, device=self.device, amp=self.config.amp)
-        matrix = validate(predictor, self.val_data, batch_size=self.config.batch_size)
+        per_image: list[tuple[float, float]] = []
+        matrix = validate(predictor, self.val_data, batch_size=self.config.batch_size, per_image=per_image)
         metrics = summarize(matrix, self.classes.names)
+        # saved with these weights: the queue trusts their uncertainty only if it ranks their errors
+        calibration = Calibration.measure([s for s, _ in per_image], [d for _, d in per_image])
+        self.meta.training["uncertainty_calibration"] = metrics["uncertainty_calibration"] = calibration.to_dict()
         return metrics["dice"]["mean"], metrics
 
     def save(self, path: Path, with_state: bool, extra: dict[str, Any] | None = None) -> None:

@@ -13,6 +13,7 @@ from unet_core.data.io import check_mask, check_same_size, read_image, read_mask
 from unet_core.data.transforms import resize_image, to_tensor_input
 from unet_core.errors import UnreadableFileError
 from unet_core.model.predictor import Predictor
+from unet_core.training.calibration import image_dice
 from unet_core.training.distributed import DistInfo, all_reduce_sum
 from unet_core.training.metrics import confusion_matrix
 
@@ -80,8 +81,13 @@ def validate(
     batch_size: int = 4,
     dist: DistInfo | None = None,
     progress: Callable[[int, int], None] | None = None,
+    per_image: list[tuple[float, float]] | None = None,
 ) -> np.ndarray:
-    """The K x K confusion matrix of ``predictor`` on ``vset`` at full resolution (summed over ranks)."""
+    """The K x K confusion matrix of ``predictor`` on ``vset`` at full resolution (summed over ranks).
+
+    ``per_image``, when given, receives each image's (uncertainty score, Dice) of this rank's share:
+    what :class:`unet_core.training.calibration.Calibration` measures the score against.
+    """
     k = predictor.num_classes
     info = dist or DistInfo()
     indices = list(range(info.rank, len(vset), info.world_size))
@@ -92,8 +98,11 @@ def validate(
         batch = np.stack([to_tensor_input(vset.inputs[i], norm) for i in chunk])
         probs = predictor.probabilities_lowres(batch)
         for p, i in zip(probs, chunk, strict=True):
-            pred = predictor.postprocess(p, vset.sizes[i]).labels
-            matrix += confusion_matrix(vset.mask(i), pred, k)
+            prediction = predictor.postprocess(p, vset.sizes[i])
+            one = confusion_matrix(vset.mask(i), prediction.labels, k)
+            matrix += one
+            if per_image is not None:
+                per_image.append((prediction.score, image_dice(one)))
         if progress is not None:
             progress(min(start + batch_size, len(indices)), len(indices))
     if info.enabled:

@@ -55,6 +55,7 @@ class ScissorsInput:
         """Forget the outline."""
         self.job.cancel()
         self.vertices, self.closed, self._live, self._drag = [], False, [], None
+        self._hover = None  # a pointer position from before (or from another image) is no wire's end
         self._apply_when_ready = False
         self._show()
 
@@ -102,6 +103,7 @@ class ScissorsInput:
             return
         if not self.vertices or self.vertices[-1] != p:
             self.vertices.append(p)
+        self._hover = p  # the live wire starts here and follows the next move
         self._request()
 
     def move(self, scene: QPointF, held: bool) -> None:

@@ -206,6 +206,21 @@ def test_scissors_outline_snaps_to_the_box_and_a_vertex_can_be_dragged(canvas, q
     undo_all_restores(view, mask, np.zeros_like(mask))
 
 
+def test_scissors_live_wire_starts_at_the_new_vertex_not_at_an_old_pointer(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, _mask, _truth = canvas
+    view.set_tool("scissors")
+    click(qtbot, view, 106, 22)
+    qtbot.mouseMove(view.viewport(), vpos(view, 143, 21))  # the wire follows the pointer
+    settle(qtbot, view)
+    assert view._smart.scissors._live and view._smart.scissors._live[-1] != (106, 22)
+    qtbot.keyClick(view, Qt.Key.Key_Escape)  # (as switching images does) the outline is forgotten
+    assert not view._smart.scissors.vertices
+    click(qtbot, view, 20, 100)  # a new first vertex, far from where the pointer last was
+    settle(qtbot, view)
+    live = view._smart.scissors._live
+    assert all(abs(x - 20) <= 1 and abs(y - 100) <= 1 for x, y in live)  # no wire back to the old pointer
+
+
 # -------------------------------------------------------------------------- superpixels
 def test_superpixel_brush_paints_whole_superpixels_inside_the_disc(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
     view, mask, truth = canvas

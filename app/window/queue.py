@@ -36,7 +36,18 @@ class QueueCommands:
     def _calibration(self: MainWindow) -> Calibration | None:
         """What the active model's training measured of its uncertainty against its errors."""
         meta = self.ws.model.meta
-        return queue_calibration(meta.training) if meta is not None else None
+        return queue_calibration(meta.training, self._app_split()) if meta is not None else None
+
+    @staticmethod
+    def _why_shuffled(calibration: Calibration | None) -> str:
+        if calibration is None:
+            return "this model's uncertainty was not checked against its errors on this folder's validation images"
+        return calibration.describe()
+
+    def queue_ranks_by_uncertainty(self: MainWindow) -> bool:
+        """Whether Q takes the most uncertain image first (the active model's uncertainty is trusted)."""
+        calibration = self._calibration()
+        return calibration is not None and calibration.trusted
 
     def queue(self: MainWindow) -> list[int]:
         """Rows still to correct: shuffled (look-alikes taking turns) until the active model's
@@ -47,10 +58,9 @@ class QueueCommands:
         version = ws.model.version
         scores = {r.stem: r.uncertainty for r in ws.records
                   if version is not None and r.scored_by == version and r.uncertainty is not None}
-        calibration = self._calibration()
         stems = correction_queue(ws.layout, ws.records, done_stems(ws.records), scores or None, groups=ws.groups,
                                  unlearnt=unlearnt_stems(ws.records, version),
-                                 calibrated=calibration is not None and calibration.trusted)
+                                 calibrated=self.queue_ranks_by_uncertainty())
         return [ws.row_of[s] for s in stems]
 
     def _waiting_look_alikes(self: MainWindow, chosen: int) -> int:
@@ -80,14 +90,13 @@ class QueueCommands:
                        or self.ws.records[r].uncertainty is None)
         text = f"Queue: {len(queue)} to correct"
         calibration = self._calibration()
-        ranked = calibration is not None and calibration.trusted
+        ranked = self.queue_ranks_by_uncertainty()
         assert self.ws.layout is not None
         is_val = rec.stem in validation_stems(self.ws.layout, self.ws.records, self.ws.groups)
         if is_val:
             text += "; a validation image: comes in turn, not by uncertainty (it checks each fine-tune)"
         elif self.ws.model.predictor is not None and not ranked:
-            text += "; shuffled: " + (calibration.describe() if calibration is not None
-                                      else "this model's uncertainty was never checked against its errors")
+            text += "; shuffled: " + self._why_shuffled(calibration)
         elif rec.uncertainty is not None and rec.scored_by == self.ws.model.version:
             text += f"; uncertainty {rec.uncertainty:.3f}"
             waiting = self._waiting_look_alikes(rows[0])
@@ -103,17 +112,16 @@ class QueueCommands:
         """Predict every queued image the active model has not scored (background, cancellable);
         the file list sorts by uncertainty when the queue ranks by it. Returns how many predictions were queued."""
         if self.ws.model.predictor is None:
-            self.status.showMessage("Load a model (Ctrl+M) or train one first: the queue is ranked by its "
-                                    "uncertainty", 6000)
+            self.status.showMessage("Load a model (Ctrl+M) or train one first: its uncertainty is what the "
+                                    "queue is ranked by, once it is trusted", 6000)
             return 0
         rows = [r for r, rec in enumerate(self.ws.records) if rec.status not in DONE_STATUSES]
         n = self.ws.model.predict_all(rows)
-        calibration = self._calibration()
-        ranked = calibration is not None and calibration.trusted
+        ranked = self.queue_ranks_by_uncertainty()
         if ranked:
             self.files.set_sort("uncertainty")  # the list shows the queue
         # else the list keeps its order: the queue stays shuffled, and the status bar says why
-        why = "" if ranked or calibration is None else f"; the queue stays shuffled: {calibration.describe()}"
+        why = "" if ranked else f"; the queue stays shuffled: {self._why_shuffled(self._calibration())}"
         if n:
             self.status.set_progress(0, n)
             self.status.showMessage(f"Re-scoring {n} queued image(s) with model {self.ws.model.version}…{why}", 8000)

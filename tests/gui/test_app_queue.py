@@ -30,7 +30,8 @@ def _predicted_all(qtbot, w) -> None:  # type: ignore[no-untyped-def]
 
 def _trust_uncertainty(w, trusted: bool = True) -> None:  # type: ignore[no-untyped-def]
     """What a model's training records when its uncertainty ranks (or fails to rank) its validation errors."""
-    w.ws.model.meta.training["uncertainty_calibration"] = {"images": 12, "rho": 0.8 if trusted else 0.1}
+    w.ws.model.meta.training["uncertainty_calibration"] = {"images": 12, "rho": 0.8 if trusted else 0.1,
+                                                            "split": w._app_split()}
 
 
 def test_q_goes_to_the_most_uncertain_image_not_yet_corrected(qtbot, folder: Path, tiny_model: Path,
@@ -77,25 +78,37 @@ def test_q_goes_to_the_most_uncertain_image_not_yet_corrected(qtbot, folder: Pat
 
 def test_q_follows_a_shuffle_while_the_model_s_uncertainty_is_not_trusted(qtbot, folder: Path, tiny_model: Path,
                                                                           tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from unet_core.loop.corrections import correction_queue, done_stems
+    from unet_core.loop.corrections import correction_queue, done_stems, unlearnt_stems
 
     w = window_with_model(qtbot, tmp_path, folder, tiny_model)
     _predicted_all(qtbot, w)
     _trust_uncertainty(w, trusted=False)
     records = w.ws.records
     scores = {r.stem: r.uncertainty for r in records}
-    shuffled = correction_queue(w.ws.layout, records, done_stems(records), scores, "random", groups=w.ws.groups)
-    ranked = correction_queue(w.ws.layout, records, done_stems(records), scores, "uncertainty", groups=w.ws.groups)
-    assert [records[i].stem for i in w.queue()] != ranked  # not most uncertain first
+    done, unlearnt = done_stems(records), unlearnt_stems(records, w.ws.model.version)
+    auto = correction_queue(w.ws.layout, records, done, scores, groups=w.ws.groups, unlearnt=unlearnt)
+    ranked = correction_queue(w.ws.layout, records, done, scores, "uncertainty", groups=w.ws.groups, unlearnt=unlearnt)
     stems = [records[i].stem for i in w.queue()]
-    assert sorted(stems) == sorted(shuffled)
+    assert stems == auto and stems != ranked  # the shuffle, not most uncertain first
+    val = validation_stems(w.ws.layout, records, w.ws.groups)
+    target = next(s for s in stems if s not in val)
     w.show_row(w.ws.row_of[stems[-1]])
+    for s in stems[:stems.index(target)]:  # whatever comes before it was reviewed already
+        records[w.ws.row_of[s]].status = "reviewed"
     w.files.view.setFocus()
     qtbot.keyClick(w.files.view, Qt.Key.Key_Q)
-    wait_for(qtbot, lambda: w.ws.current == w.ws.row_of[stems[0]])
+    wait_for(qtbot, lambda: w.ws.current == w.ws.row_of[target])
     message = w.status.currentMessage()
-    if records[w.ws.current].stem not in validation_stems(w.ws.layout, records, w.ws.groups):
-        assert "shuffled" in message and "does not rank" in message and "0.10" in message
+    assert "shuffled: the model's uncertainty does not rank its errors surely enough: rank correlation 0.10 on 12" \
+        in message, message
+    w.files.set_sort("uncertainty")  # the user sorts by uncertainty: Predict All says Q does not follow it
+    w._on_batch_finished(True)  # (what a Predict All batch ends with)
+    assert "Q takes a shuffled order" in w.status.currentMessage()
+    # a calibration measured on another validation split (another folder, the CLI's split) is not this one's
+    w.ws.model.meta.training["uncertainty_calibration"] = {"images": 40, "rho": 0.9, "split": "app-000000000000"}
+    assert not w.queue_ranks_by_uncertainty()
+    w.rescore_queue()
+    assert "not checked against its errors on this folder's validation images" in w.status.currentMessage()
     w.close()
 
 

@@ -7,7 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from unet_core.training.calibration import CALIBRATED_RHO, MIN_IMAGES, Calibration, image_dice, rank, spearman
+from unet_core.training.calibration import (
+    MIN_IMAGES,
+    Calibration,
+    image_dice,
+    lower_bound,
+    needed_rho,
+    rank,
+    spearman,
+)
 
 
 def test_spearman_matches_the_textbook_values() -> None:
@@ -30,7 +38,7 @@ def test_the_queue_trusts_only_a_score_that_ranks_errors_on_enough_images() -> N
     assert "ranks its errors" in good.describe()
     backwards = Calibration.measure(scores, [0.5 + s / 2 for s in scores])
     assert backwards.rho == pytest.approx(-1.0) and not backwards.trusted
-    assert f"needs {CALIBRATED_RHO}" in backwards.describe()
+    assert "does not rank its errors surely enough" in backwards.describe() and "(needs 0.70)" in backwards.describe()
     few = Calibration.measure(scores[: n - 1], [1.0 - s for s in scores[: n - 1]])
     assert few.rho == pytest.approx(1.0) and not few.trusted and "too few" in few.describe()
     # non-finite pairs (an image without a score) are left out, not counted
@@ -38,12 +46,24 @@ def test_the_queue_trusts_only_a_score_that_ranks_errors_on_enough_images() -> N
     assert holes.images == n
 
 
+def test_few_images_must_agree_strongly_many_may_agree_less() -> None:
+    # the one-sided 95 % lower bound of rho must clear 0.1: a stronger rank correlation on fewer images
+    assert needed_rho(8) == pytest.approx(0.695, abs=0.002) and needed_rho(20) == pytest.approx(0.471, abs=0.002)
+    assert needed_rho(50) == pytest.approx(0.334, abs=0.002) and needed_rho(3) is None
+    assert not Calibration(12, 0.55).trusted and Calibration(12, 0.62).trusted
+    assert not Calibration(20, 0.45).trusted and Calibration(20, 0.5).trusted
+    assert not Calibration(7, 0.99).trusted  # under MIN_IMAGES whatever the correlation
+    assert lower_bound(0.5, 20) < 0.5 < lower_bound(0.5, 10**6) + 0.01 and lower_bound(1.0, 8) < 1.0
+
+
 def test_a_recorded_calibration_is_read_back_and_bad_metadata_is_ignored() -> None:
-    c = Calibration(12, 0.61)
+    c = Calibration(12, 0.61, "app-0123456789ab")
     assert Calibration.from_training({"uncertainty_calibration": c.to_dict()}) == c
     assert Calibration.from_training({}) is None
     for bad in ("x", {"images": -1, "rho": 0.9}, {"images": 10, "rho": 7.0}, {"images": True, "rho": 0.9},
-                {"images": 10, "rho": "high"}, {"images": 10, "rho": float("nan")}):
+                {"images": 10, "rho": "high"}, {"images": 10, "rho": float("nan")}, {"images": 10, "rho": 10**30},
+                {"images": 10**30, "rho": 0.9}, {"images": 10, "rho": 0.9, "split": 5},
+                {"images": 10, "rho": 0.9, "split": "x" * 65}):
         assert Calibration.from_training({"uncertainty_calibration": bad}) is None
     assert Calibration.from_training({"uncertainty_calibration": {"images": 3, "rho": None}}) == Calibration(3, None)
 

@@ -146,16 +146,20 @@ def test_validation_split_and_queue_keep_twins_together(carla_dir: Path, tmp_pat
     # 7 images, a fifth to validation: a single frame fits the share, the pair of twins never does
     assert len(val) == 1 and not val & set(twins)
     scores = {r.stem: 0.1 for r in records} | {twins[0]: 0.9, twins[1]: 0.8}
-    plain = correction_queue(layout, records, (), scores)
+    plain = correction_queue(layout, records, (), scores, "uncertainty")
     assert plain.index(twins[1]) <= 2  # without groups the twin comes straight after
-    queue = correction_queue(layout, records, (), scores, groups=groups)
+    queue = correction_queue(layout, records, (), scores, "uncertainty", groups=groups)
     assert queue[0] == twins[0] and queue.index(twins[1]) >= len(queue) - 2  # with groups it waits
     assert sorted(queue) == sorted(plain)
     # once the first twin is corrected but not yet learnt, its group goes to the back
-    later = correction_queue(layout, records, {twins[0]}, scores, groups=groups, unlearnt={twins[0]})
+    later = correction_queue(layout, records, {twins[0]}, scores, "uncertainty", groups=groups, unlearnt={twins[0]})
     assert later.index(twins[1]) >= len(later) - 2
-    learnt = correction_queue(layout, records, {twins[0]}, scores, groups=groups)
+    learnt = correction_queue(layout, records, {twins[0]}, scores, "uncertainty", groups=groups)
     assert learnt[0] == twins[1]  # after a fine-tune its score counts again
+    # the default order shuffles until the model's uncertainty is trusted: the twins still take turns
+    shuffled = correction_queue(layout, records, (), scores, groups=groups)
+    assert shuffled.index(twins[1]) >= len(shuffled) - 2 or shuffled.index(twins[0]) >= len(shuffled) - 2
+    assert correction_queue(layout, records, (), scores, groups=groups, calibrated=True) == queue
 
 
 def test_stopping_early_keeps_what_was_signed(carla_dir: Path, tmp_path: Path) -> None:

@@ -25,6 +25,13 @@ def test_random_order_is_a_seeded_permutation() -> None:
     assert random_order(STEMS, seed=4) != a
 
 
+def test_taking_images_out_keeps_the_shuffle_of_the_rest() -> None:
+    # the default order is this shuffle most of the time: correcting the first image must not reshuffle
+    a = random_order(STEMS, seed=3)
+    assert random_order(a[1:], seed=3) == a[1:]
+    assert random_order([s for s in STEMS if s != a[5]], seed=3) == [s for s in a if s != a[5]]
+
+
 def test_uncertainty_puts_the_least_sure_first() -> None:
     scores = {s: i / 20 for i, s in enumerate(STEMS)}
     order = order_queue(STEMS, "uncertainty", scores, seed=0)

@@ -70,8 +70,10 @@ def test_train_writes_checkpoints_and_reports_progress(carvana_dir: Path, tmp_pa
     assert len((tmp_path / "logs" / "metrics.jsonl").read_text().splitlines()) == 2
     # the saved weights carry how well their uncertainty ranked their errors on every validation image
     calibration = Calibration.from_training(meta.training)
-    assert calibration is not None and calibration.images == len(va)
-    assert calibration.rho is None or -1.0 <= calibration.rho <= 1.0
+    assert calibration is not None and calibration.images == len(va) and calibration.split is None
+    history = [e.val_metrics["uncertainty_calibration"] for e in rec.epochs]
+    best = max(range(len(rec.epochs)), key=lambda i: (rec.epochs[i].val_dice, i))  # ties: the later epoch saved
+    assert calibration.to_dict() == history[best]  # the best file carries its own epoch's measurement
     assert rec.epochs[-1].val_metrics["uncertainty_calibration"]["images"] == len(va)
 
 

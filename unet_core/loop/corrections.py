@@ -100,7 +100,7 @@ def correction_queue(layout: DatasetLayout, records: Sequence[ImageRecord], done
     The app's "Next in Queue" and the simulated annotator both take their next image from here:
     :func:`unet_core.loop.queue.order_queue` over the remaining stems, ``scores`` from the active
     model (missing ones go last), the fixed validation split spread through the queue; the default
-    order ranks by uncertainty only when ``calibrated`` (:func:`trusts_uncertainty`), else shuffles. With
+    order ranks by uncertainty only when ``calibrated`` (:func:`queue_calibration` is trusted), else shuffles. With
     ``groups``, uncertainty order also keeps look-alikes apart: one image of each group of alike
     images first, and those like an ``unlearnt`` image (corrected since the active model was trained)
     after the rest.
@@ -113,15 +113,14 @@ def correction_queue(layout: DatasetLayout, records: Sequence[ImageRecord], done
                        groups=similar, covered=covered, calibrated=calibrated)
 
 
-def queue_calibration(training: Mapping[str, Any] | None) -> Calibration | None:
-    """What the active model's training recorded of its uncertainty against its errors (``None``: nothing)."""
-    return None if training is None else Calibration.from_training(training)
-
-
-def trusts_uncertainty(training: Mapping[str, Any] | None) -> bool:
-    """Whether the default queue ranks by this model's uncertainty (its checkpoint's ``training`` metadata)."""
-    calibration = queue_calibration(training)
-    return calibration is not None and calibration.trusted
+def queue_calibration(training: Mapping[str, Any] | None, split: str | None) -> Calibration | None:
+    """What the active model's training (its checkpoint's ``training`` metadata) recorded of its uncertainty
+    against its errors on the validation split ``split`` (:func:`split_id`); ``None`` when it recorded
+    nothing, or measured it on another split (e.g. a model trained by the CLI or on another folder)."""
+    calibration = None if training is None else Calibration.from_training(training)
+    if calibration is None or calibration.split != split:
+        return None
+    return calibration
 
 
 def collect(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageRecord],

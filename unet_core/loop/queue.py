@@ -3,6 +3,7 @@ trusted, then most uncertain first (active learning); either one can also be for
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
@@ -19,12 +20,12 @@ def check_strategy(strategy: str) -> str:
 
 
 def random_order(stems: Sequence[str], seed: int) -> list[str]:
-    """A seeded shuffle of ``stems`` (independent of their input order: they are sorted first)."""
-    base = sorted(set(stems))
-    if len(base) != len(stems):
+    """A seeded shuffle of ``stems``: each stem's place comes from a hash of (seed, stem) alone, so it
+    does not depend on the input order, and taking images out of the queue leaves the others' order
+    as it was (a person who corrects the first image finds the second one next, not a new shuffle)."""
+    if len(set(stems)) != len(stems):
         raise ValueError("stems must be unique")
-    perm = np.random.default_rng(seed).permutation(len(base))
-    return [base[i] for i in perm]
+    return sorted(stems, key=lambda stem: hashlib.sha256(f"{seed}\0{stem}".encode()).digest())
 
 
 def order_queue(
@@ -52,7 +53,7 @@ def order_queue(
     ``validation`` split are never trained on, so the model stays unsure of them and a plain sort
     would keep sending the person there; they are spread evenly through the queue instead (in the
     seeded order), at their share of the images, as random order would. ``"random"``: the seeded
-    random order. Without scores (no model yet) both strategies give the seeded random order (with
+    random order. Without scores (no model yet) every strategy gives the seeded random order (with
     ``groups``, one image per look-alike group first), so a comparison starts from the same first round.
 
     ``groups`` (stem → group of look-alikes, :mod:`unet_core.data.lookalikes`) makes the uncertainty

@@ -242,6 +242,7 @@ class _Loop:
         from unet_core.loop.corrections import (
             correction_queue,
             queue_calibration,
+            split_id,
             unlearnt_stems,
             validation_stems,
         )
@@ -259,7 +260,8 @@ class _Loop:
         scores = {s: p.score for s, p in preds.items()} or None
         val_stems = validation_stems(self.work, self.records, self.groups)
         version = self.model[0] if self.model else None  # the app's queue: look-alikes of unlearnt images wait
-        calibration = queue_calibration(read_metadata(self.model[1]).training) if self.model else None
+        split = split_id(val_stems)
+        calibration = queue_calibration(read_metadata(self.model[1]).training, split) if self.model else None
         queue = correction_queue(self.work, self.records, self.done, scores, self.cfg.strategy,
                                  seed=self.cfg.seed + r, groups=self.groups,
                                  unlearnt=unlearnt_stems(self.records, version),
@@ -279,8 +281,8 @@ class _Loop:
         record = {
             "round": r, "model_version": used_version, "strategy": self.cfg.strategy, "images": images,
             "calibration": None if calibration is None else calibration.to_dict(),
-            "ranked_by_uncertainty": self.cfg.strategy == "uncertainty" or (
-                self.cfg.strategy == "auto" and calibration is not None and calibration.trusted and bool(scores)),
+            "ranked_by_uncertainty": bool(scores) and (self.cfg.strategy == "uncertainty" or (
+                self.cfg.strategy == "auto" and calibration is not None and calibration.trusted)),
             "corrected_so_far": len(self.done),
             "strokes_per_image": _mean(images, "strokes"), "pixels_changed_per_image": _mean(images, "pixels_changed"),
             "seconds_per_image": _mean(images, "seconds"), "start_dice_per_image": _mean(images, "dice_start"),
@@ -377,7 +379,8 @@ def simulate_loop(data: str | Path, work: str | Path, config: LoopConfig | None 
         last = rounds[-1]
         loop.eval_cache[loop.model[0]] = {"dice": last["heldout_dice_after"],
                                           "strokes_per_image": last["heldout_strokes_after"],
-                                          "seconds_per_image": last["heldout_seconds_after"]}
+                                          "seconds_per_image": last["heldout_seconds_after"],
+                                          "actions_per_image": last.get("heldout_actions_after")}
     try:
         for r in range(len(rounds), cfg.rounds):
             record = loop.run_round(r)

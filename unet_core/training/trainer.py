@@ -275,7 +275,7 @@ class _Run:
         matrix = validate(predictor, self.val_data, batch_size=self.config.batch_size, per_image=per_image)
         metrics = summarize(matrix, self.classes.names)
         # saved with these weights: the queue trusts their uncertainty only if it ranks their errors
-        calibration = Calibration.measure([s for s, _ in per_image], [d for _, d in per_image])
+        calibration = Calibration.measure([s for s, _ in per_image], [d for _, d in per_image], self.config.val_split)
         self.meta.training["uncertainty_calibration"] = metrics["uncertainty_calibration"] = calibration.to_dict()
         return metrics["dice"]["mean"], metrics
 

@@ -347,6 +347,7 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
                          "val_images": len(run.val_data or []), "size_hw": list(run.size),
                          "arch": run.meta.arch.to_dict(), "amp": str(run.amp_dtype) if run.amp_dtype else None,
                          "world_size": run.dist.world_size, "skipped": run.skipped,
+                         "time_limit": cfg.time_limit, "epochs": None if cfg.time_limit else cfg.max_epochs(),
                          "initial_val_dice": run.initial_dice})
     reserve, reason = 0.0, None
     epochs_done_at_start = run.epoch

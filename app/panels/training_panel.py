@@ -199,6 +199,30 @@ class TrainingPanel(QWidget):
         self.summary.setText(text)
         self.summary.setVisible(bool(text))
 
+    def show_last_run(self, name: str | None, losses: list[tuple[int, float]], dices: list[tuple[int, float]]) -> None:
+        """Redraw a logged run's curves (``name``: its log folder, which starts with the time it began);
+        ``None``: the folder has no run yet."""
+        if self._busy:
+            return
+        self.plots.clear()
+        if name is None:
+            self.status_label.setText("No training run yet.")
+            return
+        for step, loss in losses:
+            self.plots.add_loss(step, loss)
+        for epoch, dice in dices:
+            self.plots.add_dice(epoch, dice)
+        self.plots.flush()
+        when = name[:15]
+        if len(when) == 15 and when[:8].isdigit() and when[9:].isdigit():
+            when = f"{when[:4]}-{when[4:6]}-{when[6:8]} {when[9:11]}:{when[11:13]}"
+        parts = [f"Last run, started {when}"]
+        if losses:
+            parts.append(f"{losses[-1][0]} steps")
+        if dices:
+            parts.append(f"best validation Dice {max(d for _, d in dices):.3f}")
+        self.status_label.setText(" · ".join(parts))
+
     # -- run lifecycle (slots for TrainWorker signals) ---------------------------------------------
     @Slot(dict)
     def on_started(self, info: dict) -> None:

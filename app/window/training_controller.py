@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,12 @@ from unet_core.fsutil import atomic_copy
 from unet_core.loop.corrections import count_usable, effort_per_round, finetune_job, scratch_job
 from unet_core.loop.policy import keep_new_version, last_dice, trained_dice
 from unet_core.loop.rounds import round_config
+from unet_core.loop.run_logs import last_run_log, new_run_log
 from unet_core.loop.runs import new_run_path, remove_run
+from unet_core.training.run_log import read_curves
 from unet_core.training.types import TrainConfig, TrainResult
+
+LAST_RUN_POINTS = 1000  # loss points redrawn from a logged run (the plot holds 1024)
 
 
 class TrainingController(QObject):
@@ -40,6 +45,7 @@ class TrainingController(QObject):
         self._refresh = QTimer(self, singleShot=True, interval=300)
         self._refresh.timeout.connect(self.refresh_availability)
         ws.datasetOpened.connect(self.refresh_availability)
+        ws.datasetOpened.connect(self.show_last_run)
         ws.modelChanged.connect(self.refresh_availability)
         ws.recordChanged.connect(lambda *_: self._refresh.start())
         ws.stored.connect(lambda *_: self._refresh.start())  # the panel counts corrections on disk
@@ -78,12 +84,26 @@ class TrainingController(QObject):
         """True while a job runs."""
         return self.worker is not None and self.worker.is_running()
 
+    def show_last_run(self) -> None:
+        """After a folder opens: the curves of its last logged run, as they were when it ended."""
+        if self.is_running() or self.ws.store is None:
+            return
+        folder = last_run_log(self.ws.store)
+        if folder is None:
+            self.panel.show_last_run(None, [], [])
+            return
+        losses, dices = read_curves(folder, max_points=LAST_RUN_POINTS)
+        self.panel.show_last_run(folder.name, losses, dices)
+
     # -- starting ------------------------------------------------------------------------------
-    def _config(self, settings: Any, arch: str | None = None) -> TrainConfig:
-        return round_config(  # the benchmark's rounds use the same recipe
-            arch=arch or getattr(settings, "arch", "unet-small"), size_hw=settings.size_hw,
+    def _config(self, settings: Any, log_dir: Path | None = None) -> TrainConfig:
+        """The run's settings (the benchmark's rounds use the same recipe); every app run logs into the
+        store (TensorBoard events and the curves the panel shows again after reopening the folder)."""
+        config = round_config(
+            arch=getattr(settings, "arch", "unet-small"), size_hw=settings.size_hw,
             epochs=settings.epochs, time_limit=settings.time_limit_s, lr=settings.lr, device=settings.device,
         )
+        return replace(config, log_dir=log_dir)
 
     def _refuse(self, message: str) -> None:
         """Answer a request that cannot start (the panel leaves its busy state)."""
@@ -114,7 +134,7 @@ class TrainingController(QObject):
             self._refuse("Load or train a model before fine-tuning")
             return
         out = self._run_path()
-        config = self._config(settings)
+        config = self._config(settings, log_dir=self._log_dir(out))
         job = finetune_job(ws.model.path, ws.model.version, ws.layout, ws.store, ws.records, out, config,
                            settings.replay_fraction)
         self._start(job, {"mode": "finetune", "out": out, "parent": ws.model.version})
@@ -125,8 +145,18 @@ class TrainingController(QObject):
         if not self._ready():
             return
         out = self._run_path()
-        job = scratch_job(ws.layout, ws.store, ws.records, out, self._config(settings), ws.model.path)
+        config = self._config(settings, log_dir=self._log_dir(out))
+        job = scratch_job(ws.layout, ws.store, ws.records, out, config, ws.model.path)
         self._start(job, {"mode": "scratch", "out": out, "parent": None})
+
+    def _log_dir(self, run: Path) -> Path | None:
+        """A new log folder in the store for the run writing ``run`` (``None``, said once, if it cannot be made)."""
+        assert self.ws.store is not None
+        try:
+            return new_run_log(self.ws.store, run)
+        except OSError as err:
+            self.ws.message.emit(f"This run is not logged: cannot create its log folder ({err.strerror or err})")
+            return None
 
     def _run_path(self) -> Path:
         """Where a run writes its checkpoints; the version id is taken only when the result is kept."""

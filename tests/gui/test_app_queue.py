@@ -123,8 +123,14 @@ def test_after_a_finetune_the_queue_is_rescored_by_the_new_model(qtbot, folder: 
     w.train_ctl.choice_use_new = True
     w.training.forms["finetune"].set_values(TrainSettings("finetune", None, 1, None, 3e-4, "cpu", 0.3, "unet-tiny"))
     w.finetune_now()
-    with qtbot.waitSignal(w.train_ctl.runFinished, timeout=120000):
+    with qtbot.waitSignal(w.train_ctl.runFinished, timeout=120000) as finished:
         pass
+    steps_run = finished.args[0].steps
+    # the run logged into the store: TensorBoard events and the curves the panel redraws after reopening
+    from unet_core.loop.run_logs import run_logs
+
+    logs = run_logs(w.ws.store)
+    assert len(logs) == 1 and list(logs[0].glob("events.out.tfevents.*"))
     new = w.ws.store.current_model().id
     assert new != first
     todo = [r for r in w.ws.records if r.status not in ("corrected", "reviewed")]
@@ -152,6 +158,10 @@ def test_after_a_finetune_the_queue_is_rescored_by_the_new_model(qtbot, folder: 
     w2 = make_window(qtbot, tmp_path)
     w2.open_folder(folder)
     wait_for(qtbot, lambda: w2.ws.model.version == new)
+    # ... and the training panel shows the last run's curves again
+    assert w2.training.status_label.text().startswith("Last run, started ")
+    assert w2.training.plots.loss.n > 0 and w2.training.plots.dice.n > 0
+    assert w2.training.plots.loss.data()[0][-1] == steps_run
     assert all(r.scored_by == new for r in w2.ws.records if r.status not in ("corrected", "reviewed"))
     recs = w2.ws.records
     candidates = [i for i, r in enumerate(recs) if r.status not in ("corrected", "reviewed") and r.stem not in val]

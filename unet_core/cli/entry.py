@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     t.add_argument("--val-fraction", type=_fraction, default=0.2, help="validation share, split by car id / image")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--log-dir", metavar="DIR", help="write metrics.jsonl here")
+    t.add_argument("--log-dir", metavar="DIR", help="write the run's log here: TensorBoard events (open with tensorboard --logdir DIR), "
+                   "metrics.jsonl and steps.jsonl")
     t.add_argument("--resume", action="store_true", help="continue from <MODEL stem>.last.safetensors")
     t.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
     t.add_argument("--patience", type=int, help="stop after N epochs without validation improvement")

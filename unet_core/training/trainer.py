@@ -37,6 +37,7 @@ from unet_core.training.distributed import (
 from unet_core.training.losses import segmentation_loss
 from unet_core.training.metrics import summarize
 from unet_core.training.resume import last_path_for, load_resume_state, require_resume_state, resume_tensors
+from unet_core.training.run_log import EPOCHS_FILE, RunLog
 from unet_core.training.types import Callback, EpochInfo, StepInfo, TrainConfig, TrainResult, learning_rate
 from unet_core.training.validation import ValidationSet, validate
 
@@ -100,7 +101,8 @@ class _Run:
         if self.dist.is_main:  # an output that cannot be written stops the run now, not after training
             check_writable(self.out)
             if config.log_dir is not None:
-                check_writable(Path(config.log_dir) / "metrics.jsonl")
+                check_writable(Path(config.log_dir) / EPOCHS_FILE)
+                self.callbacks.append(RunLog(config.log_dir, classes.names, classes.colors))
         self.device = init_distributed(self.dist, select_device(config.device))
         self.amp_dtype = autocast_dtype(self.device, config.amp)
         # channels_last is faster on CUDA and on CPU (measured in benchmarks/model_widths.py)
@@ -108,6 +110,7 @@ class _Run:
         seed_everything(config.seed + self.dist.rank)
         self.parent_hash: str | None = None
         self.initial_dice: float | None = None
+        self.previews: list[tuple[np.ndarray, np.ndarray]] = []  # a few validation predictions, for the log
         self.model, self.meta = self._build_model(train_set, init, dataset_kind)
         self.meta.training = {
             "config": config.to_dict(),
@@ -272,11 +275,14 @@ class _Run:
             return None, None
         predictor = Predictor(self.model, self.meta, device=self.device, amp=self.config.amp)
         per_image: list[tuple[float, float]] = []
-        matrix = validate(predictor, self.val_data, batch_size=self.config.batch_size, per_image=per_image)
+        previews: list[tuple[np.ndarray, np.ndarray]] | None = [] if self.config.log_dir is not None else None
+        matrix = validate(predictor, self.val_data, batch_size=self.config.batch_size, per_image=per_image,
+                          previews=previews)
         metrics = summarize(matrix, self.classes.names)
         # saved with these weights: the queue trusts their uncertainty only if it ranks their errors
         calibration = Calibration.measure([s for s, _ in per_image], [d for _, d in per_image], self.config.val_split)
         self.meta.training["uncertainty_calibration"] = metrics["uncertainty_calibration"] = calibration.to_dict()
+        self.previews = previews or []
         return metrics["dice"]["mean"], metrics
 
     def save(self, path: Path, with_state: bool, extra: dict[str, Any] | None = None) -> None:
@@ -292,7 +298,7 @@ class _Run:
     def log(self, record: dict[str, Any]) -> None:
         if self.config.log_dir is None or not self.dist.is_main:
             return
-        append_text(Path(self.config.log_dir) / "metrics.jsonl", json.dumps(record) + "\n")
+        append_text(Path(self.config.log_dir) / EPOCHS_FILE, json.dumps(record) + "\n")
 
 
 def _seed_worker(worker_id: int) -> None:
@@ -373,7 +379,7 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
                                                             "history": run.history})
             run.log(record)
             info = EpochInfo(run.epoch, loss, dice, metrics, run.best, bool(is_best), elapsed,
-                             run.progress(elapsed, 1, 0))
+                             run.progress(elapsed, 1, 0), previews=run.previews)
             for cb in run.callbacks:
                 cb.on_epoch(info)
         barrier(run.dist)

@@ -106,6 +106,7 @@ class EpochInfo:
     is_best: bool
     elapsed: float
     progress: float
+    previews: list[Any] = field(default_factory=list)  # (image, labels) of a few validation images, model size
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 
@@ -82,11 +83,15 @@ def validate(
     dist: DistInfo | None = None,
     progress: Callable[[int, int], None] | None = None,
     per_image: list[tuple[float, float]] | None = None,
+    previews: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    preview_count: int = 3,
 ) -> np.ndarray:
     """The K x K confusion matrix of ``predictor`` on ``vset`` at full resolution (summed over ranks).
 
     ``per_image``, when given, receives each image's (uncertainty score, Dice) of this rank's share:
-    what :class:`unet_core.training.calibration.Calibration` measures the score against.
+    what :class:`unet_core.training.calibration.Calibration` measures the score against. ``previews``,
+    when given, receives (input image, predicted labels) at the model's input size of the first
+    ``preview_count`` images (for the run's log).
     """
     k = predictor.num_classes
     info = dist or DistInfo()
@@ -103,6 +108,10 @@ def validate(
             matrix += one
             if per_image is not None:
                 per_image.append((prediction.score, image_dice(one)))
+            if previews is not None and len(previews) < preview_count:
+                h, w = vset.inputs[i].shape[:2]
+                small = cv2.resize(prediction.labels, (w, h), interpolation=cv2.INTER_NEAREST)
+                previews.append((vset.inputs[i], small))
         if progress is not None:
             progress(min(start + batch_size, len(indices)), len(indices))
     if info.enabled:

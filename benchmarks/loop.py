@@ -16,6 +16,7 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -214,6 +215,29 @@ def replot(json_path: Path, png_path: Path) -> None:
 
 
 # ---- main ---------------------------------------------------------------------------------------
+def run_once(args: argparse.Namespace, scratch: Path, out: Path, log: Any) -> dict[str, Any]:
+    """One run of every strategy (on ``--data``, or a folder generated with ``args.seed`` in ``scratch``);
+    writes ``loop.json`` and ``loop.png`` into ``out`` and returns the report."""
+    if args.generate:
+        from unet_core.sample.writer import write_sample
+
+        data = write_sample(scratch / f"data-{args.seed}", args.generate, count=args.count, seed=args.seed,
+                            size_hw=args.gen_size)
+    else:
+        data = args.data
+    reports = simulate_strategies(data, scratch / f"work-{args.seed}", loop_config(args, args.strategies[0]),
+                                  args.strategies, log)
+    result = {"benchmark": "loop", "data": args.generate or str(Path(data).absolute()),
+              "strategies": reports, "comparison": compare(reports)}
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = out / "loop.json", out / "loop.png"
+    json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    plot(reports, png_path, plot_title(result["data"], reports))
+    result["files"] = {"json": str(json_path), "png": str(png_path)}
+    return result
+
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every strategy on the same folder; print the JSON report; write loop.json and loop.png."""
     args = parse_args(argv)
@@ -227,30 +251,21 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(json.dumps({"benchmark": "loop", "files": {"png": str(png)}}))
         return 0
+    return in_scratch(args, "maskloop-loop-", lambda scratch: run_once(args, scratch, args.out, log))
+
+
+def in_scratch(args: argparse.Namespace, prefix: str, body: Callable[[Path], dict[str, Any]]) -> int:
+    """Run ``body`` in a fresh working folder (under ``--work``; removed after unless ``--keep-work``) and
+    print its JSON report; a one-line error and exit status 1 for bad input or a file problem."""
     try:
         if args.work is not None:
             args.work.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix="maskloop-loop-", dir=args.work))
+        scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=args.work))
     except OSError as exc:
         print(f"error: cannot create a working folder: {exc}", file=sys.stderr)
         return 1
     try:
-        if args.generate:
-            from unet_core.sample.writer import write_sample
-
-            data = write_sample(scratch / "data", args.generate, count=args.count, seed=args.seed,
-                                size_hw=args.gen_size)
-        else:
-            data = args.data
-        reports = simulate_strategies(data, scratch, loop_config(args, args.strategies[0]), args.strategies, log)
-        result = {"benchmark": "loop", "data": args.generate or str(Path(data).absolute()),
-                  "strategies": reports, "comparison": compare(reports)}
-        args.out.mkdir(parents=True, exist_ok=True)
-        json_path, png_path = args.out / "loop.json", args.out / "loop.png"
-        json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
-        plot(reports, png_path, plot_title(result["data"], reports))
-        result["files"] = {"json": str(json_path), "png": str(png_path)}
-        print(json.dumps(result))
+        print(json.dumps(body(scratch)))
     except (MaskloopError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

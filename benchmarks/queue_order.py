@@ -11,19 +11,14 @@ whether it was at least as good as random on both (docs/effort.md, "The queue").
 from __future__ import annotations
 
 import json
-import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loop import compare, loop_config, parse_args, plot, plot_title
-
-from unet_core.errors import MaskloopError
-from unet_core.sim.session import simulate_strategies
+from loop import in_scratch, parse_args, run_once
 
 METRICS = ("final_heldout_dice", "final_heldout_strokes_per_image", "final_heldout_seconds_per_image")
 
@@ -87,54 +82,29 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     out = args.out if args.out_given else Path("out/queue_order")
-    per_seed: dict[int, dict[str, Any]] = {}
-    rounds: dict[int, dict[str, Any]] = {}
-    try:
-        if args.work is not None:
-            args.work.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix="maskloop-queue-", dir=args.work))
-    except OSError as exc:
-        print(f"error: cannot create a working folder: {exc}", file=sys.stderr)
-        return 1
-    try:
+
+    def run(scratch: Path) -> dict[str, Any]:
+        per_seed: dict[int, dict[str, Any]] = {}
+        rounds: dict[int, dict[str, Any]] = {}
         for seed in seeds:
             args.seed = seed
             log(f"seed {seed}")
-            if args.generate:
-                from unet_core.sample.writer import write_sample
-
-                data = write_sample(scratch / f"data-{seed}", args.generate, count=args.count, seed=seed,
-                                    size_hw=args.gen_size)
-            else:
-                data = args.data
-            reports = simulate_strategies(data, scratch / f"seed-{seed}", loop_config(args, args.strategies[0]),
-                                          args.strategies, log)
-            per_seed[seed] = compare(reports)
+            result = run_once(args, scratch, out / f"seed-{seed}", log)
+            per_seed[seed] = result["comparison"]
             rounds[seed] = {name: {"heldout_dice_after": r["summary"].get("heldout_dice_after"),
                                    "heldout_seconds": r["summary"].get("heldout_seconds"),
                                    "ranked_by_uncertainty": [x.get("ranked_by_uncertainty") for x in r["rounds"]],
                                    "calibration": [x.get("calibration") for x in r["rounds"]]}
-                            for name, r in reports.items()}
-            folder = out / f"seed-{seed}"
-            folder.mkdir(parents=True, exist_ok=True)
-            result = {"benchmark": "loop", "data": args.generate or str(Path(data).absolute()),
-                      "strategies": reports, "comparison": per_seed[seed]}
-            (folder / "loop.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-            plot(reports, folder / "loop.png", plot_title(result["data"], reports))
+                            for name, r in result["strategies"].items()}
         summary = {"benchmark": "queue_order", "data": args.generate or str(Path(args.data).absolute()),
                    "seeds": seeds, "strategies": args.strategies, "tools": args.tools,
                    "per_seed": {str(k): v for k, v in per_seed.items()},
                    "rounds": {str(k): v for k, v in rounds.items()}, **summarize_seeds(per_seed)}
         out.mkdir(parents=True, exist_ok=True)
         (out / "queue_order.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-        print(json.dumps(summary))
-    except (MaskloopError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if not args.keep_work:
-            shutil.rmtree(scratch, ignore_errors=True)
-    return 0
+        return summary
+
+    return in_scratch(args, "maskloop-queue-", run)
 
 
 if __name__ == "__main__":

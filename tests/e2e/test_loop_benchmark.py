@@ -214,3 +214,29 @@ def test_the_loop_with_smart_tools_reports_actions_and_seconds(carvana_dir: Path
     summary = report["summary"]
     assert len(summary["actions_per_image"]) == 2 and len(summary["heldout_actions"]) == 2
     assert not (carvana_dir / ".maskloop").exists()
+
+
+def test_queue_order_compares_the_default_with_random_over_seeds(carvana_dir: Path, tmp_path: Path) -> None:
+    args = ["--data", str(carvana_dir), *SMALL, "--steps-per-round", "8", "--seeds", "0", "1",
+            "--out", str(tmp_path / "out")]
+    proc = run_benchmark("queue_order.py", args, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["benchmark"] == "queue_order" and result["seeds"] == [0, 1]
+    assert result["strategies"] == ["auto", "random"]
+    for seed in ("0", "1"):
+        assert set(result["per_seed"][seed]["final_heldout_dice"]) == {"auto", "random"}
+        assert (tmp_path / "out" / f"seed-{seed}" / "loop.json").is_file()
+        assert result["rounds"][seed]["auto"]["ranked_by_uncertainty"] == [False, False]  # 3 validation images
+    means = result["means"]["final_heldout_dice"]
+    per_seed = [result["per_seed"][s]["final_heldout_dice"]["auto"] for s in ("0", "1")]
+    assert means["auto"] == pytest.approx(sum(per_seed) / 2, abs=1e-4)
+    verdict = result["vs_random"]["auto"]
+    assert verdict["dice_not_lower"] == (means["auto"] >= means["random"] - 1e-9)
+    assert 0 <= verdict["seeds_dice_not_lower"] <= 2
+    assert json.loads((tmp_path / "out" / "queue_order.json").read_text()) == result
+    bad = run_benchmark("queue_order.py", ["--data", str(carvana_dir), "--strategies", "auto", "--seeds", "0"],
+                        timeout=60)
+    assert bad.returncode == 1 and "must hold random" in bad.stderr and not bad.stdout
+    bad = run_benchmark("queue_order.py", ["--data", str(carvana_dir), "--seeds", "x"], timeout=60)
+    assert bad.returncode != 0 and "whole numbers" in bad.stderr

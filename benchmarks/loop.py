@@ -99,8 +99,9 @@ def loop_config(args: argparse.Namespace, strategy: str) -> LoopConfig:
 
 
 def compare(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Each order against random (all share round 0): held-out Dice and held-out correction effort after
-    the last round (the same images for all), and the strokes spent after round 0."""
+    """Each order against random (all share round 0): held-out Dice and held-out correction effort (seconds
+    per image; strokes when seconds are missing) after the last round (the same images for all), and the
+    strokes spent after round 0."""
     if "random" not in reports or not reports["random"]["summary"]:
         return {}
     out: dict[str, Any] = {"final_heldout_dice": {}, "final_heldout_strokes_per_image": {},
@@ -113,13 +114,17 @@ def compare(reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
         out["final_heldout_strokes_per_image"][name] = summary["heldout_strokes"][-1]
         out["final_heldout_seconds_per_image"][name] = (summary.get("heldout_seconds") or [None])[-1]
         out["strokes_after_round0"][name] = summary["strokes_after_round0"]
-    dr, sr = out["final_heldout_dice"]["random"], out["final_heldout_strokes_per_image"]["random"]
+    # effort in seconds (the smart person's brush strokes may all be zero); strokes when no seconds
+    effort = out["final_heldout_seconds_per_image"]
+    if any(v is None for v in effort.values()):
+        effort = out["final_heldout_strokes_per_image"]
+    dr, er = out["final_heldout_dice"]["random"], effort["random"]
     for name in out["final_heldout_dice"]:
         if name == "random":
             continue
-        d, st = out["final_heldout_dice"][name], out["final_heldout_strokes_per_image"][name]
+        d, e = out["final_heldout_dice"][name], effort[name]
         out[f"{name}_dice_not_lower"] = None if d is None or dr is None else d >= dr - 1e-9
-        out[f"{name}_heldout_effort_not_higher"] = None if st is None or sr is None else st <= sr + 1e-9
+        out[f"{name}_heldout_effort_not_higher"] = None if e is None or er is None else e <= er + 1e-9
     return out
 
 

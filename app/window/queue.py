@@ -50,7 +50,7 @@ class QueueCommands:
         return calibration is not None and calibration.trusted
 
     def queue(self: MainWindow) -> list[int]:
-        """Rows still to correct: shuffled (look-alikes taking turns) until the active model's
+        """Rows still to correct: the fixed shuffle until the active model's
         uncertainty is trusted, then most uncertain first (validation images spread through)."""
         ws = self.ws
         if ws.layout is None:

@@ -42,10 +42,10 @@ def order_queue(
 
     ``"auto"`` (the default): the uncertainty order when ``calibrated`` (the active model's score
     ranks its own errors on the validation split:
-    :attr:`unet_core.training.calibration.Calibration.trusted`), else the seeded random order with
-    look-alikes taking turns (``groups``). With a model trained on a few images, most uncertain
-    first trails random in the loop benchmark (docs/effort.md): entropy is highest on what the model
-    has never seen, not on what costs most to correct, and it sends the person to odd images first.
+    :attr:`unet_core.training.calibration.Calibration.trusted`), else the seeded random order itself
+    (letting look-alikes take turns there made held-out results no better on real CARLA). With a
+    model trained on a few images, most uncertain first can trail random (docs/effort.md, The queue):
+    entropy is highest on what the model has never seen, not on what costs most to correct.
 
     ``"uncertainty"``: descending ``scores`` (the model's mean normalised entropy,
     :attr:`unet_core.model.predictor.Prediction.score`; higher = less sure), ties and images without a
@@ -68,8 +68,8 @@ def order_queue(
         return shuffled if groups is None else _one_per_group_first(shuffled, groups, covered)
     if strategy == "random":
         return shuffled
-    if strategy == "auto" and not calibrated:
-        return shuffled if groups is None else _one_per_group_first(shuffled, groups, covered)
+    if strategy == "auto" and not calibrated:  # random until the uncertainty is trusted (docs/effort.md, The queue)
+        return shuffled
 
     def key(stem: str) -> tuple[int, float]:
         value = scores.get(stem)

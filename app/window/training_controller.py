@@ -85,15 +85,23 @@ class TrainingController(QObject):
         return self.worker is not None and self.worker.is_running()
 
     def show_last_run(self) -> None:
-        """After a folder opens: the curves of its last logged run, as they were when it ended."""
-        if self.is_running() or self.ws.store is None:
+        """After a folder opens: the curves of its last logged run, as they were when it ended (the log
+        is listed and read on a pool thread: a long run's log is megabytes)."""
+        store = self.ws.store
+        if self.is_running() or store is None:
             return
-        folder = last_run_log(self.ws.store)
-        if folder is None:
-            self.panel.show_last_run(None, [], [])
-            return
-        losses, dices = read_curves(folder, max_points=LAST_RUN_POINTS)
-        self.panel.show_last_run(folder.name, losses, dices)
+
+        def read() -> tuple[str | None, list[tuple[int, float]], list[tuple[int, float]]]:
+            folder = last_run_log(store)
+            if folder is None:
+                return None, [], []
+            return (folder.name, *read_curves(folder, max_points=LAST_RUN_POINTS))
+
+        def show(result: tuple[str | None, list[tuple[int, float]], list[tuple[int, float]]]) -> None:
+            if self.ws.store is store and not self.is_running():  # still the folder it was read for
+                self.panel.show_last_run(*result)
+
+        self.ws.run_in_background(read, show)
 
     # -- starting ------------------------------------------------------------------------------
     def _config(self, settings: Any, log_dir: Path | None = None) -> TrainConfig:

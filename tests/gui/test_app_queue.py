@@ -159,7 +159,7 @@ def test_after_a_finetune_the_queue_is_rescored_by_the_new_model(qtbot, folder: 
     w2.open_folder(folder)
     wait_for(qtbot, lambda: w2.ws.model.version == new)
     # ... and the training panel shows the last run's curves again
-    assert w2.training.status_label.text().startswith("Last run, started ")
+    wait_for(qtbot, lambda: w2.training.status_label.text().startswith("Last run, started "))
     assert w2.training.plots.loss.n > 0 and w2.training.plots.dice.n > 0
     assert w2.training.plots.loss.data()[0][-1] == steps_run
     assert all(r.scored_by == new for r in w2.ws.records if r.status not in ("corrected", "reviewed"))

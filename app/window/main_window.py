@@ -259,12 +259,14 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         self.files.records_changed()
         if not completed:
             self.status.showMessage("Predictions cancelled", 5000)
-        elif self.files.sort_key() == "uncertainty" and self.queue_ranks_by_uncertainty():
-            self.status.showMessage("Predicted all images; the list is ranked most uncertain first — "
-                                    "Q goes to the next image of the queue", 8000)
         elif self.files.sort_key() == "uncertainty":
-            self.status.showMessage("Predicted all images; the list is sorted by uncertainty, but Q takes a "
-                                    "shuffled order: " + self._why_shuffled(self._calibration()), 8000)
+            calibration = self._calibration()
+            if self.queue_ranks_by_uncertainty(calibration):
+                self.status.showMessage("Predicted all images; the list is ranked most uncertain first — "
+                                        "Q goes to the next image of the queue", 8000)
+            else:
+                self.status.showMessage("Predicted all images; the list is sorted by uncertainty, but Q takes a "
+                                        "shuffled order: " + self._why_shuffled(calibration), 8000)
         else:
             self.status.showMessage("Predicted all images", 5000)
 

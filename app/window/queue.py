@@ -44,9 +44,10 @@ class QueueCommands:
             return "this model's uncertainty was not checked against its errors on this folder's validation images"
         return calibration.describe()
 
-    def queue_ranks_by_uncertainty(self: MainWindow) -> bool:
-        """Whether Q takes the most uncertain image first (the active model's uncertainty is trusted)."""
-        calibration = self._calibration()
+    def queue_ranks_by_uncertainty(self: MainWindow, calibration: Calibration | None = None) -> bool:
+        """Whether Q takes the most uncertain image first (the active model's uncertainty is trusted);
+        ``calibration``: :meth:`_calibration` when the caller has it already."""
+        calibration = calibration or self._calibration()
         return calibration is not None and calibration.trusted
 
     def queue(self: MainWindow) -> list[int]:
@@ -90,7 +91,7 @@ class QueueCommands:
                        or self.ws.records[r].uncertainty is None)
         text = f"Queue: {len(queue)} to correct"
         calibration = self._calibration()
-        ranked = self.queue_ranks_by_uncertainty()
+        ranked = self.queue_ranks_by_uncertainty(calibration)
         assert self.ws.layout is not None
         is_val = rec.stem in validation_stems(self.ws.layout, self.ws.records, self.ws.groups)
         if is_val:
@@ -117,11 +118,12 @@ class QueueCommands:
             return 0
         rows = [r for r, rec in enumerate(self.ws.records) if rec.status not in DONE_STATUSES]
         n = self.ws.model.predict_all(rows)
-        ranked = self.queue_ranks_by_uncertainty()
+        calibration = self._calibration()
+        ranked = self.queue_ranks_by_uncertainty(calibration)
         if ranked:
             self.files.set_sort("uncertainty")  # the list shows the queue
         # else the list keeps its order: the queue stays shuffled, and the status bar says why
-        why = "" if ranked else f"; the queue stays shuffled: {self._why_shuffled(self._calibration())}"
+        why = "" if ranked else f"; the queue stays shuffled: {self._why_shuffled(calibration)}"
         if n:
             self.status.set_progress(0, n)
             self.status.showMessage(f"Re-scoring {n} queued image(s) with model {self.ws.model.version}…{why}", 8000)

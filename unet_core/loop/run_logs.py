@@ -22,7 +22,8 @@ def new_run_log(store: ProjectStore, run: Path, keep: int = KEEP_RUN_LOGS) -> Pa
     oldest logs beyond ``keep`` are removed first (a log is small, but a store lives for years)."""
     root = logs_root(store)
     root.mkdir(exist_ok=True)
-    for old in run_logs(store)[: max(0, len(run_logs(store)) - (keep - 1))]:
+    existing = run_logs(store)
+    for old in existing[: max(0, len(existing) - (keep - 1))]:
         shutil.rmtree(old, ignore_errors=True)
     folder = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{run.stem}"
     folder.mkdir()

@@ -151,7 +151,8 @@ def test_a_checkpoint_saved_on_cuda_loads_on_a_machine_without_it(carvana_dir: P
     out = tmp_path / "cuda.safetensors"
     save_checkpoint(out, model, CheckpointMeta(arch=model.config, classes=layout.classes, input_size=(64, 96),
                                                dataset_kind=layout.kind))
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # with any wheels' folder
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": path}
     npz = tmp_path / "loaded.npz"
     proc = subprocess.run([sys.executable, "-c", LOAD_ON_CPU, str(out), str(npz)], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, check=False)

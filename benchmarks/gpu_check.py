@@ -320,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--carvana", type=Path, help="a Carvana folder (train/*.jpg + train_masks/*_mask.gif)")
     p.add_argument("--device", default="cuda", help="cuda (default); cpu runs every part, as a smoke test")
     p.add_argument("--quick", action="store_true", help="tiny models and sizes (a smoke run of the code on a CPU)")
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=PARTS, help="run only these parts (default: all)")
     p.add_argument("--list-missing", action="store_true", help="print our imports that fail here, and exit")
     p.add_argument("--part", choices=sorted(PART_FUNCS), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -343,7 +344,9 @@ def main(argv: list[str] | None = None) -> int:
                   device=torch.cuda.get_device_name(0) if cuda and args.device.startswith("cuda") else "cpu")
     for name in PARTS:
         left = TOTAL_S - (time.perf_counter() - t0)
-        if no_cuda:
+        if name not in args.parts:
+            skipped[name] = "not asked for (--parts)"
+        elif no_cuda:
             skipped[name] = f"CUDA is not available here (torch {torch.__version__}, CUDA build {torch.version.cuda})"
         elif name == "classic_carvana" and not args.carvana:
             skipped[name] = "no --carvana DIR given (a Carvana folder: train/*.jpg + train_masks/*_mask.gif)"

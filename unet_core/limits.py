@@ -33,3 +33,7 @@ MAX_HEADER_BYTES = 16 * 1024 * 1024
 
 MAX_TENSORS = 10_000
 """Tensors in one checkpoint (a UNet has a few hundred, with optimizer state)."""
+
+MIN_SCALE = 1.0 / 256
+MAX_SCALE = 8.0
+"""Bounds of a model's scale (model pixels per image pixel) read from a checkpoint or typed by a user."""

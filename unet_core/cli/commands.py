@@ -88,7 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_ex, val_ex = split_by_group(examples, groups, args.val_fraction, args.seed)
     out = Path(args.out)
     config = TrainConfig(
-        arch=args.arch, size_hw=args.size, epochs=args.epochs, time_limit=args.time_limit,
+        arch=args.arch, size_hw=args.size, scale=args.scale, epochs=args.epochs, time_limit=args.time_limit,
         batch_size=args.batch_size, lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
         device=args.device, num_workers=args.workers, amp=False if args.no_amp else None,
         patience=args.patience, augment=not args.no_augment,
@@ -246,7 +246,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"architecture: UNet width {arch.base_width}, depth {arch.depth}, "
           f"{'bilinear' if arch.bilinear else 'transposed-conv'} up, batch norm {'on' if arch.batch_norm else 'off'}"
           f"{', paper (unpadded)' if arch.paper else ''}; {summary['parameters']:,} parameters")
-    print(f"input: {meta.input_size[0]}x{meta.input_size[1]} (HxW), dataset format: {meta.dataset_kind}")
+    framing = "every image stretched to it" if meta.scale is None else f"images scaled by {meta.scale:.4g}, aspect kept"
+    print(f"input: {meta.input_size[0]}x{meta.input_size[1]} (HxW), {framing}; dataset format: {meta.dataset_kind}")
     print(f"classes ({meta.classes.num_classes}): {', '.join(meta.classes.names)}")
     if tr:
         best = tr.get("best_val_dice")

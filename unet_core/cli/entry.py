@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from unet_core import __version__
 from unet_core.devices import DEVICE_CHOICES
 from unet_core.errors import MaskloopError
-from unet_core.limits import MAX_INPUT_SIDE
+from unet_core.limits import MAX_INPUT_SIDE, MAX_SCALE, MIN_SCALE
 
 ARCH_HELP = "unet-tiny (8 wide), unet-small (16, default), unet-base (32), unet (64, classic), unet-paper"
 
@@ -23,6 +23,16 @@ def _size(text: str) -> tuple[int, int]:
     if not (16 <= h <= MAX_INPUT_SIDE and 16 <= w <= MAX_INPUT_SIDE):
         raise argparse.ArgumentTypeError(f"both sides must be 16..{MAX_INPUT_SIDE} pixels")
     return h, w
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.5, got {text!r}") from None
+    if not MIN_SCALE <= value <= MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"must be between {MIN_SCALE:g} and {MAX_SCALE:g}")
+    return value
 
 
 def _fraction(text: str) -> float:
@@ -56,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--from", dest="init", metavar="MODEL", help="start from this checkpoint (fine-tune)")
     t.add_argument("--epochs", type=int, help="number of epochs (default 40, or unlimited with --time-limit)")
     t.add_argument("--time-limit", type=float, metavar="SEC", help="stop after this many seconds, validation included")
-    t.add_argument("--size", type=_size, help="model input HxW (default: long side 384, the data's aspect)")
+    t.add_argument("--size", type=_size, help="model input HxW, one tile (default: long side 384, the data's aspect)")
+    t.add_argument("--scale", type=_scale, help="model pixels per image pixel, aspect always kept (default: the typical "
+                   "image just fills --size; 1 trains on full-resolution crops and predicts in tiles)")
     t.add_argument("--batch-size", type=int, default=4)
     t.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
     t.add_argument("--arch", default="unet-small", help=ARCH_HELP)

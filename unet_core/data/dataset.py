@@ -1,4 +1,4 @@
-"""PyTorch Dataset of (image, mask, weight) examples: decode once, resize once, cache, augment per epoch."""
+"""PyTorch Dataset of (image, mask, weight) examples: decode once, scale once, cache, frame and augment per epoch."""
 
 from __future__ import annotations
 
@@ -10,16 +10,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
+from unet_core.data.framing import Framing, pad_to
 from unet_core.data.io import MaskFormat, check_mask, check_same_size, read_image, read_mask
 from unet_core.data.layouts import DatasetLayout, Pair
-from unet_core.data.transforms import (
-    Normalization,
-    resize_image,
-    resize_mask,
-    resize_weight,
-    to_tensor_input,
-    train_augmentation,
-)
+from unet_core.data.transforms import Normalization, to_tensor_input, train_augmentation
 from unet_core.errors import DataError, UnreadableFileError
 
 _Decoded = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
@@ -49,12 +43,14 @@ def examples_from_layout(layout: DatasetLayout, pairs: Sequence[Pair]) -> list[E
     ]
 
 
-def load_example(example: Example, size_hw: Sequence[int], num_classes: int) -> _Decoded:
-    """Decode an example and resize it to ``size_hw``: (uint8 HxWx3 image, uint8 mask, weight | None).
+def load_example(example: Example, framing: Framing | Sequence[int], num_classes: int) -> _Decoded:
+    """Decode an example and scale it to its working size: (uint8 image, uint8 mask, float32 weight | None).
 
+    ``framing`` may be a plain (H, W) size: every image is then stretched to it (the old rule).
     Raises :class:`DataError` naming the file for unreadable files, mismatched sizes or
     class ids ``>= num_classes``; ``ValueError`` for a weight map of the wrong shape.
     """
+    frame = framing if isinstance(framing, Framing) else Framing((int(framing[0]), int(framing[1])))
     image = read_image(example.image_path)
     mask = read_mask(example.mask_path, example.mask_format)
     check_same_size(image, mask, example.image_path, example.mask_path)
@@ -65,12 +61,44 @@ def load_example(example: Example, size_hw: Sequence[int], num_classes: int) -> 
             raise ValueError(
                 f"weight map for {example.image_path.name} is {example.weight.shape}, expected {mask.shape}"
             )
-        weight = resize_weight(example.weight, size_hw)
-    return resize_image(image, size_hw), resize_mask(mask, size_hw), weight
+        weight = frame.scaled(example.weight.astype(np.float32, copy=False))
+    return frame.scaled(image), frame.scaled_mask(mask), weight
+
+
+def frame_example(
+    image: np.ndarray, mask: np.ndarray, weight: np.ndarray | None, size_hw: tuple[int, int], rng: torch.Generator | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A working-size example as exactly one input: a crop where it is larger (random with ``rng``, else
+    centred), mirrored padding where it is smaller, whose pixels get weight 0 (never trained on)."""
+    th, tw = size_hw
+    h, w = mask.shape[:2]
+    if weight is None:
+        weight = np.ones((h, w), dtype=np.float32)
+    if h > th or w > tw:
+        y0 = _offset(h - th, rng)
+        x0 = _offset(w - tw, rng)
+        image, mask, weight = (a[y0 : y0 + th, x0 : x0 + tw] for a in (image, mask, weight))
+    if image.shape[:2] != (th, tw):
+        image = pad_to(image, size_hw)
+        mask = pad_to(mask, size_hw)
+        weight = pad_to(weight, size_hw, mode="zero")
+    return image, mask, weight
+
+
+def _offset(room: int, rng: torch.Generator | None) -> int:
+    if room <= 0:
+        return 0
+    if rng is None:
+        return room // 2
+    return int(torch.randint(0, room + 1, (1,), generator=rng))
 
 
 class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
-    """Examples resized to ``size_hw`` (whole image stretched), optionally augmented.
+    """Examples framed to ``size_hw``, optionally augmented.
+
+    With ``scale`` each image is resized by it with its aspect kept, then cropped (randomly when
+    augmenting) or padded to ``size_hw``; padding gets weight 0. Without it every image is
+    stretched to ``size_hw`` (how models from before framing were trained).
 
     Each item is ``{"image": float32 3xHxW (normalised), "mask": int64 HxW,
     "weight": float32 HxW}``; weight is ones when the example has none (after augmentation,
@@ -90,6 +118,7 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
         norm: Normalization = Normalization(),  # noqa: B008 - frozen, immutable default
         cache: bool = True,
         augment_strength: str = "default",
+        scale: float | None = None,
     ) -> None:
         if len(size_hw) != 2 or min(int(s) for s in size_hw) < 1:
             raise ValueError(f"size_hw must be (height, width) with positive values, got {size_hw!r}")
@@ -97,6 +126,8 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
         self.examples: list[Example] = list(examples)
         self.size_hw: tuple[int, int] = (int(size_hw[0]), int(size_hw[1]))
+        self.framing = Framing(self.size_hw, scale)
+        self._crop_rng: torch.Generator | None = None
         self.num_classes = int(num_classes)
         self.augment = bool(augment)
         self.norm = norm
@@ -115,7 +146,7 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
         hit = self._cache.get(index)
         if hit is not None:
             return hit
-        decoded = load_example(self.examples[index], self.size_hw, self.num_classes)
+        decoded = load_example(self.examples[index], self.framing, self.num_classes)
         if self.cache:
             self._cache[index] = decoded
         return decoded
@@ -155,12 +186,19 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
         info = get_worker_info()
         if info is not None and self._aug is not None and self._seeded_worker != info.seed:
             self._aug.set_random_seed(info.seed % 2**32)
+            self._crop_rng = torch.Generator().manual_seed(info.seed % 2**63)
             self._seeded_worker = info.seed
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         image, mask, weight = self._decoded(index)
         if self._aug is not None:
             self._reseed_for_worker()
+        if image.shape[:2] != self.size_hw:
+            if self.augment and self._crop_rng is None:
+                self._crop_rng = torch.Generator().manual_seed(torch.initial_seed() % 2**63)
+            image, mask, weight = frame_example(image, mask, weight, self.size_hw,
+                                                self._crop_rng if self.augment else None)
+        if self._aug is not None:
             if weight is None:
                 weight = np.ones(mask.shape, dtype=np.float32)
             out = self._aug(image=image, mask=mask, weight=weight)
@@ -176,4 +214,4 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
         }
 
 
-__all__ = ["Example", "SegmentationDataset", "examples_from_layout", "load_example"]
+__all__ = ["Example", "SegmentationDataset", "examples_from_layout", "frame_example", "load_example"]

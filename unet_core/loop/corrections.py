@@ -222,7 +222,7 @@ def score(checkpoint: Path, val: Sequence[Example], device: str) -> float | None
     from unet_core.training.validation import ValidationSet, validate
 
     predictor = Predictor.from_checkpoint(checkpoint, device=device)
-    vset, _ = ValidationSet.build(val, predictor.meta.input_size, predictor.num_classes)
+    vset, _ = ValidationSet.build(val, predictor.framing, predictor.num_classes)
     if not len(vset):
         return None
     return summarize(validate(predictor, vset), predictor.meta.classes.names)["dice"]["mean"]

@@ -14,6 +14,7 @@ from safetensors import safe_open
 from safetensors.torch import save as st_save
 
 from unet_core.data.classes import ClassTable
+from unet_core.data.framing import Framing, check_scale
 from unet_core.data.transforms import Normalization
 from unet_core.errors import CheckpointError
 from unet_core.fsutil import atomic_write_bytes, remove_stale_temps
@@ -32,12 +33,18 @@ class CheckpointMeta:
 
     arch: UNetConfig
     classes: ClassTable
-    input_size: tuple[int, int]  # (H, W) the model sees
+    input_size: tuple[int, int]  # (H, W) the model sees: one tile
     normalization: Normalization = field(default_factory=Normalization)
     dataset_kind: str = "generic"  # carvana | carla | carla_lyft | generic: the native mask format
     training: dict[str, Any] = field(default_factory=dict)  # epochs, best_val_dice, data fingerprint, ...
     parent_hash: str | None = None
     created: float = field(default_factory=time.time)
+    scale: float | None = None  # model pixels per image pixel (aspect kept); None: images are stretched (old files)
+
+    @property
+    def framing(self) -> Framing:
+        """How images become this model's input."""
+        return Framing(self.input_size, self.scale)
 
     def to_metadata(self) -> dict[str, str]:
         """The string-to-string metadata stored in the safetensors header."""
@@ -46,9 +53,7 @@ class CheckpointMeta:
             "format_version": str(FORMAT_VERSION),
             "arch": json.dumps(self.arch.to_dict(), sort_keys=True),
             "classes": json.dumps(self.classes.to_dict()),
-            "input": json.dumps(
-                {"size_hw": list(self.input_size), "normalization": self.normalization.to_dict()}
-            ),
+            "input": json.dumps({**self.framing.to_dict(), "normalization": self.normalization.to_dict()}),
             "dataset_kind": self.dataset_kind,
             "training": json.dumps(self.training, sort_keys=True, default=_json_default),
             "parent": self.parent_hash or "",
@@ -77,6 +82,7 @@ class CheckpointMeta:
             if len(size) != 2 or min(size) < 1 or max(size) > MAX_INPUT_SIDE:
                 raise ValueError(f"bad input size {size} (each side 1..{MAX_INPUT_SIDE})")
             norm = Normalization.from_dict(inp.get("normalization", {}))
+            scale = None if inp.get("scale") is None else check_scale(inp["scale"])
             training = json.loads(meta.get("training", "{}"))
             created = float(meta.get("created", "0") or 0)
             if not isinstance(training, dict):
@@ -98,6 +104,7 @@ class CheckpointMeta:
             training=training,
             parent_hash=meta.get("parent") or None,
             created=created,
+            scale=scale,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -106,6 +113,7 @@ class CheckpointMeta:
             "arch": self.arch.to_dict(),
             "classes": self.classes.to_dict(),
             "input_size_hw": list(self.input_size),
+            "scale": self.scale,
             "normalization": self.normalization.to_dict(),
             "dataset_kind": self.dataset_kind,
             "training": self.training,

@@ -13,10 +13,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from unet_core.data.transforms import resize_image, to_tensor_input
+from unet_core.data.framing import Framing, pad_to
+from unet_core.data.transforms import to_tensor_input
 from unet_core.devices import autocast_dtype, select_device
 from unet_core.edit.probabilities import ClassProbabilities
 from unet_core.model.checkpoint import CheckpointMeta, load_checkpoint
+from unet_core.model.stream import StreamedOutputs
+from unet_core.model.tiles import blended_rows
 from unet_core.model.upsample import upsample_labels, upsample_probabilities
 
 
@@ -88,9 +91,14 @@ class Predictor:
         """Number of classes the model predicts."""
         return self.meta.classes.num_classes
 
-    def preprocess(self, image: np.ndarray) -> np.ndarray:
-        """An RGB uint8 image as the model's normalised C x h x w float32 input."""
-        return to_tensor_input(resize_image(image, self.meta.input_size), self.meta.normalization)
+    @property
+    def framing(self) -> Framing:
+        """How images become this model's input (scale, padding, tiles)."""
+        return self.meta.framing
+
+    def preprocess(self, working: np.ndarray) -> np.ndarray:
+        """A working-size RGB uint8 image that fits one input as the model's normalised C x h x w input (padded)."""
+        return to_tensor_input(pad_to(working, self.meta.input_size), self.meta.normalization)
 
     @torch.inference_mode()
     def probabilities_lowres(self, batch: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -111,9 +119,15 @@ class Predictor:
         return self.model(x).float().softmax(dim=1)
 
     def postprocess(
-        self, probs: torch.Tensor, size_hw: tuple[int, int], with_probabilities: bool = False
+        self,
+        probs: torch.Tensor,
+        size_hw: tuple[int, int],
+        with_probabilities: bool = False,
+        working_hw: tuple[int, int] | None = None,
     ) -> Prediction:
         """Resize one K x h x w probability map to ``size_hw`` and derive labels and uncertainty."""
+        if working_hw is not None:  # the padding of a letterboxed input is not part of the image
+            probs = probs[:, : working_hw[0], : working_hw[1]]
         low = probs.numpy().transpose(1, 2, 0)  # h x w x K
         h, w = size_hw
         k = low.shape[-1]
@@ -139,18 +153,49 @@ class Predictor:
         )
 
     def predict(self, image: np.ndarray, with_probabilities: bool = False) -> Prediction:
-        """Predict one H x W x 3 RGB uint8 image at its full resolution."""
-        probs = self.probabilities_lowres(self.preprocess(image)[None])
-        return self.postprocess(probs[0], image.shape[:2], with_probabilities)
+        """Predict one H x W x 3 RGB uint8 image at its full resolution (tiled when it is larger than the input)."""
+        return self.predict_scaled(self.framing.scaled(image), image.shape[:2], with_probabilities)
+
+    def predict_scaled(
+        self, working: np.ndarray, size_hw: tuple[int, int], with_probabilities: bool = False
+    ) -> Prediction:
+        """Predict an image already resized to its working size; outputs are at ``size_hw``."""
+        working_hw = (int(working.shape[0]), int(working.shape[1]))
+        if not self.framing.fits(working_hw):
+            return self.predict_tiled(working, size_hw, with_probabilities)
+        probs = self.probabilities_lowres(self.preprocess(working)[None])
+        return self.postprocess(probs[0], size_hw, with_probabilities, working_hw)
+
+    def predict_tiled(
+        self, working: np.ndarray, size_hw: tuple[int, int], with_probabilities: bool = False, batch_size: int = 4
+    ) -> Prediction:
+        """Predict a working image larger than the input in overlapping, blended tiles with bounded memory."""
+        outputs = StreamedOutputs(working.shape[:2], size_hw, self.num_classes, with_probabilities)
+        for row0, rows in blended_rows(self._forward_crops, working, self.meta.input_size, self.num_classes,
+                                       batch_size=batch_size):
+            outputs.add(row0, rows)
+        labels, uncertainty, score, low, full = outputs.finish()
+        return Prediction(labels=labels, uncertainty=uncertainty, score=score, probabilities=full,
+                          low_probabilities=low)
+
+    def _forward_crops(self, crops: list[np.ndarray]) -> np.ndarray:
+        norm = self.meta.normalization
+        return self.probabilities_lowres(np.stack([to_tensor_input(c, norm) for c in crops])).numpy()
 
     def predict_many(self, images: Sequence[np.ndarray], batch_size: int = 4) -> list[Prediction]:
-        """Predict a list of images in batches (sizes may differ)."""
-        out: list[Prediction] = []
-        for start in range(0, len(images), max(1, batch_size)):
-            chunk = images[start : start + batch_size]
-            probs = self.probabilities_lowres(np.stack([self.preprocess(im) for im in chunk]))
-            out.extend(self.postprocess(p, im.shape[:2]) for p, im in zip(probs, chunk, strict=True))
-        return out
+        """Predict a list of images (sizes may differ): those that fit one input in batches, larger ones in tiles."""
+        workings = [self.framing.scaled(im) for im in images]
+        out: list[Prediction | None] = [None] * len(images)
+        small = [i for i, wk in enumerate(workings) if self.framing.fits(wk.shape[:2])]
+        for start in range(0, len(small), max(1, batch_size)):
+            chunk = small[start : start + batch_size]
+            probs = self.probabilities_lowres(np.stack([self.preprocess(workings[i]) for i in chunk]))
+            for p, i in zip(probs, chunk, strict=True):
+                out[i] = self.postprocess(p, images[i].shape[:2], working_hw=workings[i].shape[:2])
+        for i, wk in enumerate(workings):
+            if out[i] is None:
+                out[i] = self.predict_tiled(wk, images[i].shape[:2])
+        return [p for p in out if p is not None]
 
     def predict_stream(
         self, items: Iterable[tuple[object, np.ndarray]], batch_size: int = 4

@@ -6,6 +6,7 @@ import json
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from torch.utils.data.distributed import DistributedSampler
 
 from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example, SegmentationDataset
+from unet_core.data.framing import check_scale, typical_scale
+from unet_core.data.image_headers import file_image_size
 from unet_core.devices import autocast_dtype, describe_device, select_device
 from unet_core.errors import DataError
 from unet_core.fsutil import append_text, check_writable, remove_stale_temps
@@ -49,16 +52,32 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def auto_size(examples: Sequence[Example], long_side: int = 384, multiple: int = 32) -> tuple[int, int]:
-    """Model input size (H, W) keeping the first image's aspect, long side ``long_side``, multiples of 32."""
-    from unet_core.data.io import read_image  # local: only needed when no size is given
+def header_sizes(examples: Sequence[Example], most: int = 200) -> list[tuple[int, int]]:
+    """(H, W) of up to ``most`` images spread over ``examples``, read from file headers only."""
+    step = max(1, len(examples) // most)
+    sizes = [file_image_size(ex.image_path) for ex in list(examples)[::step][:most]]
+    return [s for s in sizes if s is not None]
 
-    h, w = read_image(examples[0].image_path).shape[:2]
+
+def auto_size(examples: Sequence[Example], long_side: int = 384, multiple: int = 32) -> tuple[int, int]:
+    """Model input size (H, W) keeping the most common image aspect, long side ``long_side``, multiples of 32."""
+    sizes = header_sizes(examples)
+    if not sizes:
+        from unet_core.data.io import read_image  # local: only when no header could be read
+
+        sizes = [read_image(examples[0].image_path).shape[:2]]
+    h, w = Counter(sizes).most_common(1)[0][0]
     scale = long_side / max(h, w)
     return (
         max(multiple, round(h * scale / multiple) * multiple),
         max(multiple, round(w * scale / multiple) * multiple),
     )
+
+
+def auto_scale(examples: Sequence[Example], size_hw: tuple[int, int]) -> float:
+    """The scale at which the typical image fills the input with its aspect kept (see :func:`typical_scale`)."""
+    sizes = header_sizes(examples)
+    return check_scale(typical_scale(sizes, size_hw) if sizes else 1.0)
 
 
 def data_fingerprint(examples: Sequence[Example]) -> str:
@@ -120,7 +139,8 @@ class _Run:
         }
         self.size = self.meta.input_size
         self.train_data = SegmentationDataset(
-            list(train_set), self.size, classes.num_classes, augment=config.augment, norm=self.meta.normalization
+            list(train_set), self.size, classes.num_classes, augment=config.augment, norm=self.meta.normalization,
+            scale=self.meta.scale,
         )
         # decode everything once up front: unreadable files are skipped (and reported), wrong data stops here
         self.skipped = [str(e) for e in self.train_data.preload(skip_bad=True)]
@@ -128,7 +148,7 @@ class _Run:
             raise DataError("none of the training images could be read", Path(train_set[0].image_path).parent)
         self.val_data = None
         if self.dist.is_main and val_set:
-            self.val_data, val_skipped = ValidationSet.build(val_set, self.size, classes.num_classes)
+            self.val_data, val_skipped = ValidationSet.build(val_set, self.meta.framing, classes.num_classes)
             self.skipped += [str(e) for e in val_skipped]
         self.has_val = bool(self.val_data) if self.dist.is_main else bool(val_set)
         self.net: nn.Module = self.model
@@ -159,6 +179,8 @@ class _Run:
             meta.created = time.time()
             if self.config.size_hw is not None:
                 meta.input_size = tuple(self.config.size_hw)  # type: ignore[assignment]
+            if self.config.scale is not None:  # a fully convolutional model can move to another scale
+                meta.scale = check_scale(self.config.scale)
             check_input_size(meta.arch, meta.input_size)
         else:
             arch = UNetConfig.preset(self.config.arch, self.classes.num_classes)
@@ -166,8 +188,10 @@ class _Run:
                 arch = UNetConfig.from_dict({**arch.to_dict(), "dropout": self.config.dropout})
             size = tuple(self.config.size_hw) if self.config.size_hw else auto_size(train_set)
             check_input_size(arch, size)  # type: ignore[arg-type]
+            scale = check_scale(self.config.scale) if self.config.scale is not None else auto_scale(train_set, size)  # type: ignore[arg-type]
             model = build_model(arch)
-            meta = CheckpointMeta(arch=arch, classes=self.classes, input_size=size, dataset_kind=kind)  # type: ignore[arg-type]
+            meta = CheckpointMeta(arch=arch, classes=self.classes, input_size=size, dataset_kind=kind,  # type: ignore[arg-type]
+                                  scale=scale)
         model.to(self.device)
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
@@ -350,7 +374,7 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
     if main:
         for cb in run.callbacks:
             cb.on_start({"device": describe_device(run.device), "train_images": len(run.train_data),
-                         "val_images": len(run.val_data or []), "size_hw": list(run.size),
+                         "val_images": len(run.val_data or []), "size_hw": list(run.size), "scale": run.meta.scale,
                          "arch": run.meta.arch.to_dict(), "amp": str(run.amp_dtype) if run.amp_dtype else None,
                          "world_size": run.dist.world_size, "skipped": run.skipped,
                          "time_limit": cfg.time_limit, "epochs": None if cfg.time_limit else cfg.max_epochs(),

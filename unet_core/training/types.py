@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from unet_core.data.framing import check_scale
+
 
 @dataclass
 class TrainConfig:
@@ -14,6 +16,7 @@ class TrainConfig:
 
     arch: str = "unet-small"
     size_hw: tuple[int, int] | None = None  # None: chosen from the data (long side 384, multiple of 32)
+    scale: float | None = None  # model pixels per image pixel; None: the typical image fills the input (aspect kept)
     epochs: int | None = None  # None: 40, or unlimited when a time limit is set
     time_limit: float | None = None  # seconds for the whole run, validation included
     batch_size: int = 4
@@ -55,6 +58,8 @@ class TrainConfig:
             raise ValueError("validation fraction must be in [0, 1)")
         if self.size_hw is not None and (len(self.size_hw) != 2 or min(self.size_hw) < 16):
             raise ValueError("input size must be two numbers of at least 16 (HxW)")
+        if self.scale is not None:
+            check_scale(self.scale)
         if self.schedule not in ("cosine", "constant"):
             raise ValueError("schedule must be 'cosine' or 'constant'")
 

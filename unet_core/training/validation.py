@@ -1,4 +1,4 @@
-"""Full-resolution validation: cached model-size inputs, masks at native size, confusion-matrix metrics."""
+"""Full-resolution validation: cached working-size inputs, masks at native size, confusion-matrix metrics."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from unet_core.data.dataset import Example
+from unet_core.data.framing import Framing
 from unet_core.data.io import check_mask, check_same_size, read_image, read_mask
-from unet_core.data.transforms import resize_image, to_tensor_input
 from unet_core.errors import UnreadableFileError
-from unet_core.model.predictor import Predictor
+from unet_core.model.predictor import Prediction, Predictor
 from unet_core.training.calibration import image_dice
 from unet_core.training.distributed import DistInfo, all_reduce_sum
 from unet_core.training.metrics import confusion_matrix
@@ -23,10 +23,10 @@ DEFAULT_CACHE_BYTES = 1 << 30
 
 @dataclass
 class ValidationSet:
-    """Validation pairs decoded once: inputs at the model size, masks at full size while they fit the budget."""
+    """Validation pairs decoded once: inputs at their working size, masks at full size while they fit the budget."""
 
     examples: list[Example]
-    inputs: list[np.ndarray]  # h x w x 3 uint8, already at the model's input size
+    inputs: list[np.ndarray]  # h x w x 3 uint8, already scaled to the model's working size
     masks: list[np.ndarray | None]  # full-resolution masks (None: re-read when needed)
     sizes: list[tuple[int, int]]
 
@@ -34,7 +34,7 @@ class ValidationSet:
     def build(
         cls,
         examples: Sequence[Example],
-        size_hw: tuple[int, int],
+        framing: Framing,
         num_classes: int,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> tuple[ValidationSet, list[UnreadableFileError]]:
@@ -55,7 +55,7 @@ class ValidationSet:
             kept.append(ex)
             check_same_size(image, mask, ex.image_path, ex.mask_path)
             check_mask(mask, num_classes, ex.mask_path)
-            inputs.append(resize_image(image, size_hw))
+            inputs.append(framing.scaled(image))
             sizes.append((int(mask.shape[0]), int(mask.shape[1])))
             if used + mask.nbytes <= cache_bytes:
                 masks.append(mask)
@@ -97,23 +97,34 @@ def validate(
     info = dist or DistInfo()
     indices = list(range(info.rank, len(vset), info.world_size))
     matrix = np.zeros((k, k), dtype=np.int64)
-    norm = predictor.meta.normalization
-    for start in range(0, len(indices), max(1, batch_size)):
-        chunk = indices[start : start + batch_size]
-        batch = np.stack([to_tensor_input(vset.inputs[i], norm) for i in chunk])
-        probs = predictor.probabilities_lowres(batch)
+    fitting = [i for i in indices if predictor.framing.fits(vset.inputs[i].shape[:2])]
+    done = 0
+
+    def score(i: int, prediction: Prediction) -> None:
+        one = confusion_matrix(vset.mask(i), prediction.labels, k)
+        matrix[...] += one
+        if per_image is not None:
+            per_image.append((prediction.score, image_dice(one)))
+        if previews is not None and len(previews) < preview_count:
+            h, w = vset.inputs[i].shape[:2]
+            small = cv2.resize(prediction.labels, (w, h), interpolation=cv2.INTER_NEAREST)
+            previews.append((vset.inputs[i], small))
+
+    for start in range(0, len(fitting), max(1, batch_size)):
+        chunk = fitting[start : start + batch_size]
+        probs = predictor.probabilities_lowres(np.stack([predictor.preprocess(vset.inputs[i]) for i in chunk]))
         for p, i in zip(probs, chunk, strict=True):
-            prediction = predictor.postprocess(p, vset.sizes[i])
-            one = confusion_matrix(vset.mask(i), prediction.labels, k)
-            matrix += one
-            if per_image is not None:
-                per_image.append((prediction.score, image_dice(one)))
-            if previews is not None and len(previews) < preview_count:
-                h, w = vset.inputs[i].shape[:2]
-                small = cv2.resize(prediction.labels, (w, h), interpolation=cv2.INTER_NEAREST)
-                previews.append((vset.inputs[i], small))
+            score(i, predictor.postprocess(p, vset.sizes[i], working_hw=vset.inputs[i].shape[:2]))
+        done += len(chunk)
         if progress is not None:
-            progress(min(start + batch_size, len(indices)), len(indices))
+            progress(done, len(indices))
+    for i in indices:  # larger than one input: tiles
+        if predictor.framing.fits(vset.inputs[i].shape[:2]):
+            continue
+        score(i, predictor.predict_scaled(vset.inputs[i], vset.sizes[i]))
+        done += 1
+        if progress is not None:
+            progress(done, len(indices))
     if info.enabled:
         t = torch.from_numpy(matrix).to(predictor.device)
         matrix = all_reduce_sum(t, info).cpu().numpy()

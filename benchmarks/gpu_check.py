@@ -40,6 +40,7 @@ try:  # a bare GPU machine may lack some of these: main() then names the missing
     from unet_core.loop.runs import import_model_file, new_run_path
     from unet_core.model.checkpoint import CheckpointMeta, save_checkpoint
     from unet_core.model.predictor import Predictor
+    from unet_core.model.tiles import default_overlap, tile_count
     from unet_core.model.unet import UNetConfig, build_model, count_parameters
     from unet_core.sample.writer import write_sample
     from unet_core.store.project import ProjectStore
@@ -232,7 +233,8 @@ def part_classic(args: argparse.Namespace, s: dict[str, Any], tmp: Path) -> Resu
     image_hw = read_image(examples[0].image_path).shape[:2]
     arch = UNetConfig.preset(s["cv_arch"], layout.classes.num_classes)
     size = (64, 96) if args.quick else largest_size(arch.base_width, image_hw)
-    cfg = TrainConfig(arch=s["cv_arch"], size_hw=size, time_limit=s["cv_time"], batch_size=s["cv_batch"],
+    scale = None if args.quick else 1.0  # full resolution: crops of one tile in training, tiles in prediction
+    cfg = TrainConfig(arch=s["cv_arch"], size_hw=size, scale=scale, time_limit=s["cv_time"], batch_size=s["cv_batch"],
                       lr=s["cv_lr"], device=args.device, num_workers=s["cv_workers"],
                       min_epoch_samples=s["cv_epoch_samples"])
     rec = Recorder()
@@ -243,12 +245,13 @@ def part_classic(args: argparse.Namespace, s: dict[str, Any], tmp: Path) -> Resu
     metrics = summarize(matrix, predictor.meta.classes.names)
     full = largest_size(1, image_hw)  # the image's own size, rounded
     note = "quick: a smoke-test size" if args.quick else None if tuple(size) == full else (
-        f"full resolution {full[0]}x{full[1]} is over unet_core.limits.MAX_FIRST_LEVEL_ELEMENTS at base width "
-        f"{arch.base_width}: trained at the largest input the core allows; the held-out Dice is at full resolution")
+        f"scale 1 (full resolution): trained on {size[0]}x{size[1]} crops, the largest input "
+        f"unet_core.limits.MAX_FIRST_LEVEL_ELEMENTS allows at base width {arch.base_width}; predicted in "
+        f"{tile_count(image_hw, size, default_overlap(size))} overlapping tiles per image")
     return {"arch": s["cv_arch"], "parameters_m": round(count_parameters(build_model(arch)) / 1e6, 2),
             "image_hw": list(image_hw), "train_images": len(train_set), "held_out_car": cars[-1],
             "held_out_images": len(test_set) - skipped, "time_limit_s": s["cv_time"], "lr": s["cv_lr"],
-            "batch_size": s["cv_batch"], **rec.summary(result), "held_out_dice": metrics["dice"]["mean"],
+            "batch_size": s["cv_batch"], "input_hw": list(size), "scale": scale, **rec.summary(result), "held_out_dice": metrics["dice"]["mean"],
             "held_out_pixel_accuracy": metrics["pixel_accuracy"], "note": note}
 
 

@@ -58,14 +58,16 @@ def _stroke(window, x: int, y: int) -> None:  # type: ignore[no-untyped-def]
     QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=QPoint(p.x(), p.y()))
 
 
-def run_phase(app: QApplication, window, meter: StallMeter, start, seconds: float,  # type: ignore[no-untyped-def]
-              act: bool = True) -> dict:
-    from app.panels.train_form import TrainSettings
+def run_phase(app: QApplication, window, meter: StallMeter, start, mode: str,  # type: ignore[no-untyped-def]
+              seconds: float, act: bool = True) -> dict:
+    from dataclasses import replace
+
+    from app.panels.train_form import DEFAULTS
 
     done: list[object] = []
     window.train_ctl.runFinished.connect(done.append)
     window.train_ctl.runFailed.connect(lambda m: done.append(RuntimeError(m)))
-    start(TrainSettings("x", seconds, None, (256, 384), 1e-3, "cpu", 0.3, "unet-small"))
+    start(replace(DEFAULTS[mode], time_limit_s=seconds, device="cpu"))  # the app's own defaults, shorter
     meter.reset()
     t_end = time.monotonic() + seconds + 120
     next_action = time.monotonic() + 0.4
@@ -113,12 +115,14 @@ def main() -> None:
             for _ in range(4):
                 window.next_image()
                 _stroke(window, 100, 100)
-        scratch = run_phase(app, window, meter, window.train_ctl.start_scratch, args.seconds, not args.idle)
+        scratch = run_phase(app, window, meter, window.train_ctl.start_scratch, "scratch", args.seconds,
+                            not args.idle)
         deadline = time.monotonic() + 60
         while window.ws.model.predictor is None and time.monotonic() < deadline:  # the new model loads
             app.processEvents()
             time.sleep(0.01)
-        finetune = run_phase(app, window, meter, window.train_ctl.start_finetune, args.seconds, not args.idle)
+        finetune = run_phase(app, window, meter, window.train_ctl.start_finetune, "finetune", args.seconds,
+                             not args.idle)
         window.close()
     print(json.dumps({"benchmark": "app_stall", "threads_for_training": "cores - 1",
                       "train_from_scratch": scratch, "fine_tune": finetune, "target_max_stall_ms": 50}, indent=2))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from unet_core.devices import DEVICE_CHOICES, select_device
 from unet_core.errors import MaskloopError
+from unet_core.training.recipes import DEFAULT_RECIPE, RECIPES
 
 MODES = ("finetune", "scratch")
 SIZE_PRESETS = ("auto", "256x384", "320x480", "384x576", "512x768")
@@ -41,9 +42,10 @@ class TrainSettings:
     arch: str
 
 
+_RECIPE = RECIPES[DEFAULT_RECIPE]  # the CLI's defaults: one recipe for both
 DEFAULTS: dict[str, TrainSettings] = {
-    "finetune": TrainSettings("finetune", 120.0, None, None, 3e-4, "auto", 0.3, "unet-small"),
-    "scratch": TrainSettings("scratch", 300.0, None, None, 1e-3, "auto", 0.0, "unet-small"),
+    "finetune": TrainSettings("finetune", 120.0, None, None, _RECIPE.finetune_lr, "auto", 0.3, "unet-small"),
+    "scratch": TrainSettings("scratch", 300.0, None, None, _RECIPE.lr, "auto", 0.0, "unet-small"),
 }
 
 

@@ -59,7 +59,8 @@ def preload_training_modules() -> float:
     """Import what a first training run would import lazily; returns the seconds spent (0 when done before).
 
     Importing holds Python's GIL for up to ~250 ms at a time (measured: ``torch._dynamo``, pulled in by
-    ``torch.optim.Optimizer.__init__``, ~1.9 s in total with sympy; albumentations ~0.8 s). Done in the
+    ``torch.optim.Optimizer.__init__``, ~1.9 s in total with sympy; albumentations ~0.8 s; tensorboardX, which
+    imports botocore where it is installed, stalled the window 233 ms). Done in the
     worker thread, that freezes the GUI; so call this once at startup, before showing the window (or
     in a background thread right after, accepting short stalls then). Thread-safe and idempotent.
     """
@@ -70,6 +71,7 @@ def preload_training_modules() -> float:
         t0 = time.perf_counter()
         os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
         import albumentations  # noqa: F401  (unet_core.data.transforms imports it lazily)
+        import tensorboardX  # noqa: F401  (every app run logs; RunLog imports it lazily)
         import torch._dynamo  # noqa: F401  (torch.optim imports it lazily)
 
         _preloaded = True

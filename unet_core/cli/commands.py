@@ -60,8 +60,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from unet_core.model.checkpoint import read_metadata
     from unet_core.model.checkpoint_header import check_checkpoint_output
     from unet_core.training.distributed import dist_from_env
+    from unet_core.training.recipes import recipe
     from unet_core.training.trainer import train
-    from unet_core.training.types import TrainConfig
 
     check_checkpoint_output(args.out)  # never replaces a dataset's file or anything but a checkpoint
     if args.resume:  # nothing to resume is said before any data is read (train() checks it too)
@@ -87,12 +87,12 @@ def cmd_train(args: argparse.Namespace) -> int:
                   f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     train_ex, val_ex = split_by_group(examples, groups, args.val_fraction, args.seed)
     out = Path(args.out)
-    config = TrainConfig(
-        arch=args.arch, size_hw=args.size, scale=args.scale, epochs=args.epochs, time_limit=args.time_limit,
+    config = recipe(args.recipe).config(
+        finetune=bool(args.init), arch=args.arch, size_hw=args.size, scale=args.scale, epochs=args.epochs, time_limit=args.time_limit,
         batch_size=args.batch_size, lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
         device=args.device, num_workers=args.workers, amp=False if args.no_amp else None,
-        patience=args.patience, augment=not args.no_augment,
-        log_dir=Path(args.log_dir) if args.log_dir else None,
+        patience=args.patience, augment=not args.no_augment, class_balance=args.class_balance,
+        min_epoch_samples=args.epoch_samples, log_dir=Path(args.log_dir) if args.log_dir else None,
     )
     result = train(train_ex, val_ex, classes, config, out, init=args.init, resume=args.resume,
                    callbacks=[TerminalProgress(quiet=args.quiet)], dataset_kind=layout.kind,

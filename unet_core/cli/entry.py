@@ -11,6 +11,7 @@ from unet_core import __version__
 from unet_core.devices import DEVICE_CHOICES
 from unet_core.errors import MaskloopError
 from unet_core.limits import MAX_INPUT_SIDE, MAX_SCALE, MIN_SCALE
+from unet_core.training.recipes import RECIPES
 
 ARCH_HELP = "unet-tiny (8 wide), unet-small (16, default), unet-base (32), unet (64, classic), unet-paper"
 
@@ -70,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scale", type=_scale, help="model pixels per image pixel, aspect always kept (default: the typical "
                    "image just fills --size; 1 trains on full-resolution crops and predicts in tiles)")
     t.add_argument("--batch-size", type=int, default=4)
-    t.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4)")
+    t.add_argument("--epoch-samples", type=int, default=None, metavar="N",
+                   help="an epoch (one validation) repeats a small set up to N samples (default: the recipe's, 48 for short)")
+    t.add_argument("--class-balance", type=float, metavar="P",
+                   help="weight each class's cross-entropy by its pixel frequency ** -P (rare classes count more; "
+                        "0 = off; default: the recipe's; only with more than 2 classes)")
+    t.add_argument("--recipe", default="short", choices=sorted(RECIPES),
+                   help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()) + " (default short)")
+    t.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's; short: 1e-3, 3e-4 with --from)")
     t.add_argument("--arch", default="unet-small", help=ARCH_HELP)
     t.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     t.add_argument("--val-fraction", type=_fraction, default=0.2, help="validation share, split by car id / image")

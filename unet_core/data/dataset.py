@@ -181,6 +181,13 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
         self._cache = kept_cache
         return errors
 
+    def class_pixel_counts(self) -> np.ndarray:
+        """Pixels of each class over every example's working-size mask (decoding what is not cached)."""
+        counts = np.zeros(self.num_classes, dtype=np.int64)
+        for i in range(len(self.examples)):
+            counts += np.bincount(self._decoded(i)[1].ravel(), minlength=self.num_classes)[: self.num_classes]
+        return counts
+
     def _reseed_for_worker(self) -> None:
         """Give each DataLoader worker its own augmentation stream (albumentations copies one on fork)."""
         info = get_worker_info()

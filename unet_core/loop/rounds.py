@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from unet_core.training.finetune import FINETUNE_EPOCH_SAMPLES
+from dataclasses import replace
+
+from unet_core.training.recipes import DEFAULT_RECIPE, recipe
 from unet_core.training.types import TrainConfig
 
 ROUND_BATCH_SIZE = 4
@@ -12,12 +14,9 @@ ROUND_BATCH_SIZE = 4
 def round_config(*, arch: str, size_hw: tuple[int, int] | None, epochs: int | None, time_limit: float | None,
                  lr: float, device: str, seed: int = 0, patience: int | None = None,
                  batch_size: int = ROUND_BATCH_SIZE) -> TrainConfig:
-    """The training settings of one round of the loop (fine-tune or train from scratch).
-
-    An epoch repeats a small set up to :data:`FINETUNE_EPOCH_SAMPLES` samples, so a round of three
-    corrected images still makes useful steps; everything else is what the user (or the benchmark's
-    configuration) chose.
-    """
-    return TrainConfig(arch=arch, size_hw=size_hw, epochs=epochs, time_limit=time_limit, lr=lr, device=device,
-                       seed=seed, patience=patience, batch_size=batch_size,
-                       min_epoch_samples=FINETUNE_EPOCH_SAMPLES)
+    """The training settings of one round of the loop (fine-tune or train from scratch): the CLI's default
+    recipe (an epoch repeats a small set up to 48 samples, so a round of three corrected images still makes
+    useful steps), with what the user (or the benchmark's configuration) chose."""
+    config = recipe(DEFAULT_RECIPE).config(arch=arch, size_hw=size_hw, epochs=epochs, time_limit=time_limit, lr=lr,
+                                           device=device, seed=seed, patience=patience, batch_size=batch_size)
+    return config if epochs is not None else replace(config, epochs=None)

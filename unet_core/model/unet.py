@@ -162,7 +162,7 @@ class UNet(nn.Module):
     the input. Logits are cropped back to exactly H x W. Works with ``channels_last`` tensors.
     """
 
-    def __init__(self, config: UNetConfig) -> None:
+    def __init__(self, config: UNetConfig, init_weights: bool = True) -> None:
         super().__init__()
         self.config = config
         padded = not config.paper
@@ -187,7 +187,8 @@ class UNet(nn.Module):
             for level in reversed(range(config.depth))
         )
         self.head = nn.Conv2d(widths[0], config.num_classes, 1)
-        self._init_weights()
+        if init_weights:  # not for shapes only (the meta device): it is most of the build's time
+            self._init_weights()
 
     def _init_weights(self) -> None:
         """Kaiming-normal (fan-in, ReLU) convolution weights, zero biases, unit BatchNorm."""
@@ -295,6 +296,6 @@ def state_shapes(config: UNetConfig) -> tuple[dict[str, tuple[int, ...]], int]:
     its stored architecture before a real model (and its memory) exists.
     """
     with torch.device("meta"):
-        model = UNet(config)
+        model = UNet(config, init_weights=False)
     shapes = {name: tuple(t.shape) for name, t in model.state_dict().items()}
     return shapes, count_parameters(model)

@@ -12,6 +12,7 @@ import numpy as np
 
 from unet_core.data.dataset import Example
 from unet_core.model.checkpoint import read_metadata
+from unet_core.training.recipes import EPOCH_SAMPLES
 from unet_core.training.trainer import train
 from unet_core.training.types import Callback, TrainConfig, TrainResult
 
@@ -48,7 +49,7 @@ def replay_sample(pool: Sequence[Example], n_corrected: int, fraction: float, se
     return [pool[i] for i in sorted(idx)]
 
 
-FINETUNE_EPOCH_SAMPLES = 48
+FINETUNE_EPOCH_SAMPLES = EPOCH_SAMPLES
 
 
 def default_finetune_config(base: TrainConfig | None = None) -> TrainConfig:

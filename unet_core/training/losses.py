@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import numpy as np
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 
-def weighted_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None = None) -> Tensor:
-    """Cross-entropy averaged over pixels, each pixel counted with its ``weight`` (N x H x W)."""
+def weighted_cross_entropy(
+    logits: Tensor, target: Tensor, weight: Tensor | None = None, class_weights: Tensor | None = None
+) -> Tensor:
+    """Cross-entropy averaged over pixels, each pixel counted with its ``weight`` (N x H x W) times its
+    true class's ``class_weights`` entry (K) when given."""
     ce = F.cross_entropy(logits.float(), target, reduction="none")
-    if weight is None:
+    if weight is None and class_weights is None:
         return ce.mean()
-    w = weight.to(ce.dtype)
+    w = weight.to(ce.dtype) if weight is not None else torch.ones_like(ce)
+    if class_weights is not None:
+        w = w * class_weights.to(ce.device, ce.dtype)[target]
     return (ce * w).sum() / w.sum().clamp_min(1e-6)
+
+
+def balanced_class_weights(pixel_counts: np.ndarray, power: float = 0.5, most: float = 10.0) -> np.ndarray:
+    """Per-class loss weights ``frequency ** -power`` (a rare class counts more), at most ``most`` times the
+    smallest, scaled so that the average pixel keeps weight 1; absent classes get 0 (never a target)."""
+    counts = np.asarray(pixel_counts, dtype=np.float64)
+    present = counts > 0
+    weights = np.zeros_like(counts)
+    if not present.any():
+        return weights.astype(np.float32)
+    freq = counts[present] / counts[present].sum()
+    raw = freq ** -float(power)
+    raw = np.minimum(raw, raw.min() * most)
+    weights[present] = raw / float((freq * raw).sum())
+    return weights.astype(np.float32)
 
 
 def soft_dice_loss(logits: Tensor, target: Tensor, weight: Tensor | None = None, eps: float = 1.0) -> Tensor:
@@ -40,10 +62,14 @@ def soft_dice_loss(logits: Tensor, target: Tensor, weight: Tensor | None = None,
 
 
 def segmentation_loss(
-    logits: Tensor, target: Tensor, weight: Tensor | None = None, dice_weight: float = 1.0
+    logits: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    dice_weight: float = 1.0,
+    class_weights: Tensor | None = None,
 ) -> Tensor:
-    """CE + ``dice_weight`` x soft Dice, the loss of the Carvana reference implementations."""
-    loss = weighted_cross_entropy(logits, target, weight)
+    """CE (optionally class-weighted) + ``dice_weight`` x soft Dice, the loss of the Carvana reference implementations."""
+    loss = weighted_cross_entropy(logits, target, weight, class_weights)
     if dice_weight:
         loss = loss + dice_weight * soft_dice_loss(logits, target, weight)
     return loss

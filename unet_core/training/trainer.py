@@ -37,7 +37,7 @@ from unet_core.training.distributed import (
     init_distributed,
     shutdown,
 )
-from unet_core.training.losses import segmentation_loss
+from unet_core.training.losses import balanced_class_weights, segmentation_loss
 from unet_core.training.metrics import summarize
 from unet_core.training.resume import last_path_for, load_resume_state, require_resume_state, resume_tensors
 from unet_core.training.run_log import EPOCHS_FILE, RunLog
@@ -144,6 +144,11 @@ class _Run:
         )
         # decode everything once up front: unreadable files are skipped (and reported), wrong data stops here
         self.skipped = [str(e) for e in self.train_data.preload(skip_bad=True)]
+        self.class_weights: torch.Tensor | None = None
+        if config.class_balance > 0 and classes.num_classes > 2 and len(self.train_data):
+            weights = balanced_class_weights(self.train_data.class_pixel_counts(), config.class_balance)
+            self.class_weights = torch.from_numpy(weights).to(self.device)
+            self.meta.training["class_weights"] = [round(float(v), 4) for v in weights]
         if len(self.train_data) == 0:
             raise DataError("none of the training images could be read", Path(train_set[0].image_path).parent)
         self.val_data = None
@@ -186,7 +191,7 @@ class _Run:
             arch = UNetConfig.preset(self.config.arch, self.classes.num_classes)
             if self.config.dropout:
                 arch = UNetConfig.from_dict({**arch.to_dict(), "dropout": self.config.dropout})
-            size = tuple(self.config.size_hw) if self.config.size_hw else auto_size(train_set)
+            size = tuple(self.config.size_hw) if self.config.size_hw else auto_size(train_set, self.config.long_side)
             check_input_size(arch, size)  # type: ignore[arg-type]
             scale = check_scale(self.config.scale) if self.config.scale is not None else auto_scale(train_set, size)  # type: ignore[arg-type]
             model = build_model(arch)
@@ -287,7 +292,7 @@ class _Run:
                 logits = self.net(x)
         else:
             logits = self.net(x)
-        loss = segmentation_loss(logits, y, w, self.config.dice_weight)
+        loss = segmentation_loss(logits, y, w, self.config.dice_weight, self.class_weights)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()

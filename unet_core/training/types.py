@@ -15,16 +15,18 @@ class TrainConfig:
     """What a training or fine-tuning run does. Defaults suit a CPU; see docs/training.md."""
 
     arch: str = "unet-small"
-    size_hw: tuple[int, int] | None = None  # None: chosen from the data (long side 384, multiple of 32)
+    size_hw: tuple[int, int] | None = None  # None: chosen from the data (long side `long_side`, multiple of 32)
+    long_side: int = 256  # the automatic input size's long side
     scale: float | None = None  # model pixels per image pixel; None: the typical image fills the input (aspect kept)
     epochs: int | None = None  # None: 40, or unlimited when a time limit is set
     time_limit: float | None = None  # seconds for the whole run, validation included
     batch_size: int = 4
-    lr: float = 1e-4
+    lr: float = 1e-3
     weight_decay: float = 0.0
     schedule: str = "cosine"  # "cosine" (with warm-up, by step or time progress) or "constant"
     warmup_fraction: float = 0.03
     dice_weight: float = 1.0
+    class_balance: float = 0.0  # > 0: cross-entropy class weights frequency ** -class_balance (more than 2 classes)
     val_fraction: float = 0.2
     seed: int = 0
     device: str = "auto"
@@ -32,7 +34,7 @@ class TrainConfig:
     amp: bool | None = None  # None: on for CUDA (bf16 where supported), off elsewhere
     channels_last: bool | None = None  # None: on for CUDA and CPU
     patience: int | None = None  # stop after this many validations without improvement
-    min_epoch_samples: int = 0  # tiny sets: repeat images so an epoch has at least this many samples
+    min_epoch_samples: int = 0  # tiny sets: repeat images so an epoch has at least this many (recipes: 48)
     augment: bool = True
     dropout: float = 0.0
     log_dir: Path | None = None
@@ -56,10 +58,14 @@ class TrainConfig:
             raise ValueError("learning rate must be in (0, 1)")
         if not (0 <= self.val_fraction < 1):
             raise ValueError("validation fraction must be in [0, 1)")
+        if not (32 <= self.long_side <= 4096):
+            raise ValueError("the automatic input size's long side must be 32..4096")
         if self.size_hw is not None and (len(self.size_hw) != 2 or min(self.size_hw) < 16):
             raise ValueError("input size must be two numbers of at least 16 (HxW)")
         if self.scale is not None:
             check_scale(self.scale)
+        if not (0 <= self.class_balance <= 2):
+            raise ValueError("class balance must be in [0, 2]")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError("schedule must be 'cosine' or 'constant'")
 

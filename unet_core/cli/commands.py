@@ -61,6 +61,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from unet_core.model.checkpoint_header import check_checkpoint_output
     from unet_core.training.distributed import dist_from_env
     from unet_core.training.recipes import recipe
+    from unet_core.training.threads import FreeCoreThreads
     from unet_core.training.trainer import train
 
     check_checkpoint_output(args.out)  # never replaces a dataset's file or anything but a checkpoint
@@ -95,7 +96,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         min_epoch_samples=args.epoch_samples, log_dir=Path(args.log_dir) if args.log_dir else None,
     )
     result = train(train_ex, val_ex, classes, config, out, init=args.init, resume=args.resume,
-                   callbacks=[TerminalProgress(quiet=args.quiet)], dataset_kind=layout.kind,
+                   callbacks=[TerminalProgress(quiet=args.quiet), FreeCoreThreads()], dataset_kind=layout.kind,
                    evaluate_initial=bool(args.init and val_ex))
     if not dist_from_env().is_main:
         return 0  # under torchrun only rank 0 validated and wrote the checkpoint: one summary line

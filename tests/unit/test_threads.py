@@ -1,0 +1,51 @@
+"""Free-core threads: a CPU run shares the cores with other processes instead of oversubscribing them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from unet_core.training.threads import CpuSample, FreeCoreThreads, free_core_threads, our_cpus, sample
+from unet_core.training.types import StepInfo
+
+
+def test_threads_follow_the_cores_others_leave_free() -> None:
+    quiet = free_core_threads(CpuSample(0, 0, 0), CpuSample(10, 20, 19.5), cores=2)  # only we were busy
+    busy = free_core_threads(CpuSample(0, 0, 0), CpuSample(10, 20, 10), cores=2)  # another process took a core
+    swamped = free_core_threads(CpuSample(0, 0, 0), CpuSample(10, 40, 2), cores=4)  # others use ~4 cores
+    assert (quiet, busy, swamped) == (2, 1, 1)
+    assert free_core_threads(CpuSample(0, 0, 0), CpuSample(0.1, 1, 1), cores=2) is None  # too short to tell
+
+
+def test_this_machines_cpu_counters_are_read() -> None:
+    s = sample(our_cpus())
+    assert s is not None and s.busy > 0 and s.own > 0
+    assert sample(our_cpus(), Path("/nonexistent/stat")) is None
+    assert sample([10_000], ) is None  # a CPU /proc/stat does not list
+
+
+def _step(n: int) -> StepInfo:
+    return StepInfo(1, n, 10, n, 1.0, 1e-3, 1.0, 1.0, 0.1, None)
+
+
+def test_the_callback_sets_torch_threads_and_stays_out_of_gpu_runs(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    cpus = our_cpus()
+    stat.write_text("".join(f"cpu{c} 0 0 0 0 0 0 0 0\n" for c in cpus))
+    before = torch.get_num_threads()
+    try:
+        cb = FreeCoreThreads(interval=0.0, stat=stat)
+        cb.on_start({"device": "cpu (2 threads)"})
+        assert cb._last is not None
+        busy = int(len(cpus) * 1000 * 100)  # every CPU busy for 1000 s (at 100 ticks/s) by others
+        stat.write_text("".join(f"cpu{c} {busy // len(cpus)} 0 0 0 0 0 0 0\n" for c in cpus))
+        cb._last = CpuSample(cb._last.wall - 10, cb._last.busy, cb._last.own)
+        cb.on_step(_step(1))
+        assert torch.get_num_threads() == 1 and cb.changes == [(1, 1)]
+        gpu = FreeCoreThreads(interval=0.0, stat=stat)
+        gpu.on_start({"device": "cuda:0 (NVIDIA H200)"})
+        gpu.on_step(_step(1))
+        assert gpu.changes == []
+    finally:
+        torch.set_num_threads(before)

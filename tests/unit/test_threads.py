@@ -49,3 +49,20 @@ def test_the_callback_sets_torch_threads_and_stays_out_of_gpu_runs(tmp_path: Pat
         assert gpu.changes == []
     finally:
         torch.set_num_threads(before)
+
+
+def test_never_more_threads_than_the_run_started_with(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    cpus = our_cpus()
+    stat.write_text("".join(f"cpu{c} 0 0 0 0 0 0 0 0\n" for c in cpus))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # the user's choice (OMP_NUM_THREADS=1, say) on an idle machine
+        cb = FreeCoreThreads(interval=0.0, stat=stat)
+        cb.on_start({"device": "cpu"})
+        assert cb._last is not None
+        cb._last = CpuSample(cb._last.wall - 10, cb._last.busy, cb._last.own - 20)  # we were the busy one
+        cb.on_step(_step(1))
+        assert torch.get_num_threads() == 1 and cb.changes == []
+    finally:
+        torch.set_num_threads(before)

@@ -191,20 +191,19 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
     def _reseed_for_worker(self) -> None:
         """Give each DataLoader worker its own augmentation stream (albumentations copies one on fork)."""
         info = get_worker_info()
-        if info is not None and self._aug is not None and self._seeded_worker != info.seed:
-            self._aug.set_random_seed(info.seed % 2**32)
+        if info is not None and self._seeded_worker != info.seed:
+            if self._aug is not None:
+                self._aug.set_random_seed(info.seed % 2**32)
             self._crop_rng = torch.Generator().manual_seed(info.seed % 2**63)
             self._seeded_worker = info.seed
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         image, mask, weight = self._decoded(index)
-        if self._aug is not None:
-            self._reseed_for_worker()
+        self._reseed_for_worker()
         if image.shape[:2] != self.size_hw:
-            if self.augment and self._crop_rng is None:
+            if self._crop_rng is None:  # a random crop even without augmentation: every part gets trained on
                 self._crop_rng = torch.Generator().manual_seed(torch.initial_seed() % 2**63)
-            image, mask, weight = frame_example(image, mask, weight, self.size_hw,
-                                                self._crop_rng if self.augment else None)
+            image, mask, weight = frame_example(image, mask, weight, self.size_hw, self._crop_rng)
         if self._aug is not None:
             if weight is None:
                 weight = np.ones(mask.shape, dtype=np.float32)

@@ -26,7 +26,9 @@ def typical_scale(image_sizes: Sequence[Sequence[int]], size_hw: Sequence[int]) 
 
 def check_scale(scale: float) -> float:
     """``scale`` as a float, or ``ValueError`` when it is not a finite number in the allowed range."""
-    value = float(scale)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise ValueError(f"scale must be a number, got {scale!r}")
+    value = float(scale) if -1e308 < scale < 1e308 else float("nan")  # a 400-digit int must not overflow
     if not (MIN_SCALE <= value <= MAX_SCALE):  # also refuses NaN
         raise ValueError(f"scale must be between {MIN_SCALE:g} and {MAX_SCALE:g}, got {scale!r}")
     return value

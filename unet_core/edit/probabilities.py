@@ -18,11 +18,16 @@ class ClassProbabilities:
     ``cv2.resize`` of the whole map, so a window equals the matching crop of the full-size map.
     """
 
-    def __init__(self, low: np.ndarray, size_hw: tuple[int, int]) -> None:
+    def __init__(
+        self, low: np.ndarray, size_hw: tuple[int, int], extent_hw: tuple[float, float] | None = None
+    ) -> None:
         if low.ndim != 3 or low.shape[2] < 2:
             raise ValueError(f"probabilities must be h x w x K with K >= 2, got {low.shape}")
         self.low = np.ascontiguousarray(low, dtype=np.float32)
         self.size_hw = (int(size_hw[0]), int(size_hw[1]))
+        # how many low cells span the image (block means of a size not divisible by the block: fewer than h x w)
+        self.extent_hw = (float(low.shape[0]), float(low.shape[1])) if extent_hw is None else (
+            float(extent_hw[0]), float(extent_hw[1]))
 
     @property
     def num_classes(self) -> int:
@@ -42,7 +47,7 @@ class ClassProbabilities:
         if (y1 - y0) * (x1 - x0) * low.shape[2] > MAX_WINDOW_VALUES:
             raise ValueError(f"window {rect} is too large to read at once")
         h, w = low.shape[:2]
-        sx, sy = w / big_w, h / big_h
+        sx, sy = self.extent_hw[1] / big_w, self.extent_hw[0] / big_h
         xs = np.clip((np.arange(x0, x1, dtype=np.float32) + 0.5) * sx - 0.5, 0, w - 1)
         ys = np.clip((np.arange(y0, y1, dtype=np.float32) + 0.5) * sy - 0.5, 0, h - 1)
         map_x = np.broadcast_to(xs[None, :], (y1 - y0, x1 - x0)).astype(np.float32)

@@ -32,12 +32,13 @@ class Prediction:
     score: float  # the image's uncertainty score: mean normalised entropy (higher = less sure)
     probabilities: np.ndarray | None = None  # H x W x K float32, only when asked for
     low_probabilities: np.ndarray | None = None  # h x w x K float16 at the model's resolution (smart tools)
+    low_extent: tuple[float, float] | None = None  # low cells spanning the image, when not all of h x w (tiles)
 
     def class_probabilities(self) -> ClassProbabilities | None:
         """The probabilities for the editing tools, read per window at full size (``None`` if not kept)."""
         if self.low_probabilities is None:
             return None
-        return ClassProbabilities(self.low_probabilities, self.labels.shape[:2])
+        return ClassProbabilities(self.low_probabilities, self.labels.shape[:2], self.low_extent)
 
 
 @contextmanager
@@ -176,7 +177,7 @@ class Predictor:
             outputs.add(row0, rows)
         labels, uncertainty, score, low, full = outputs.finish()
         return Prediction(labels=labels, uncertainty=uncertainty, score=score, probabilities=full,
-                          low_probabilities=low)
+                          low_probabilities=low, low_extent=outputs.low_extent)
 
     def _forward_crops(self, crops: list[np.ndarray]) -> np.ndarray:
         norm = self.meta.normalization

@@ -54,6 +54,7 @@ class StreamedOutputs:
             np.empty((*self.full_hw, self.k), dtype=np.float32) if with_probabilities else None
         )
         self.f = low_factor(self.working_hw, self.k)
+        self.low_extent = (self.working_hw[0] / self.f, self.working_hw[1] / self.f)  # low cells over the image
         hl, wl = math.ceil(self.working_hw[0] / self.f), math.ceil(self.working_hw[1] / self.f)
         self._low_sum = np.zeros((self.k, hl, wl), dtype=np.float32)
         self._i0, i1, self._frac = _row_weights(self.full_hw[0], self.working_hw[0])

@@ -78,11 +78,13 @@ class FreeCoreThreads(Callback):
         self.stat = stat
         self.cpus = our_cpus()
         self.changes: list[tuple[int, int]] = []  # (global step, threads)
+        self.most = 1  # the threads the run started with (the user's or torch's choice): never more
         self._last: CpuSample | None = None
         self._active = False
 
     def on_start(self, info: dict[str, Any]) -> None:
         self._active = str(info.get("device", "cpu")).startswith("cpu")
+        self.most = torch.get_num_threads()
         self._last = sample(self.cpus, self.stat) if self._active else None
 
     def on_step(self, info: StepInfo) -> None:
@@ -92,7 +94,7 @@ class FreeCoreThreads(Callback):
         if now is None:
             self._active = False
             return
-        threads = free_core_threads(self._last, now, len(self.cpus))
+        threads = free_core_threads(self._last, now, min(len(self.cpus), self.most))
         self._last = now
         if threads is not None and threads != torch.get_num_threads():
             torch.set_num_threads(threads)

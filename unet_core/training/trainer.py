@@ -25,7 +25,13 @@ from unet_core.data.image_headers import file_image_size
 from unet_core.devices import autocast_dtype, describe_device, select_device
 from unet_core.errors import DataError
 from unet_core.fsutil import append_text, check_writable, remove_stale_temps
-from unet_core.model.checkpoint import CheckpointMeta, file_hash, load_checkpoint, save_checkpoint
+from unet_core.model.checkpoint import (
+    CheckpointMeta,
+    file_hash,
+    load_checkpoint,
+    read_metadata,
+    save_checkpoint,
+)
 from unet_core.model.predictor import Predictor
 from unet_core.model.unet import UNetConfig, build_model, check_input_size
 from unet_core.training.calibration import Calibration
@@ -115,8 +121,9 @@ class _Run:
         self.callbacks = list(callbacks)
         self.stop = stop or threading.Event()
         self.dist: DistInfo = dist_from_env()
+        self.resumed: CheckpointMeta | None = None
         if resume:  # nothing to resume: stop before anything is written (out is an earlier run's best)
-            require_resume_state(self.out)
+            self.resumed = read_metadata(require_resume_state(self.out))  # its framing continues
         if self.dist.is_main:  # an output that cannot be written stops the run now, not after training
             check_writable(self.out)
             if config.log_dir is not None:
@@ -186,14 +193,25 @@ class _Run:
                 meta.input_size = tuple(self.config.size_hw)  # type: ignore[assignment]
             if self.config.scale is not None:  # a fully convolutional model can move to another scale
                 meta.scale = check_scale(self.config.scale)
+            elif self.resumed is not None:
+                meta.scale = self.resumed.scale
+            if self.config.size_hw is None and self.resumed is not None:
+                meta.input_size = self.resumed.input_size
             check_input_size(meta.arch, meta.input_size)
         else:
             arch = UNetConfig.preset(self.config.arch, self.classes.num_classes)
             if self.config.dropout:
                 arch = UNetConfig.from_dict({**arch.to_dict(), "dropout": self.config.dropout})
-            size = tuple(self.config.size_hw) if self.config.size_hw else auto_size(train_set, self.config.long_side)
+            resumed = self.resumed
+            if self.config.size_hw:
+                size = tuple(self.config.size_hw)
+            else:
+                size = resumed.input_size if resumed else auto_size(train_set, self.config.long_side)
             check_input_size(arch, size)  # type: ignore[arg-type]
-            scale = check_scale(self.config.scale) if self.config.scale is not None else auto_scale(train_set, size)  # type: ignore[arg-type]
+            if self.config.scale is not None:
+                scale: float | None = check_scale(self.config.scale)
+            else:  # a resumed run keeps its own (None: a run from before framing keeps stretching)
+                scale = resumed.scale if resumed else auto_scale(train_set, size)  # type: ignore[arg-type]
             model = build_model(arch)
             meta = CheckpointMeta(arch=arch, classes=self.classes, input_size=size, dataset_kind=kind,  # type: ignore[arg-type]
                                   scale=scale)

@@ -320,3 +320,16 @@ def test_hostile_scales_are_refused_without_a_traceback() -> None:
         with pytest.raises(ValueError, match="scale"):
             check_scale(bad)  # type: ignore[arg-type]
     assert check_scale(1) == 1.0
+
+
+def test_validation_inputs_over_the_byte_budget_are_read_again_with_the_same_result(tmp_path: Path) -> None:
+    from unet_core.training.validation import ValidationSet, validate
+
+    examples = _examples(tmp_path, [(40, 60), (100, 50), (70, 90)])
+    predictor = Predictor(RedFinder(2), _meta(2, (32, 32), 1.0), device="cpu")
+    kept, _ = ValidationSet.build(examples, predictor.framing, 2)
+    dropped, _ = ValidationSet.build(examples, predictor.framing, 2, cache_bytes=0)
+    assert all(i is not None for i in kept.inputs) and all(i is None for i in dropped.inputs)
+    previews: list = []
+    np.testing.assert_array_equal(validate(predictor, kept), validate(predictor, dropped, previews=previews))
+    assert [p[0].shape[:2] for p in previews] == [(40, 60), (100, 50), (70, 90)]

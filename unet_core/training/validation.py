@@ -23,12 +23,15 @@ DEFAULT_CACHE_BYTES = 1 << 30
 
 @dataclass
 class ValidationSet:
-    """Validation pairs decoded once: inputs at their working size, masks at full size while they fit the budget."""
+    """Validation pairs decoded once: inputs at their working size and masks at full size, kept while they fit
+    the byte budget (the rest are read again when needed)."""
 
     examples: list[Example]
-    inputs: list[np.ndarray]  # h x w x 3 uint8, already scaled to the model's working size
+    inputs: list[np.ndarray | None]  # h x w x 3 uint8 scaled to the model's working size (None: re-read)
     masks: list[np.ndarray | None]  # full-resolution masks (None: re-read when needed)
     sizes: list[tuple[int, int]]
+    framing: Framing | None = None
+    working_sizes: list[tuple[int, int]] | None = None
 
     @classmethod
     def build(
@@ -41,7 +44,8 @@ class ValidationSet:
         """Decode every example once; unreadable files are left out and returned, other bad data raises."""
         kept: list[Example] = []
         skipped: list[UnreadableFileError] = []
-        inputs: list[np.ndarray] = []
+        inputs: list[np.ndarray | None] = []
+        working: list[tuple[int, int]] = []
         masks: list[np.ndarray | None] = []
         sizes: list[tuple[int, int]] = []
         used = 0
@@ -55,17 +59,38 @@ class ValidationSet:
             kept.append(ex)
             check_same_size(image, mask, ex.image_path, ex.mask_path)
             check_mask(mask, num_classes, ex.mask_path)
-            inputs.append(framing.scaled(image))
+            scaled = framing.scaled(image)
+            del image
+            working.append((int(scaled.shape[0]), int(scaled.shape[1])))
             sizes.append((int(mask.shape[0]), int(mask.shape[1])))
+            keep_input = used + scaled.nbytes <= cache_bytes
+            inputs.append(scaled if keep_input else None)
+            used += scaled.nbytes if keep_input else 0
             if used + mask.nbytes <= cache_bytes:
                 masks.append(mask)
                 used += mask.nbytes
             else:
                 masks.append(None)
-        return cls(kept, inputs, masks, sizes), skipped
+        return cls(kept, inputs, masks, sizes, framing, working), skipped
 
     def __len__(self) -> int:
         return len(self.examples)
+
+    def input(self, i: int) -> np.ndarray:
+        """Item ``i``'s image at its working size (read and scaled again if it was not kept)."""
+        cached = self.inputs[i]
+        if cached is not None:
+            return cached
+        assert self.framing is not None  # every set with a dropped input was built with its framing
+        return self.framing.scaled(read_image(self.examples[i].image_path))
+
+    def working_size(self, i: int) -> tuple[int, int]:
+        """(h, w) of item ``i``'s working-size image."""
+        if self.working_sizes is not None:
+            return self.working_sizes[i]
+        cached = self.inputs[i]
+        assert cached is not None
+        return int(cached.shape[0]), int(cached.shape[1])
 
     def mask(self, i: int) -> np.ndarray:
         """The full-resolution truth of item ``i``."""
@@ -97,7 +122,7 @@ def validate(
     info = dist or DistInfo()
     indices = list(range(info.rank, len(vset), info.world_size))
     matrix = np.zeros((k, k), dtype=np.int64)
-    fitting = [i for i in indices if predictor.framing.fits(vset.inputs[i].shape[:2])]
+    fitting = [i for i in indices if predictor.framing.fits(vset.working_size(i))]
     done = 0
 
     def score(i: int, prediction: Prediction) -> None:
@@ -106,22 +131,23 @@ def validate(
         if per_image is not None:
             per_image.append((prediction.score, image_dice(one)))
         if previews is not None and len(previews) < preview_count:
-            h, w = vset.inputs[i].shape[:2]
+            image = vset.input(i)
+            h, w = image.shape[:2]
             small = cv2.resize(prediction.labels, (w, h), interpolation=cv2.INTER_NEAREST)
-            previews.append((vset.inputs[i], small))
+            previews.append((image, small))
 
     for start in range(0, len(fitting), max(1, batch_size)):
         chunk = fitting[start : start + batch_size]
-        probs = predictor.probabilities_lowres(np.stack([predictor.preprocess(vset.inputs[i]) for i in chunk]))
+        probs = predictor.probabilities_lowres(np.stack([predictor.preprocess(vset.input(i)) for i in chunk]))
         for p, i in zip(probs, chunk, strict=True):
-            score(i, predictor.postprocess(p, vset.sizes[i], working_hw=vset.inputs[i].shape[:2]))
+            score(i, predictor.postprocess(p, vset.sizes[i], working_hw=vset.working_size(i)))
         done += len(chunk)
         if progress is not None:
             progress(done, len(indices))
     for i in indices:  # larger than one input: tiles
-        if predictor.framing.fits(vset.inputs[i].shape[:2]):
+        if predictor.framing.fits(vset.working_size(i)):
             continue
-        score(i, predictor.predict_scaled(vset.inputs[i], vset.sizes[i]))
+        score(i, predictor.predict_scaled(vset.input(i), vset.sizes[i]))
         done += 1
         if progress is not None:
             progress(done, len(indices))

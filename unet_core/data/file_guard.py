@@ -75,6 +75,23 @@ def header_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
+HEAD_BYTES = 1 << 18
+"""Bytes read from a file's start to find its size (JPEG frame headers follow EXIF blocks of up to 64 KB)."""
+
+
+def file_size_hw(path: Path) -> tuple[int, int] | None:
+    """(height, width) of an image file from its first bytes alone (:func:`header_size`); ``None`` if unknown
+    or over the pixel limit."""
+    try:
+        with open(path, "rb") as f:
+            size = header_size(f.read(HEAD_BYTES))
+    except OSError:
+        return None
+    if size is None or size[0] * size[1] > MAX_IMAGE_PIXELS or min(size) < 1:
+        return None
+    return size[1], size[0]
+
+
 def check_pixels(path: Path, data: bytes, what: str) -> None:
     """Refuse a file whose header promises more than :data:`MAX_IMAGE_PIXELS` pixels."""
     size = header_size(data)

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from pathlib import Path
-
-HEAD_BYTES = 1 << 18
-"""Bytes read from a file's start to find its size (JPEG frame headers follow EXIF blocks of up to 64 KB)."""
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _KEPT_CHUNKS = frozenset({b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"})
@@ -86,23 +82,3 @@ def clean_png(data: bytes) -> bytes:
     if dropped:
         return b"".join(kept)
     return data if end == len(data) else data[:end]  # no copy of a clean file on every read
-
-
-def file_image_size(path: str | Path) -> tuple[int, int] | None:
-    """(height, width) of an image file from its header alone (PNG, JPEG, else Pillow's lazy open); None if unknown."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(HEAD_BYTES)
-    except OSError:
-        return None
-    size = png_size(head) or jpeg_size(head)
-    if size is None:
-        from PIL import Image  # local: only the rare formats need it
-
-        try:
-            with Image.open(path) as im:
-                size = im.size
-        except Exception:
-            return None
-    width, height = size
-    return (int(height), int(width)) if width > 0 and height > 0 else None

@@ -20,8 +20,8 @@ from torch.utils.data.distributed import DistributedSampler
 
 from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example, SegmentationDataset
+from unet_core.data.file_guard import file_size_hw
 from unet_core.data.framing import check_scale, typical_scale
-from unet_core.data.image_headers import file_image_size
 from unet_core.devices import autocast_dtype, describe_device, select_device
 from unet_core.errors import DataError
 from unet_core.fsutil import append_text, check_writable, remove_stale_temps
@@ -61,7 +61,7 @@ def seed_everything(seed: int) -> None:
 def header_sizes(examples: Sequence[Example], most: int = 200) -> list[tuple[int, int]]:
     """(H, W) of up to ``most`` images spread over ``examples``, read from file headers only."""
     step = max(1, len(examples) // most)
-    sizes = [file_image_size(ex.image_path) for ex in list(examples)[::step][:most]]
+    sizes = [file_size_hw(Path(ex.image_path)) for ex in list(examples)[::step][:most]]
     return [s for s in sizes if s is not None]
 
 

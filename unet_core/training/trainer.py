@@ -65,9 +65,11 @@ def header_sizes(examples: Sequence[Example], most: int = 200) -> list[tuple[int
     return [s for s in sizes if s is not None]
 
 
-def auto_size(examples: Sequence[Example], long_side: int = 384, multiple: int = 32) -> tuple[int, int]:
-    """Model input size (H, W) keeping the most common image aspect, long side ``long_side``, multiples of 32."""
-    sizes = header_sizes(examples)
+def auto_size(examples: Sequence[Example], long_side: int = 384, multiple: int = 32,
+              sizes: Sequence[tuple[int, int]] | None = None) -> tuple[int, int]:
+    """Model input size (H, W) keeping the most common image aspect, long side ``long_side``, multiples of 32
+    (``sizes``: the images' header sizes, when already read)."""
+    sizes = list(header_sizes(examples) if sizes is None else sizes)
     if not sizes:
         from unet_core.data.io import read_image  # local: only when no header could be read
 
@@ -80,9 +82,10 @@ def auto_size(examples: Sequence[Example], long_side: int = 384, multiple: int =
     )
 
 
-def auto_scale(examples: Sequence[Example], size_hw: tuple[int, int]) -> float:
+def auto_scale(examples: Sequence[Example], size_hw: tuple[int, int],
+               sizes: Sequence[tuple[int, int]] | None = None) -> float:
     """The scale at which the typical image fills the input with its aspect kept (see :func:`typical_scale`)."""
-    sizes = header_sizes(examples)
+    sizes = list(header_sizes(examples) if sizes is None else sizes)
     return check_scale(typical_scale(sizes, size_hw) if sizes else 1.0)
 
 
@@ -203,15 +206,17 @@ class _Run:
             if self.config.dropout:
                 arch = UNetConfig.from_dict({**arch.to_dict(), "dropout": self.config.dropout})
             resumed = self.resumed
+            needs_sizes = resumed is None and (not self.config.size_hw or self.config.scale is None)
+            sizes = header_sizes(train_set) if needs_sizes else []  # read once, for both choices
             if self.config.size_hw:
                 size = tuple(self.config.size_hw)
             else:
-                size = resumed.input_size if resumed else auto_size(train_set, self.config.long_side)
+                size = resumed.input_size if resumed else auto_size(train_set, self.config.long_side, sizes=sizes)
             check_input_size(arch, size)  # type: ignore[arg-type]
             if self.config.scale is not None:
                 scale: float | None = check_scale(self.config.scale)
             else:  # a resumed run keeps its own (None: a run from before framing keeps stretching)
-                scale = resumed.scale if resumed else auto_scale(train_set, size)  # type: ignore[arg-type]
+                scale = resumed.scale if resumed else auto_scale(train_set, size, sizes=sizes)  # type: ignore[arg-type]
             model = build_model(arch)
             meta = CheckpointMeta(arch=arch, classes=self.classes, input_size=size, dataset_kind=kind,  # type: ignore[arg-type]
                                   scale=scale)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from unet_core.data.transforms import to_tensor_input
 from unet_core.devices import autocast_dtype, select_device
 from unet_core.edit.probabilities import ClassProbabilities
 from unet_core.model.checkpoint import CheckpointMeta, load_checkpoint
-from unet_core.model.stream import StreamedOutputs
+from unet_core.model.stream import StreamedOutputs, entropy_rows
 from unet_core.model.tiles import blended_rows
 from unet_core.model.upsample import upsample_labels, upsample_probabilities
 
@@ -54,10 +53,7 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 def normalized_entropy(probs: np.ndarray) -> np.ndarray:
     """Entropy of H x W x K probabilities divided by log K (0 = certain, 1 = uniform)."""
-    k = probs.shape[-1]
-    p = np.clip(probs, 1e-7, 1.0)
-    ent = -(p * np.log(p)).sum(axis=-1)
-    return (ent / math.log(k)).astype(np.float32)
+    return entropy_rows(np.moveaxis(probs, -1, 0))
 
 
 class Predictor:
@@ -180,8 +176,7 @@ class Predictor:
                           low_probabilities=low, low_extent=outputs.low_extent)
 
     def _forward_crops(self, crops: list[np.ndarray]) -> np.ndarray:
-        norm = self.meta.normalization
-        return self.probabilities_lowres(np.stack([to_tensor_input(c, norm) for c in crops])).numpy()
+        return self.probabilities_lowres(np.stack([self.preprocess(c) for c in crops])).numpy()
 
     def predict_many(self, images: Sequence[np.ndarray], batch_size: int = 4) -> list[Prediction]:
         """Predict a list of images (sizes may differ): those that fit one input in batches, larger ones in tiles."""

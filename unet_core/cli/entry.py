@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--class-balance", type=float, metavar="P",
                    help="weight each class's cross-entropy by its pixel frequency ** -P (rare classes count more; "
                         "0 = off; default: the recipe's; only with more than 2 classes)")
+    t.add_argument("--focus-crops", type=_fraction, metavar="F",
+                   help="share of training crops placed on a class picked uniformly among the image's classes, so thin "
+                        "and rare classes are seen as often as large ones (only when the image is larger than the input; "
+                        "default: the recipe's)")
     t.add_argument("--recipe", default="short", choices=sorted(RECIPES),
                    help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()) + " (default short)")
     t.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's; short: 1e-3, 3e-4 with --from)")

@@ -66,17 +66,22 @@ def load_example(example: Example, framing: Framing | Sequence[int], num_classes
 
 
 def frame_example(
-    image: np.ndarray, mask: np.ndarray, weight: np.ndarray | None, size_hw: tuple[int, int], rng: torch.Generator | None
+    image: np.ndarray, mask: np.ndarray, weight: np.ndarray | None, size_hw: tuple[int, int], rng: torch.Generator | None,
+    around: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A working-size example as exactly one input: a crop where it is larger (random with ``rng``, else
-    centred), mirrored padding where it is smaller, whose pixels get weight 0 (never trained on)."""
+    centred; with ``around`` (y, x) a random crop that contains that pixel), mirrored padding where it is
+    smaller, whose pixels get weight 0 (never trained on)."""
     th, tw = size_hw
     h, w = mask.shape[:2]
     if weight is None:
         weight = np.ones((h, w), dtype=np.float32)
     if h > th or w > tw:
-        y0 = _offset(h - th, rng)
-        x0 = _offset(w - tw, rng)
+        if around is None:
+            y0, x0 = _offset(h - th, rng), _offset(w - tw, rng)
+        else:
+            y0 = _offset_around(around[0], th, h - th, rng)
+            x0 = _offset_around(around[1], tw, w - tw, rng)
         image, mask, weight = (a[y0 : y0 + th, x0 : x0 + tw] for a in (image, mask, weight))
     if image.shape[:2] != (th, tw):
         image = pad_to(image, size_hw)
@@ -93,12 +98,23 @@ def _offset(room: int, rng: torch.Generator | None) -> int:
     return int(torch.randint(0, room + 1, (1,), generator=rng))
 
 
+def _offset_around(at: int, size: int, room: int, rng: torch.Generator | None) -> int:
+    """A crop start in ``0..room`` whose window of ``size`` contains position ``at``."""
+    if room <= 0:
+        return 0
+    lo, hi = max(0, at - size + 1), min(room, at)
+    if rng is None or hi <= lo:
+        return min(max(lo, (lo + hi) // 2), room)
+    return int(torch.randint(lo, hi + 1, (1,), generator=rng))
+
+
 class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
     """Examples framed to ``size_hw``, optionally augmented.
 
     With ``scale`` each image is resized by it with its aspect kept, then cropped (randomly when
     augmenting) or padded to ``size_hw``; padding gets weight 0. Without it every image is
-    stretched to ``size_hw`` (how models from before framing were trained).
+    stretched to ``size_hw`` (how models from before framing were trained). With ``focus`` that share of
+    the crops is placed around a pixel of a class picked uniformly among those the image contains.
 
     Each item is ``{"image": float32 3xHxW (normalised), "mask": int64 HxW,
     "weight": float32 HxW}``; weight is ones when the example has none (after augmentation,
@@ -119,6 +135,7 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
         cache: bool = True,
         augment_strength: str = "default",
         scale: float | None = None,
+        focus: float = 0.0,
     ) -> None:
         if len(size_hw) != 2 or min(int(s) for s in size_hw) < 1:
             raise ValueError(f"size_hw must be (height, width) with positive values, got {size_hw!r}")
@@ -128,6 +145,10 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
         self.size_hw: tuple[int, int] = (int(size_hw[0]), int(size_hw[1]))
         self.framing = Framing(self.size_hw, scale)
         self._crop_rng: torch.Generator | None = None
+        if not 0.0 <= focus <= 1.0:
+            raise ValueError(f"focus must be in [0, 1], got {focus!r}")
+        self.focus = float(focus)
+        self._classes: dict[int, np.ndarray] = {}
         self.num_classes = int(num_classes)
         self.augment = bool(augment)
         self.norm = norm
@@ -188,6 +209,22 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
             counts += np.bincount(self._decoded(i)[1].ravel(), minlength=self.num_classes)[: self.num_classes]
         return counts
 
+    def _focus_pixel(self, index: int, mask: np.ndarray, rng: torch.Generator) -> tuple[int, int] | None:
+        """For a share ``focus`` of crops: a random pixel of a class picked uniformly among those the example
+        contains, so a thin or rare class is cropped as often as the road (else ``None``: a plain random crop)."""
+        if float(torch.rand((), generator=rng)) >= self.focus:
+            return None
+        classes = self._classes.get(index)
+        if classes is None:
+            classes = np.flatnonzero(np.bincount(mask.ravel(), minlength=self.num_classes))
+            self._classes[index] = classes
+        if classes.size < 2:
+            return None
+        cls = int(classes[int(torch.randint(0, classes.size, (1,), generator=rng))])
+        where = np.flatnonzero(mask.ravel() == cls)
+        at = int(where[int(torch.randint(0, where.size, (1,), generator=rng))])
+        return divmod(at, mask.shape[1])
+
     def _reseed_for_worker(self) -> None:
         """Give each DataLoader worker its own augmentation stream (albumentations copies one on fork)."""
         info = get_worker_info()
@@ -203,7 +240,8 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
         if image.shape[:2] != self.size_hw:
             if self._crop_rng is None:  # a random crop even without augmentation: every part gets trained on
                 self._crop_rng = torch.Generator().manual_seed(torch.initial_seed() % 2**63)
-            image, mask, weight = frame_example(image, mask, weight, self.size_hw, self._crop_rng)
+            around = self._focus_pixel(index, mask, self._crop_rng) if self.focus else None
+            image, mask, weight = frame_example(image, mask, weight, self.size_hw, self._crop_rng, around)
         if self._aug is not None:
             if weight is None:
                 weight = np.ones(mask.shape, dtype=np.float32)

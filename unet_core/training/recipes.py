@@ -22,6 +22,7 @@ class Recipe:
     min_epoch_samples: int  # an epoch (and so a validation) covers at least this many samples
     class_balance: float
     summary: str
+    focus_crops: float = 0.0  # share of crops placed on a class picked uniformly among the image's classes
 
     def config(self, finetune: bool = False, **overrides: Any) -> TrainConfig:
         """A TrainConfig with this recipe's settings (for a fine-tune with ``finetune``), then ``overrides``

@@ -27,6 +27,7 @@ class TrainConfig:
     warmup_fraction: float = 0.03
     dice_weight: float = 1.0
     class_balance: float = 0.0  # > 0: cross-entropy class weights frequency ** -class_balance (more than 2 classes)
+    focus_crops: float = 0.0  # share of training crops placed on a class picked uniformly among an image's classes
     val_fraction: float = 0.2
     seed: int = 0
     device: str = "auto"
@@ -66,6 +67,8 @@ class TrainConfig:
             check_scale(self.scale)
         if not (0 <= self.class_balance <= 2):
             raise ValueError("class balance must be in [0, 2]")
+        if not (0 <= self.focus_crops <= 1):
+            raise ValueError("the share of focused crops must be in [0, 1]")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError("schedule must be 'cosine' or 'constant'")
 

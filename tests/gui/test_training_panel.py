@@ -131,14 +131,14 @@ def test_steps_and_epochs_feed_the_plots_coalesced(qtbot, panel: TrainingPanel) 
     for e in (1, 2, 3):
         panel.on_epoch(epoch_info(e, 0.5 + e / 10))
     panel.on_epoch(epoch_info(4, None))  # no validation split: no point
-    x, y = panel.plots.loss_curve.getData()
-    assert x is None or len(x) == 0  # nothing drawn yet: redraws wait for the timer
+    x, y = panel.plots.loss_plot.data()
+    assert len(x) == 0  # nothing drawn yet: redraws wait for the timer
     qtbot.waitUntil(lambda: not panel.plots.is_dirty(), timeout=2000)
     assert panel.plots.redraws - before == 1  # 304 inputs, one redraw
-    x, y = panel.plots.loss_curve.getData()
+    x, y = panel.plots.loss_plot.data()
     np.testing.assert_array_equal(x, np.arange(1, 301))
     np.testing.assert_allclose(y, 1.0 / np.arange(1, 301))
-    dx, dy = panel.plots.dice_curve.getData()
+    dx, dy = panel.plots.dice_plot.data()
     np.testing.assert_array_equal(dx, [1, 2, 3])
     np.testing.assert_allclose(dy, [0.6, 0.7, 0.8])
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=2000)
@@ -154,13 +154,12 @@ def test_eta_label_and_progress(qtbot, panel: TrainingPanel) -> None:
 
 
 def test_initial_dice_line(panel: TrainingPanel) -> None:
-    assert not panel.plots.start_line.isVisible()
+    plot = panel.plots.dice_plot
+    assert plot.reference() is None and plot.reference_text() == ""
     panel.set_initial_dice(0.912)
-    assert panel.plots.start_line.isVisible() and panel.plots.start_line.value() == pytest.approx(0.912)
-    assert "0.912" in panel.plots.start_line.label.toPlainText()
-    assert panel.plots.start_line.pen.style() == Qt.PenStyle.DashLine
+    assert plot.reference() == pytest.approx(0.912) and plot.reference_text() == "start 0.912"
     panel.set_initial_dice(None)
-    assert not panel.plots.start_line.isVisible()
+    assert plot.reference() is None
 
 
 def test_new_run_clears_curves_and_many_points_downsample(qtbot, panel: TrainingPanel) -> None:
@@ -169,11 +168,15 @@ def test_new_run_clears_curves_and_many_points_downsample(qtbot, panel: Training
         panel.plots.add_loss(i, math.sin(i))
     panel.plots.add_loss(6001, float("nan"))  # skipped
     panel.plots.flush()
-    assert len(panel.plots.loss_curve.getOriginalDataset()[0]) == 6000
-    assert panel.plots.loss_curve.opts["autoDownsample"]
+    plot = panel.plots.loss_plot
+    assert len(plot.data()[0]) == 6000
+    px, py = plot.polyline()  # what is painted: at most two points (lowest, highest) per pixel column
+    assert 2 <= len(px) <= 2 * plot.plot_rect().width() + 2
+    rect, (_, (y0, y1)) = plot.plot_rect(), plot.ranges()
+    assert py.min() == pytest.approx(rect.bottom() - (1.0 - y0) / (y1 - y0) * rect.height(), abs=0.01)  # peaks kept
     panel.on_started({})
-    x, _ = panel.plots.loss_curve.getData()
-    assert x is None or len(x) == 0
+    x, _ = plot.data()
+    assert len(x) == 0
 
 
 def test_finished_and_failed_messages(panel: TrainingPanel) -> None:
@@ -309,9 +312,9 @@ def test_real_training_job_wired_to_panel(qtbot, panel: TrainingPanel, carvana_d
     qtbot.waitUntil(lambda: not panel.is_busy(), timeout=60_000)
     assert thread.wait(10_000)
     qtbot.waitUntil(lambda: not panel.plots.is_dirty(), timeout=2000)
-    x, y = panel.plots.loss_curve.getData()
-    assert x is not None and len(x) >= 3 and np.all(np.isfinite(y))
-    dx, dy = panel.plots.dice_curve.getData()
+    x, y = panel.plots.loss_plot.data()
+    assert len(x) >= 3 and np.all(np.isfinite(y))
+    dx, dy = panel.plots.dice_plot.data()
     np.testing.assert_array_equal(dx, [1, 2, 3])
     assert np.all((dy >= 0) & (dy <= 1))
     assert panel.status_label.text().startswith("Finished after 3 epochs")

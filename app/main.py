@@ -88,10 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(QIcon(str(resource_path("maskloop.svg"))))
     from app.window.main_window import MainWindow
     from app.window.settings import make_settings
-    from app.workers import preload_training_modules
+    from app.workers import preload_training_modules, tune_for_responsiveness
 
     preload_training_modules()  # imports that would otherwise hold the GIL during the first training run
     window = MainWindow(make_settings(args.settings))
+    tune_for_responsiveness()  # start-up objects out of the garbage collector's walks; the GIL shared quickly
     folder = args.folder
     if folder is None:
         from app.window.demo import ensure_demo

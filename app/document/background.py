@@ -8,6 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from app.workers.common import lower_priority
+
 log = logging.getLogger(__name__)
 _alive: set[_Relay] = set()
 
@@ -23,13 +25,21 @@ class _Task(QRunnable):
         self.fn, self.relay = fn, relay
 
     def run(self) -> None:
+        lower_priority()  # a pool thread: below the GUI thread, like every worker
         try:
             result = self.fn()
         except Exception as exc:
             log.debug("background task failed", exc_info=True)
-            self.relay.failed.emit(" ".join(str(exc).split()) or type(exc).__name__)
+            self._emit(self.relay.failed, " ".join(str(exc).split()) or type(exc).__name__)
         else:
-            self.relay.done.emit(result)
+            self._emit(self.relay.done, result)
+
+    @staticmethod
+    def _emit(signal: Any, value: Any) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the app quit while this ran: its relay is gone and nobody waits for the result
+            log.debug("background task finished after its receiver was deleted")
 
 
 def run_in_background(

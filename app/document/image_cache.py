@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.workers.common import lower_priority
 from unet_core.data.io import MaskFormat, read_image, read_mask
 from unet_core.errors import DataError
 
@@ -55,7 +56,7 @@ class ImageCache:
         self._items: OrderedDict[Path, LoadedImage] = OrderedDict()
         self._pending: dict[Path, Future[LoadedImage]] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maskloop-prefetch")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maskloop-prefetch", initializer=lower_priority)
 
     def get(self, image_path: Path, mask_path: Path | None) -> LoadedImage:
         """The decoded image (from cache, a finished/ongoing prefetch, or decoded now)."""

@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap
 
+from app.workers.common import lower_priority
 from unet_core.data.io import read_image, read_image_reduced
 from unet_core.errors import MaskloopError
 
@@ -82,6 +83,7 @@ class _DecodeRunnable(QRunnable):
 
     def run(self) -> None:
         """Worker thread: no widgets, only plain arrays out."""
+        lower_priority()
         while True:
             with self._lock:
                 if not self._stack:

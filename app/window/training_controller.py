@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.document.background import run_in_background
 from app.document.workspace import READ_ONLY_NOTICE, Workspace
 from app.workers import TrainWorker, start_worker, stop_thread
 from unet_core.errors import MaskloopError
@@ -248,8 +249,17 @@ class TrainingController(QObject):
         if not keep_new:
             self.ws.message.emit(f"Kept model {self.ws.model.version}: validation Dice "
                                  + ("was not measured" if after is None else "dropped"))
-        remove_run(out)
+        # What is left runs in later event-loop passes, so that none holds the window for long (each is
+        # 5-25 ms on 2 busy cores): deleting the run's files (a 20+ MB unlink) on a pool thread, the summary
+        # (it reads the store and re-lays the panel out), then the end of the run.
+        run_in_background(lambda: remove_run(out), lambda _: None)
+        QTimer.singleShot(0, self, lambda: self._show_summary(before, after, result))
+
+    def _show_summary(self, before: float | None, after: float | None, result: TrainResult) -> None:
         self.panel.set_round_summary(self.round_summary(before, after))
+        QTimer.singleShot(0, self, lambda: self._end_round(result))
+
+    def _end_round(self, result: TrainResult) -> None:
         self._cleanup()
         self.runFinished.emit(result)
 

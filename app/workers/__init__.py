@@ -5,10 +5,12 @@ from __future__ import annotations
 from app.workers.common import (
     default_threads,
     error_text,
+    freeze_startup_objects,
     preload_training_modules,
     start_worker,
     stop_thread,
     torch_threads,
+    tune_for_responsiveness,
 )
 from app.workers.predict import PredictWorker
 from app.workers.train import STEP_INTERVAL_S, TrainJob, TrainWorker
@@ -20,8 +22,10 @@ __all__ = [
     "TrainWorker",
     "default_threads",
     "error_text",
+    "freeze_startup_objects",
     "preload_training_modules",
     "start_worker",
     "stop_thread",
     "torch_threads",
+    "tune_for_responsiveness",
 ]

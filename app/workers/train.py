@@ -104,6 +104,7 @@ class TrainWorker(QObject):
         try:
             with torch_threads(self._threads):
                 result = self._job(callbacks=[bridge], stop=self._stop)
+            _check_output(result)
         except Exception as exc:  # any failure becomes one message and the thread still ends
             bridge.flush()
             self.error = error_text(exc)
@@ -129,6 +130,20 @@ class TrainWorker(QObject):
     def is_running(self) -> bool:
         """Whether the job is running now (thread-safe)."""
         return self._running.is_set()
+
+
+def _check_output(result: TrainResult) -> None:
+    """Check the written checkpoint here, in the worker: the GUI thread adopts it next, and this first check
+    of an architecture builds it on the meta device (~20 ms holding the GIL; remembered afterwards). What
+    fails here fails again there, where it is reported."""
+    from unet_core.errors import MaskloopError
+    from unet_core.model.checkpoint import inspect_checkpoint
+
+    try:
+        if result.best_path.exists():
+            inspect_checkpoint(result.best_path)
+    except (MaskloopError, OSError):
+        pass
 
 
 __all__ = ["STEP_INTERVAL_S", "TrainJob", "TrainWorker"]

@@ -133,7 +133,9 @@ def test_a_new_version_with_equal_dice_is_kept_without_asking(qtbot, folder: Pat
     assert len(asked) == 1 and w.ws.store.current_model().id == kept
     finish(0.8, None)  # never validated: never kept silently
     assert len(asked) == 2 and w.ws.store.current_model().id == kept
-    assert sorted(p.name for p in w.ws.store.models_dir().iterdir()) == ["v0001.safetensors", "v0002.safetensors"]
+    # the runs' files are deleted on a pool thread, so as not to hold the window
+    qtbot.waitUntil(lambda: sorted(p.name for p in w.ws.store.models_dir().iterdir())
+                    == ["v0001.safetensors", "v0002.safetensors"], timeout=5000)
     w.close()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import torch
@@ -293,9 +293,16 @@ def state_shapes(config: UNetConfig) -> tuple[dict[str, tuple[int, ...]], int]:
     """The state-dict tensor shapes and the parameter count of ``config``'s UNet, allocating no weights.
 
     The model is built on PyTorch's ``meta`` device, so a checkpoint's tensors can be checked against
-    its stored architecture before a real model (and its memory) exists.
+    its stored architecture before a real model (and its memory) exists. Remembered per architecture:
+    building it runs the layers' own initialisers in Python (~20 ms, holding the GIL), and the app checks
+    the same few architectures again and again.
     """
+    shapes, parameters = _state_shapes(config)
+    return dict(shapes), parameters
+
+
+@lru_cache(maxsize=32)
+def _state_shapes(config: UNetConfig) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], int]:
     with torch.device("meta"):
         model = UNet(config, init_weights=False)
-    shapes = {name: tuple(t.shape) for name, t in model.state_dict().items()}
-    return shapes, count_parameters(model)
+    return tuple((name, tuple(t.shape)) for name, t in model.state_dict().items()), count_parameters(model)

@@ -167,7 +167,7 @@ def test_train_worker_runs_real_job(qtbot, carvana_dir: Path, tmp_path: Path) ->
     before = torch.get_num_threads()
     rec, _ = run_to_end(qtbot, worker)
     assert len(rec.started) == 1 and rec.started[0]["size_hw"] == [48, 64]
-    assert "cpu (1 threads)" in rec.started[0]["device"]  # the worker limited torch's threads
+    assert "cpu (1 thread)" in rec.started[0]["device"]  # the worker limited torch's threads
     assert torch.get_num_threads() == before  # ... and restored them
     assert rec.steps and all(isinstance(s, StepInfo) for s in rec.steps)
     # the last step of every epoch is always delivered

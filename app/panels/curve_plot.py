@@ -150,7 +150,8 @@ class CurvePlot(QWidget):
             ry = rect.bottom() - (min(max(self._reference, y0), y1) - y0) / (y1 - y0) * rect.height()
             painter.setPen(QPen(QColor(120, 120, 120), 1.5, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(rect.left(), ry), QPointF(rect.right(), ry))
-            painter.drawText(QRectF(rect.left(), ry - 16, rect.width() - 4, 14), Qt.AlignmentFlag.AlignRight,
+            label_top = ry - 16 if ry - 16 >= rect.top() else ry + 2  # below the line when it runs near the top
+            painter.drawText(QRectF(rect.left(), label_top, rect.width() - 4, 14), Qt.AlignmentFlag.AlignRight,
                              self.reference_text())
         px, py = self.polyline()
         if len(px):

@@ -38,6 +38,8 @@ class TrainingController(QObject):
         self.worker: TrainWorker | None = None
         self.thread: QThread | None = None
         self._job: dict[str, Any] = {}
+        self._finishing = False  # a run ended and its last event-loop passes are pending: no new run yet
+        self._closed = False
         self.ask_user = True  # tests switch the dialog off and set `choice`
         self.choice_use_new = False
         panel.fineTuneRequested.connect(self.start_finetune)
@@ -82,8 +84,8 @@ class TrainingController(QObject):
                                     can_train=tr_ok and not busy, train_reason=tr_reason, corrected_count=c_train)
 
     def is_running(self) -> bool:
-        """True while a job runs."""
-        return self.worker is not None and self.worker.is_running()
+        """True while a job runs, and until its end has been handled (its summary shown, its thread ended)."""
+        return self._finishing or (self.worker is not None and self.worker.is_running())
 
     def show_last_run(self) -> None:
         """After a folder opens: the curves of its last logged run, as they were when it ended (the log
@@ -200,6 +202,8 @@ class TrainingController(QObject):
 
     def shutdown(self, timeout_ms: int = 60_000) -> None:
         """Closing the window: stop the job and wait for its thread (no dialogs about its result)."""
+        self._closed = True  # a finished run's pending passes do nothing now
+        self._finishing = False
         if self.worker is not None:
             for sig in (self.worker.started, self.worker.step, self.worker.epoch, self.worker.finished,
                         self.worker.failed):
@@ -253,13 +257,19 @@ class TrainingController(QObject):
         # 5-25 ms on 2 busy cores): deleting the run's files (a 20+ MB unlink) on a pool thread, the summary
         # (it reads the store and re-lays the panel out), then the end of the run.
         run_in_background(lambda: remove_run(out), lambda _: None)
+        self._finishing = True  # until _end_round: is_running() stays true, so no run starts in between
         QTimer.singleShot(0, self, lambda: self._show_summary(before, after, result))
 
     def _show_summary(self, before: float | None, after: float | None, result: TrainResult) -> None:
+        if self._closed:
+            return
         self.panel.set_round_summary(self.round_summary(before, after))
         QTimer.singleShot(0, self, lambda: self._end_round(result))
 
     def _end_round(self, result: TrainResult) -> None:
+        if self._closed:
+            return
+        self._finishing = False
         self._cleanup()
         self.runFinished.emit(result)
 

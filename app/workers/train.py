@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.workers.common import error_text, torch_threads
 from unet_core.training.types import Callback, EpochInfo, StepInfo, TrainResult
+
+log = logging.getLogger("maskloop.workers")
 
 TrainJob = Callable[..., TrainResult]
 """Called as ``job(callbacks=[...], stop=threading.Event)``; returns the run's TrainResult."""
@@ -136,14 +139,13 @@ def _check_output(result: TrainResult) -> None:
     """Check the written checkpoint here, in the worker: the GUI thread adopts it next, and this first check
     of an architecture builds it on the meta device (~20 ms holding the GIL; remembered afterwards). What
     fails here fails again there, where it is reported."""
-    from unet_core.errors import MaskloopError
     from unet_core.model.checkpoint import inspect_checkpoint
 
     try:
         if result.best_path.exists():
             inspect_checkpoint(result.best_path)
-    except (MaskloopError, OSError):
-        pass
+    except Exception:  # whatever it is, the GUI thread's own check meets it again and reports it
+        log.debug("the run's checkpoint did not pass its check in the worker", exc_info=True)
 
 
 __all__ = ["STEP_INTERVAL_S", "TrainJob", "TrainWorker"]

@@ -36,8 +36,11 @@ def test_ranges_grow_in_steps_and_the_curve_is_painted(qtbot) -> None:  # type: 
     x = np.arange(1, 131, dtype=float)
     plot.set_data(x, 2.2 / np.sqrt(x))
     assert plot.ranges() == ((0.0, 200.0), (0.0, 2.5))
-    plot.set_data(x[:150], (2.2 / np.sqrt(x))[:150])
+    longer = np.arange(1, 201, dtype=float)
+    plot.set_data(longer, 2.2 / np.sqrt(longer))
     assert plot.ranges()[0] == (0.0, 200.0)  # unchanged until the curve outgrows it
+    plot.set_data(np.arange(1, 202, dtype=float), np.ones(201))
+    assert plot.ranges() == ((0.0, 500.0), (0.0, 1.0))
     with pytest.raises(ValueError, match="differ"):
         plot.set_data(x, x[:-1])
     image = plot.grab().toImage()

@@ -139,6 +139,27 @@ def test_a_new_version_with_equal_dice_is_kept_without_asking(qtbot, folder: Pat
     w.close()
 
 
+def test_no_run_starts_before_the_end_of_the_last_is_handled(qtbot, folder: Path, tiny_model: Path,
+                                                              tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
+    ctl = w.train_ctl
+    out = ctl._run_path()
+    shutil.copyfile(tiny_model, out)
+    ctl._job = {"mode": "finetune", "out": out, "parent": w.ws.model.version}
+    ended: list[object] = []
+    ctl.runFinished.connect(ended.append)
+    messages: list[str] = []
+    w.ws.message.connect(messages.append)
+    ctl._on_finished(TrainResult(out, out.with_name(out.stem + ".last.safetensors"), 0.9, 0.8, 1, 12, 1.0,
+                                 "completed", [{"epoch": 1, "val_dice": 0.9}]))
+    assert ctl.is_running() and not ended  # the summary and the clean-up come in later passes
+    ctl.start_finetune(w.training.forms["finetune"].values())  # e.g. Ctrl+T right then
+    assert ctl.worker is None and messages[-1] == "A training run is already in progress"
+    qtbot.waitUntil(lambda: bool(ended), timeout=5000)
+    assert not ctl.is_running() and w.training.summary.text().startswith("Round")
+    w.close()
+
+
 def test_versions_menu_compares_dice_only_on_the_same_split(qtbot, folder: Path, tiny_model: Path,
                                                            tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     w = window_with_model(qtbot, tmp_path, folder, tiny_model)  # trained by the tests on their own split

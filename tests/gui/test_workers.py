@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import os
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from app.workers import (
     stop_thread,
     torch_threads,
 )
+from app.workers.common import BACKGROUND_NICE, lower_priority
 from unet_core.data.dataset import Example, examples_from_layout
 from unet_core.data.layouts import detect_layout
 from unet_core.data.split import split_by_group
@@ -295,6 +297,25 @@ def test_preload_training_modules_is_idempotent() -> None:
     preload_training_modules()
     assert "torch._dynamo" in sys.modules and "albumentations" in sys.modules
     assert preload_training_modules() == 0.0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads have their own nice value on Linux only")
+def test_worker_threads_run_below_the_gui_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
+    seen: list[int | None] = []
+
+    class Probe(QObject):
+        done = Signal()
+
+        def run(self) -> None:
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            seen.append(lower_priority(5))  # never raises a thread back up
+            self.done.emit()
+
+    probe = Probe()
+    thread = start_worker(probe)
+    assert thread.wait(10_000)
+    assert seen == [BACKGROUND_NICE, BACKGROUND_NICE]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0  # the GUI thread is untouched
 
 
 def test_start_up_objects_are_frozen_so_a_full_collection_skips_them() -> None:

@@ -43,6 +43,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be in [0, 1]")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used by the docs and tests)."""
     p = argparse.ArgumentParser(
@@ -76,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--class-balance", type=float, metavar="P",
                    help="weight each class's cross-entropy by its pixel frequency ** -P (rare classes count more; "
                         "0 = off; default: the recipe's; only with more than 2 classes)")
-    t.add_argument("--focus-crops", type=_fraction, metavar="F",
+    t.add_argument("--focus-crops", type=_share, metavar="F",
                    help="share of training crops placed on a class picked uniformly among the image's classes, so thin "
                         "and rare classes are seen as often as large ones (only when the image is larger than the input; "
                         "default: the recipe's)")

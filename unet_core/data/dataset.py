@@ -200,6 +200,7 @@ class SegmentationDataset(Dataset[dict[str, torch.Tensor]]):
                 progress(i + 1, total)
         self.examples = kept
         self._cache = kept_cache
+        self._classes.clear()  # indexed like the examples, which may have moved
         return errors
 
     def class_pixel_counts(self) -> np.ndarray:

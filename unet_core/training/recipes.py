@@ -28,7 +28,7 @@ class Recipe:
         """A TrainConfig with this recipe's settings (for a fine-tune with ``finetune``), then ``overrides``
         (``None`` values are ignored)."""
         base = TrainConfig(lr=self.finetune_lr if finetune else self.lr, long_side=self.long_side, min_epoch_samples=self.min_epoch_samples,
-                           class_balance=self.class_balance)
+                           class_balance=self.class_balance, focus_crops=self.focus_crops)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 

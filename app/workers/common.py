@@ -99,8 +99,7 @@ def preload_training_modules() -> float:
         import tensorboardX  # noqa: F401  (every app run logs; RunLog imports it lazily)
         import torch._dynamo  # noqa: F401  (torch.optim imports it lazily)
 
-        import unet_core.training.finetune
-        import unet_core.training.trainer  # noqa: F401
+        import unet_core.training.finetune  # noqa: F401  (imports the trainer, losses and metrics)
 
         _preloaded = True
         return time.perf_counter() - t0

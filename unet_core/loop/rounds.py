@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from unet_core.training.recipes import DEFAULT_RECIPE, recipe
 from unet_core.training.types import TrainConfig
 
@@ -17,6 +15,5 @@ def round_config(*, arch: str, size_hw: tuple[int, int] | None, epochs: int | No
     """The training settings of one round of the loop (fine-tune or train from scratch): the CLI's default
     recipe (an epoch repeats a small set up to 48 samples, so a round of three corrected images still makes
     useful steps), with what the user (or the benchmark's configuration) chose."""
-    config = recipe(DEFAULT_RECIPE).config(arch=arch, size_hw=size_hw, epochs=epochs, time_limit=time_limit, lr=lr,
-                                           device=device, seed=seed, patience=patience, batch_size=batch_size)
-    return config if epochs is not None else replace(config, epochs=None)
+    return recipe(DEFAULT_RECIPE).config(arch=arch, size_hw=size_hw, epochs=epochs, time_limit=time_limit, lr=lr,
+                                         device=device, seed=seed, patience=patience, batch_size=batch_size)

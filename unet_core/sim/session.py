@@ -84,13 +84,13 @@ class LoopConfig:
 
 def round_epochs(cfg: LoopConfig, train_images: int) -> int:
     """Epochs for a round: enough for ``steps_per_round`` optimisation steps on ``train_images`` images
-    (an epoch repeats a small set up to the app's ``FINETUNE_EPOCH_SAMPLES`` samples, as the loader does)."""
+    (an epoch repeats a small set up to the recipe's ``EPOCH_SAMPLES`` samples, as the loader does)."""
     if cfg.steps_per_round is None:
         return cfg.epochs_per_round or 30
-    from unet_core.training.finetune import FINETUNE_EPOCH_SAMPLES
+    from unet_core.training.recipes import EPOCH_SAMPLES
 
     b = cfg.batch_size
-    samples = max(train_images, FINETUNE_EPOCH_SAMPLES)
+    samples = max(train_images, EPOCH_SAMPLES)
     per_epoch = samples // b if samples >= 2 * b else math.ceil(samples / b)
     return max(1, math.ceil(cfg.steps_per_round / max(1, per_epoch)))
 

@@ -49,15 +49,12 @@ def replay_sample(pool: Sequence[Example], n_corrected: int, fraction: float, se
     return [pool[i] for i in sorted(idx)]
 
 
-FINETUNE_EPOCH_SAMPLES = EPOCH_SAMPLES
-
-
 def default_finetune_config(base: TrainConfig | None = None) -> TrainConfig:
     """Settings for a short fine-tune: a few epochs of at least 48 samples each, early stop after 4 flat ones."""
     cfg = base or TrainConfig()
     epochs = cfg.epochs if cfg.epochs is not None else (None if cfg.time_limit else 10)
     return replace(cfg, epochs=epochs, patience=cfg.patience if cfg.patience is not None else 4,
-                   min_epoch_samples=cfg.min_epoch_samples or FINETUNE_EPOCH_SAMPLES)
+                   min_epoch_samples=cfg.min_epoch_samples or EPOCH_SAMPLES)
 
 
 def fine_tune(

@@ -52,6 +52,24 @@ def tiny_model(carvana_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.fixture(scope="session")
+def tiny_click_model(carvana_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An interactive unet-tiny (half its samples trained with simulated clicks), 12 quick epochs on ``carvana_dir``."""
+    from unet_core.data.dataset import examples_from_layout
+    from unet_core.data.layouts import detect_layout
+    from unet_core.data.split import split_by_group
+    from unet_core.training.trainer import train
+    from unet_core.training.types import TrainConfig
+
+    layout = detect_layout(carvana_dir)
+    examples = examples_from_layout(layout, layout.pairs()[0])
+    tr, va = split_by_group(examples, [e.group for e in examples], 0.34, seed=0)
+    out = tmp_path_factory.mktemp("click_model") / "clicky.safetensors"
+    cfg = TrainConfig(arch="unet-tiny", size_hw=(64, 96), epochs=12, lr=3e-3, device="cpu", clicks=0.5)
+    train(tr, va, layout.classes, cfg, out, dataset_kind=layout.kind)
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_carla_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained unet-tiny checkpoint for the 23 CARLA classes (for commands that need any model)."""
     import torch

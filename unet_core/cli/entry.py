@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of training crops placed on a class picked uniformly among the image's classes, so thin "
                         "and rare classes are seen as often as large ones (only when the image is larger than the input; "
                         "default: the recipe's)")
+    t.add_argument("--clicks", type=_share, metavar="F",
+                   help="share of samples trained with simulated clicks: the model becomes interactive (it also takes "
+                        "positive / negative clicks) and stays as good without them (default: 0.5 with an interactive "
+                        "--from model, else 0)")
     t.add_argument("--recipe", default="short", choices=sorted(RECIPES),
                    help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()) + " (default short)")
     t.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's; short: 1e-3, 3e-4 with --from)")

@@ -194,3 +194,16 @@ class PatchRecorder:
             np.ascontiguousarray(old[r0:r1, c0:c1]),
             new[r0:r1, c0:c1].copy(),
         )
+
+
+def merge_patches(mask: np.ndarray, first: Patch, second: Patch) -> Patch:
+    """One patch for two edits made one after the other (``mask`` holds the result of both): undoing it
+    restores what was there before ``first``; redoing it writes what is there now. Several clicks on one
+    object become one undo step this way."""
+    x0, y0, x1, y1 = union(first.rect, second.rect)  # type: ignore[misc]
+    new = mask[y0:y1, x0:x1].copy()
+    old = new.copy()
+    for patch in (second, first):  # undo the later edit first: the earlier one's old pixels win
+        px0, py0, px1, py1 = patch.rect
+        old[py0 - y0 : py1 - y0, px0 - x0 : px1 - x0] = patch.old
+    return Patch(x0, y0, old, new)

@@ -13,6 +13,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as st_save
 
+from unet_core.clicks.guides import GUIDE_CHANNELS, GuideEncoding
 from unet_core.data.classes import ClassTable
 from unet_core.data.framing import Framing, check_scale
 from unet_core.data.transforms import Normalization
@@ -40,6 +41,16 @@ class CheckpointMeta:
     parent_hash: str | None = None
     created: float = field(default_factory=time.time)
     scale: float | None = None  # model pixels per image pixel (aspect kept); None: images are stretched (old files)
+    guides: GuideEncoding | None = None  # how clicks are drawn, for an interactive model (arch.guide_channels)
+
+    def __post_init__(self) -> None:
+        if self.arch.guide_channels and self.guides is None:
+            self.guides = GuideEncoding()
+
+    @property
+    def interactive(self) -> bool:
+        """True when the model also takes clicks (its guide channels)."""
+        return self.arch.guide_channels > 0
 
     @property
     def framing(self) -> Framing:
@@ -53,7 +64,8 @@ class CheckpointMeta:
             "format_version": str(FORMAT_VERSION),
             "arch": json.dumps(self.arch.to_dict(), sort_keys=True),
             "classes": json.dumps(self.classes.to_dict()),
-            "input": json.dumps({**self.framing.to_dict(), "normalization": self.normalization.to_dict()}),
+            "input": json.dumps({**self.framing.to_dict(), "normalization": self.normalization.to_dict(),
+                                 **({"guides": self.guides.to_dict()} if self.interactive and self.guides else {})}),
             "dataset_kind": self.dataset_kind,
             "training": json.dumps(self.training, sort_keys=True, default=_json_default),
             "parent": self.parent_hash or "",
@@ -83,6 +95,9 @@ class CheckpointMeta:
                 raise ValueError(f"bad input size {size} (each side 1..{MAX_INPUT_SIDE})")
             norm = Normalization.from_dict(inp.get("normalization", {}))
             scale = None if inp.get("scale") is None else check_scale(inp["scale"])
+            if arch.guide_channels not in (0, GUIDE_CHANNELS):
+                raise ValueError(f"{arch.guide_channels} guide channels (an interactive model has {GUIDE_CHANNELS})")
+            guides = GuideEncoding.from_dict(inp.get("guides", {})) if arch.guide_channels else None
             training = json.loads(meta.get("training", "{}"))
             created = float(meta.get("created", "0") or 0)
             if not isinstance(training, dict):
@@ -105,6 +120,7 @@ class CheckpointMeta:
             parent_hash=meta.get("parent") or None,
             created=created,
             scale=scale,
+            guides=guides,
         )
 
     def summary(self) -> dict[str, Any]:
@@ -115,6 +131,7 @@ class CheckpointMeta:
             "input_size_hw": list(self.input_size),
             "scale": self.scale,
             "normalization": self.normalization.to_dict(),
+            "interactive": self.guides.to_dict() if self.interactive and self.guides else None,
             "dataset_kind": self.dataset_kind,
             "training": self.training,
             "parent_hash": self.parent_hash,

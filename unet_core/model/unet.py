@@ -49,6 +49,9 @@ class UNetConfig:
         paper: paper-faithful variant (Ronneberger et al. 2015): unpadded 3x3 convolutions and
             centre-cropped skip connections; the input is mirror-padded (overlap-tile) so that the
             output still covers the whole input.
+        guide_channels: extra input channels of the interactive mode (0: automatic only; 3: the mask of the
+            class being corrected and its positive / negative click maps, see :mod:`unet_core.clicks`).
+            Left empty (zeros) they give the automatic prediction, so one network serves both.
     """
 
     in_channels: int = 3
@@ -59,6 +62,7 @@ class UNetConfig:
     batch_norm: bool = True
     dropout: float = 0.0
     paper: bool = False
+    guide_channels: int = 0
 
     def __post_init__(self) -> None:
         """Validate types and ranges; raise ``ValueError`` with the offending field."""
@@ -76,6 +80,9 @@ class UNetConfig:
                 object.__setattr__(self, f.name, float(value))
         if not 1 <= self.in_channels <= MAX_IN_CHANNELS:
             raise ValueError(f"UNetConfig.in_channels must be in 1..{MAX_IN_CHANNELS}, got {self.in_channels}")
+        if not 0 <= self.guide_channels <= MAX_IN_CHANNELS - self.in_channels:
+            raise ValueError(f"UNetConfig.guide_channels must be in 0..{MAX_IN_CHANNELS - self.in_channels}, "
+                             f"got {self.guide_channels}")
         if not 2 <= self.num_classes <= MAX_CLASSES:
             raise ValueError(f"UNetConfig.num_classes must be in 2..{MAX_CLASSES}, got {self.num_classes}")
         if not 1 <= self.depth <= _MAX_DEPTH:
@@ -168,7 +175,7 @@ class UNet(nn.Module):
         padded = not config.paper
         widths = [config.base_width * 2**level for level in range(config.depth + 1)]
         self.encoder = nn.ModuleList()
-        channels = config.in_channels
+        channels = config.in_channels + config.guide_channels
         for width in widths[:-1]:
             self.encoder.append(DoubleConv(channels, width, batch_norm=config.batch_norm, padded=padded))
             channels = width
@@ -233,12 +240,17 @@ class UNet(nn.Module):
 
         return margin, after(height), margin, after(width)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Return N x K x H x W logits for an N x C x H x W float input."""
+    def forward(self, x: Tensor, guide: Tensor | None = None) -> Tensor:
+        """Return N x K x H x W logits for an N x C x H x W float input.
+
+        ``guide`` (N x G x H x W, the interactive mode's mask and click maps) is allowed only when the config
+        has ``guide_channels``; without it those channels are zeros: the automatic prediction.
+        """
         if x.dim() != 4 or x.shape[1] != self.config.in_channels:
             raise ValueError(
                 f"UNet expects an N x {self.config.in_channels} x H x W tensor, got {tuple(x.shape)}"
             )
+        x = self._with_guide(x, guide)
         height, width = x.shape[-2], x.shape[-1]
         top, bottom, left, right = self.pad_amounts(height, width)
         x = mirror_pad(x, top, bottom, left, right)
@@ -259,6 +271,45 @@ class UNet(nn.Module):
             fmt = torch.channels_last if _is_channels_last(logits) else torch.contiguous_format
             logits = cropped.contiguous(memory_format=fmt)
         return logits
+
+
+    def _with_guide(self, x: Tensor, guide: Tensor | None) -> Tensor:
+        """``x`` with the guide channels appended (zeros when ``guide`` is None); ``x`` itself when there are none."""
+        channels = self.config.guide_channels
+        if guide is None:
+            if not channels:
+                return x
+            guide = x.new_zeros((x.shape[0], channels, x.shape[2], x.shape[3]))
+        elif not channels:
+            raise ValueError("this model has no interactive mode: it takes no guide channels")
+        elif guide.dim() != 4 or tuple(guide.shape) != (x.shape[0], channels, x.shape[2], x.shape[3]):
+            raise ValueError(f"guide must be N x {channels} x H x W like the image, got {tuple(guide.shape)}")
+        fmt = torch.channels_last if _is_channels_last(x) else torch.contiguous_format
+        return torch.cat([x, guide.to(x.dtype)], dim=1).contiguous(memory_format=fmt)
+
+
+def with_guide_channels(model: UNet, channels: int) -> UNet:
+    """A copy of ``model`` with ``channels`` guide channels whose first-layer weights are zero, so it predicts
+    exactly as ``model`` until trained (how an automatic checkpoint becomes interactive); ``model`` when it
+    already has them."""
+    config = model.config
+    if config.guide_channels == channels:
+        return model
+    if config.guide_channels:
+        raise ValueError(f"the model already has {config.guide_channels} guide channels, not {channels}")
+    wider = UNet(dataclasses.replace(config, guide_channels=channels), init_weights=False)
+    state = model.state_dict()
+    first = "encoder.0.0.weight"  # the first 3x3 convolution: the only layer that sees the input
+    old = state[first]
+    grown = old.new_zeros((old.shape[0], old.shape[1] + channels, *old.shape[2:]))
+    grown[:, : old.shape[1]] = old
+    state = {**state, first: grown}
+    wider.load_state_dict(state)
+    wider.to(old.device)
+    if _is_channels_last(old):
+        wider.to(memory_format=torch.channels_last)
+    wider.train(model.training)
+    return wider
 
 
 def _is_channels_last(x: Tensor) -> bool:

@@ -18,6 +18,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
+from unet_core.clicks.guides import GUIDE_CHANNELS, GuideEncoding
+from unet_core.clicks.training import ClickPlan, simulate_guides
 from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example, SegmentationDataset
 from unet_core.data.file_guard import file_size_hw
@@ -33,7 +35,7 @@ from unet_core.model.checkpoint import (
     save_checkpoint,
 )
 from unet_core.model.predictor import Predictor
-from unet_core.model.unet import UNetConfig, build_model, check_input_size
+from unet_core.model.unet import UNetConfig, build_model, check_input_size, with_guide_channels
 from unet_core.training.calibration import Calibration
 from unet_core.training.distributed import (
     DistInfo,
@@ -147,6 +149,11 @@ class _Run:
             "val_images": len(val_set),
             "data_fingerprint": data_fingerprint(list(train_set) + list(val_set)),
         }
+        self.click_plan: ClickPlan | None = None
+        if self.meta.interactive and self.clicks > 0:
+            self.click_plan = ClickPlan(self.clicks, encoding=self.meta.guides or GuideEncoding())
+            self.meta.training["clicks"] = self.clicks
+        self.click_rng = np.random.default_rng(config.seed + self.dist.rank)
         self.size = self.meta.input_size
         self.train_data = SegmentationDataset(
             list(train_set), self.size, classes.num_classes, augment=config.augment, norm=self.meta.normalization,
@@ -183,8 +190,13 @@ class _Run:
 
     # -- setup -----------------------------------------------------------------------------------
     def _build_model(self, train_set: Sequence[Example], init: Path | None, kind: str) -> tuple[nn.Module, CheckpointMeta]:
+        clicks = self.config.clicks
         if init is not None:
             model, meta = load_checkpoint(init, device="cpu")
+            self.clicks = (0.5 if meta.interactive else 0.0) if clicks is None else clicks
+            if self.clicks > 0 and not meta.interactive:  # an automatic model learns to take clicks too
+                model = with_guide_channels(model, GUIDE_CHANNELS)
+                meta.arch, meta.guides = model.config, GuideEncoding()
             if meta.classes.num_classes != self.classes.num_classes:
                 raise ValueError(
                     f"{init}: model has {meta.classes.num_classes} classes, the data has {self.classes.num_classes}"
@@ -202,7 +214,10 @@ class _Run:
                 meta.input_size = self.resumed.input_size
             check_input_size(meta.arch, meta.input_size)
         else:
-            arch = UNetConfig.preset(self.config.arch, self.classes.num_classes)
+            resumed_guides = self.resumed.arch.guide_channels if self.resumed else 0
+            self.clicks = (0.5 if resumed_guides else 0.0) if clicks is None else clicks
+            guides = GUIDE_CHANNELS if self.clicks > 0 or resumed_guides else 0
+            arch = UNetConfig.preset(self.config.arch, self.classes.num_classes, guide_channels=guides)
             if self.config.dropout:
                 arch = UNetConfig.from_dict({**arch.to_dict(), "dropout": self.config.dropout})
             resumed = self.resumed
@@ -309,12 +324,16 @@ class _Run:
         w = batch["weight"].to(self.device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        guide = None
+        if self.click_plan is not None:  # RITM: a few passes without gradients place the clicks
+            guide = simulate_guides(self.net, self.model, x, y, self.click_plan, self.click_rng, self.amp_dtype)
         self.optimizer.zero_grad(set_to_none=True)
+        inputs = (x,) if guide is None else (x, guide)
         if self.amp_dtype is not None:
             with torch.autocast(self.device.type, dtype=self.amp_dtype):
-                logits = self.net(x)
+                logits = self.net(*inputs)
         else:
-            logits = self.net(x)
+            logits = self.net(*inputs)
         loss = segmentation_loss(logits, y, w, self.config.dice_weight, self.class_weights)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)

@@ -28,6 +28,8 @@ class TrainConfig:
     dice_weight: float = 1.0
     class_balance: float = 0.0  # > 0: cross-entropy class weights frequency ** -class_balance (more than 2 classes)
     focus_crops: float = 0.0  # share of training crops placed on a class picked uniformly among an image's classes
+    clicks: float | None = None  # share of samples trained with simulated clicks (interactive mode); None: 0.5
+    # when the starting model is interactive, else 0 (automatic only); > 0 makes an automatic model interactive
     val_fraction: float = 0.2
     seed: int = 0
     device: str = "auto"
@@ -69,6 +71,8 @@ class TrainConfig:
             raise ValueError("class balance must be in [0, 2]")
         if not (0 <= self.focus_crops <= 1):
             raise ValueError("the share of focused crops must be in [0, 1]")
+        if self.clicks is not None and not (0 <= self.clicks <= 1):
+            raise ValueError("the share of samples with clicks must be in [0, 1]")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError("schedule must be 'cosine' or 'constant'")
 

@@ -1,0 +1,102 @@
+"""Guide maps: the interactive model's extra input (the corrected class's mask, positive and negative clicks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+GUIDE_CHANNELS = 3
+"""Mask of the class being corrected, its positive clicks ("this is the class"), its negative clicks ("it is not")."""
+
+ENCODINGS = ("disk", "distance")
+MAX_RADIUS = 64.0
+
+
+@dataclass(frozen=True)
+class Click:
+    """One click at pixel (``y``, ``x``): ``positive`` says "this is the class being corrected", else "it is not"."""
+
+    y: float
+    x: float
+    positive: bool
+
+    def scaled(self, sy: float, sx: float, oy: float = 0.0, ox: float = 0.0) -> Click:
+        """The same click in another frame: ``(y - oy) * sy``, ``(x - ox) * sx``."""
+        return Click((self.y - oy) * sy, (self.x - ox) * sx, self.positive)
+
+
+@dataclass(frozen=True)
+class GuideEncoding:
+    """How a click is drawn into its map, in model pixels: a disk of ``radius`` (value 1), or a cone that falls
+    from 1 at the click to 0 at ``4 x radius`` (``distance``)."""
+
+    kind: str = "disk"
+    radius: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ENCODINGS:
+            raise ValueError(f"click encoding must be one of {', '.join(ENCODINGS)}, got {self.kind!r}")
+        try:
+            radius = float(self.radius)
+        except (TypeError, ValueError):
+            radius = float("nan")
+        if not 0.5 <= radius <= MAX_RADIUS:  # NaN fails too
+            raise ValueError(f"click radius must be in 0.5..{MAX_RADIUS:g} model pixels, got {self.radius!r}")
+        object.__setattr__(self, "radius", radius)
+
+    @property
+    def reach(self) -> float:
+        """How far from a click its map is non-zero."""
+        return self.radius if self.kind == "disk" else 4.0 * self.radius
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stored in interactive checkpoints)."""
+        return {"kind": self.kind, "radius": self.radius}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GuideEncoding:
+        """Inverse of :meth:`to_dict`; missing keys take the defaults, bad values raise ``ValueError``."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"click encoding must be a mapping, got {type(d).__name__}")
+        default = cls()
+        return cls(kind=str(d.get("kind", default.kind)), radius=d.get("radius", default.radius))
+
+
+def draw_click(plane: np.ndarray, click: Click, encoding: GuideEncoding) -> None:
+    """Draw one click into ``plane`` (H x W float32) in place, keeping the larger value where clicks overlap."""
+    h, w = plane.shape
+    reach = encoding.reach
+    y0, y1 = max(0, int(np.floor(click.y - reach))), min(h, int(np.ceil(click.y + reach)) + 1)
+    x0, x1 = max(0, int(np.floor(click.x - reach))), min(w, int(np.ceil(click.x + reach)) + 1)
+    if y0 >= y1 or x0 >= x1:
+        return  # outside the frame
+    yy = np.arange(y0, y1, dtype=np.float32)[:, None] - np.float32(click.y)
+    xx = np.arange(x0, x1, dtype=np.float32)[None, :] - np.float32(click.x)
+    dist = np.sqrt(yy * yy + xx * xx)
+    if encoding.kind == "disk":
+        value = (dist <= encoding.radius).astype(np.float32)
+    else:
+        value = np.clip(1.0 - dist / np.float32(reach), 0.0, 1.0)
+    window = plane[y0:y1, x0:x1]
+    np.maximum(window, value, out=window)
+
+
+def guide_maps(shape_hw: tuple[int, int], clicks: Sequence[Click], mask: np.ndarray | None,
+               encoding: GuideEncoding) -> np.ndarray:
+    """The 3 x H x W float32 guide of one image: ``mask`` (H x W bool, the class's current pixels; None: empty),
+    then the positive and the negative clicks (coordinates in the same H x W frame)."""
+    h, w = shape_hw
+    out = np.zeros((GUIDE_CHANNELS, h, w), np.float32)
+    if mask is not None:
+        if mask.shape != (h, w):
+            raise ValueError(f"mask is {mask.shape}, the guide {h}x{w}")
+        out[0] = mask
+    for click in clicks:
+        draw_click(out[1 if click.positive else 2], click, encoding)
+    return out
+
+
+__all__ = ["ENCODINGS", "GUIDE_CHANNELS", "Click", "GuideEncoding", "draw_click", "guide_maps"]

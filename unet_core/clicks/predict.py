@@ -1,0 +1,167 @@
+"""Click-guided prediction: the interactive model re-run on a window around the clicks, merged into the mask."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from unet_core.clicks.guides import Click, GuideEncoding, guide_maps
+from unet_core.data.framing import pad_to
+from unet_core.data.transforms import to_tensor_input
+from unet_core.edit.selection import Selection, selection_from
+from unet_core.model.predictor import Predictor, eval_mode
+from unet_core.model.upsample import upsample_labels
+
+CONTEXT = 1.4
+"""A window spans the clicked object's box (its class's pixels around the clicks, and the clicks) this many
+times over, so the model sees the object's edges and some of what surrounds it (RITM's zoom-in uses 1.4)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rectangle of the image, rows ``y0:y1`` and columns ``x0:x1``, and the scale it is predicted at."""
+
+    y0: int
+    x0: int
+    y1: int
+    x1: int
+    scale: float  # model pixels per image pixel
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) in image pixels."""
+        return self.y1 - self.y0, self.x1 - self.x0
+
+    def working(self) -> tuple[int, int]:
+        """(height, width) once resized for the model."""
+        h, w = self.shape
+        return max(1, round(h * self.scale)), max(1, round(w * self.scale))
+
+
+@dataclass
+class ClickResult:
+    """The corrected pixels of one click: ``labels`` replace the mask's ``window`` rows and columns."""
+
+    window: Window
+    labels: np.ndarray  # window-sized uint8 class ids (only pixels of the class, or taken from it, differ)
+
+    def apply(self, mask: np.ndarray) -> None:
+        """Write the result into ``mask`` (H x W uint8) in place."""
+        w = self.window
+        mask[w.y0 : w.y1, w.x0 : w.x1] = self.labels
+
+    def changes(self, mask: np.ndarray) -> Selection | None:
+        """The pixels of ``mask`` the result changes, as an editing selection (None: nothing changes)."""
+        w = self.window
+        return selection_from(self.labels != mask[w.y0 : w.y1, w.x0 : w.x1], self.labels, w.x0, w.y0)
+
+
+def _class_box(mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> tuple[int, int, int, int]:
+    """Bounding box (y0, x0, y1, x1) of the clicks and of the class's connected regions that hold a click."""
+    ys = [int(c.y) for c in clicks]
+    xs = [int(c.x) for c in clicks]
+    box = [min(ys), min(xs), max(ys) + 1, max(xs) + 1]
+    region = (mask == cls).view(np.uint8)
+    if region.any():
+        _count, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+        h, w = mask.shape
+        hit = {int(labels[min(h - 1, max(0, y)), min(w - 1, max(0, x))]) for y, x in zip(ys, xs, strict=True)}
+        for i in hit - {0}:
+            x, y, bw, bh = (int(v) for v in stats[i, :4])
+            box = [min(box[0], y), min(box[1], x), max(box[2], y + bh), max(box[3], x + bw)]
+    return box[0], box[1], box[2], box[3]
+
+
+def choose_window(mask: np.ndarray, cls: int, clicks: Sequence[Click], input_hw: tuple[int, int],
+                  scale: float, zoom: float = 1.0) -> Window:
+    """The window to re-predict: the clicked object's box with :data:`CONTEXT`, grown to fill the model's
+    input at ``scale x zoom`` (or the whole image), and shrunk in scale when the box is larger than that."""
+    if not clicks:
+        raise ValueError("no clicks to predict from")
+    h, w = mask.shape
+    y0, x0, y1, x1 = _class_box(mask, cls, clicks)
+    cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
+    bh, bw = (y1 - y0) * CONTEXT, (x1 - x0) * CONTEXT
+    s = scale * zoom
+    s = min(s, input_hw[0] / max(bh, 1.0), input_hw[1] / max(bw, 1.0))  # a large object: coarser, whole
+    wh, ww = min(h, max(bh, input_hw[0] / s)), min(w, max(bw, input_hw[1] / s))
+    top = round(min(max(cy - wh / 2, 0), h - wh))
+    left = round(min(max(cx - ww / 2, 0), w - ww))
+    bottom, right = min(h, top + round(wh)), min(w, left + round(ww))
+    s = min(s, input_hw[0] / (bottom - top), input_hw[1] / (right - left))
+    return Window(top, left, bottom, right, s)
+
+
+class ClickPredictor:
+    """Runs an interactive checkpoint's model with clicks; wraps a :class:`Predictor` (device, AMP, layout)."""
+
+    def __init__(self, predictor: Predictor, zoom: float = 1.0) -> None:
+        if not predictor.meta.interactive:
+            raise ValueError("this model takes no clicks: train it with --clicks (or fine-tune it in the app)")
+        self.predictor = predictor
+        self.encoding = predictor.meta.guides or GuideEncoding()
+        self.zoom = float(zoom)
+
+    @property
+    def scale(self) -> float:
+        """The model's own scale (for a model that stretches images: the typical fit of its input)."""
+        meta = self.predictor.meta
+        return meta.scale if meta.scale is not None else 1.0
+
+    def window(self, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> Window:
+        """Where :meth:`run` re-predicts for these clicks."""
+        return choose_window(mask, cls, clicks, self.predictor.meta.input_size, self.scale, self.zoom)
+
+    @torch.inference_mode()
+    def run(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> ClickResult:
+        """The class ``cls`` re-predicted around ``clicks`` (image coordinates) given the current ``mask``:
+        pixels the model gives to ``cls`` become ``cls``, pixels of ``cls`` it gives to another class take
+        that class, every other pixel keeps its label."""
+        if image.ndim != 3 or image.shape[2] not in (3, 4) or image.shape[:2] != mask.shape:
+            raise ValueError(f"image is {image.shape}, the mask {mask.shape}: need an H x W x 3 image of the mask's size")
+        if not 0 <= cls < self.predictor.num_classes:
+            raise ValueError(f"class {cls} is not one of the model's {self.predictor.num_classes}")
+        win = self.window(mask, cls, clicks)
+        wh, ww = win.working()
+        crop = image[win.y0 : win.y1, win.x0 : win.x1, :3]  # RGBA: the colour channels
+        inter = cv2.INTER_AREA if wh <= crop.shape[0] else cv2.INTER_LINEAR
+        working = cv2.resize(np.ascontiguousarray(crop), (ww, wh), interpolation=inter)
+        region = mask[win.y0 : win.y1, win.x0 : win.x1]
+        have = cv2.resize(region, (ww, wh), interpolation=cv2.INTER_NEAREST_EXACT) == cls
+        sy, sx = wh / win.shape[0], ww / win.shape[1]
+        local = [c.scaled(sy, sx, win.y0 - 0.5 + 0.5 / sy, win.x0 - 0.5 + 0.5 / sx) for c in clicks]  # pixel centres
+        size = self.predictor.meta.input_size
+        guide = pad_to(guide_maps((wh, ww), local, have, self.encoding).transpose(1, 2, 0), size, mode="zero")
+        x = to_tensor_input(pad_to(working, size), self.predictor.meta.normalization)
+        probs = self._probabilities(x, np.ascontiguousarray(guide.transpose(2, 0, 1)))
+        low = probs[:, :wh, :ww].transpose(1, 2, 0)
+        predicted = upsample_labels(np.ascontiguousarray(low), win.shape)
+        labels = region.copy()
+        now = predicted == cls
+        labels[now] = cls
+        lost = (region == cls) & ~now
+        labels[lost] = predicted[lost]
+        return ClickResult(win, labels)
+
+    def _probabilities(self, x: np.ndarray, guide: np.ndarray) -> np.ndarray:
+        """K x h x w softmax of one padded input and its guide."""
+        p = self.predictor
+        xt = torch.from_numpy(x)[None].to(p.device)
+        gt = torch.from_numpy(guide)[None].to(p.device)
+        if p.channels_last:
+            xt = xt.contiguous(memory_format=torch.channels_last)
+            gt = gt.contiguous(memory_format=torch.channels_last)
+        with eval_mode(p.model):
+            if p.amp_dtype is not None:
+                with torch.autocast(p.device.type, dtype=p.amp_dtype):
+                    logits = p.model(xt, gt)
+            else:
+                logits = p.model(xt, gt)
+        return logits.float().softmax(dim=1)[0].cpu().numpy()
+
+
+__all__ = ["CONTEXT", "ClickPredictor", "ClickResult", "Window", "choose_window"]

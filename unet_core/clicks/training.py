@@ -1,0 +1,94 @@
+"""Training with simulated clicks: RITM's iterative scheme, run without gradients before each step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from unet_core.clicks.guides import GUIDE_CHANNELS, Click, GuideEncoding, guide_maps
+from unet_core.clicks.simulator import next_click, pick_class
+
+Net = Callable[..., Tensor]
+
+
+@dataclass
+class ClickPlan:
+    """How a training batch gets its clicks: ``share`` of the samples get 1..``most`` simulated clicks (the rest
+    train as the automatic model, with empty guides, so one network serves both)."""
+
+    share: float = 0.5
+    most: int = 3
+    encoding: GuideEncoding = field(default_factory=GuideEncoding)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.share <= 1.0:
+            raise ValueError(f"the share of samples with clicks must be in [0, 1], got {self.share!r}")
+        if not 1 <= self.most <= 20:
+            raise ValueError(f"clicks per sample must be 1..20, got {self.most!r}")
+
+
+def _predict(net: Net, x: Tensor, guide: Tensor | None, amp: torch.dtype | None) -> np.ndarray:
+    """Class ids (N x H x W, CPU) of one pass without gradients."""
+    if amp is not None:
+        with torch.autocast(x.device.type, dtype=amp):
+            logits = net(x) if guide is None else net(x, guide)
+    else:
+        logits = net(x) if guide is None else net(x, guide)
+    return logits.argmax(1).to("cpu", torch.uint8).numpy()
+
+
+def simulate_guides(net: Net, model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPlan,
+                    rng: np.random.Generator, amp: torch.dtype | None = None) -> Tensor | None:
+    """Guides (N x 3 x H x W on ``x``'s device) for one training batch, or None when no sample got clicks.
+
+    A chosen sample starts from the automatic prediction (what a user corrects), picks the class to fix at
+    its deepest error, then gets ``k`` clicks (1..``plan.most``): each from the error of the prediction made
+    with the clicks before it, that prediction fed back as the mask channel. ``model`` is switched to eval
+    mode for these passes (BatchNorm's running statistics) and back.
+    """
+    n = x.shape[0]
+    chosen = np.nonzero(rng.random(n) < plan.share)[0]
+    if len(chosen) == 0:
+        return None
+    index = torch.as_tensor(chosen, device=x.device)
+    xs = x.index_select(0, index)
+    truth = y.index_select(0, index).to("cpu", torch.uint8).numpy()
+    rounds = int(rng.integers(1, plan.most + 1))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            current = _predict(net, xs, None, amp)
+            classes = [pick_class(t, c, rng) for t, c in zip(truth, current, strict=True)]
+            clicks: list[list[Click]] = [[] for _ in chosen]
+            masks = [None if cls is None else current[i] == cls for i, cls in enumerate(classes)]
+            for r in range(rounds):
+                for i, cls in enumerate(classes):
+                    if cls is None:
+                        continue
+                    click = next_click(truth[i], current[i], cls, rng)
+                    if click is not None:
+                        clicks[i].append(click)
+                    masks[i] = current[i] == cls
+                guides = _stack(xs, clicks, masks, plan.encoding)
+                if r + 1 < rounds:
+                    current = _predict(net, xs, guides, amp)
+    finally:
+        model.train(was_training)
+    out = x.new_zeros((n, GUIDE_CHANNELS, x.shape[2], x.shape[3]))
+    out[index] = guides.to(out.dtype)
+    return out
+
+
+def _stack(x: Tensor, clicks: list[list[Click]], masks: list[np.ndarray | None], encoding: GuideEncoding) -> Tensor:
+    """The batch's guide tensor on ``x``'s device."""
+    h, w = x.shape[2], x.shape[3]
+    maps = np.stack([guide_maps((h, w), c, m, encoding) for c, m in zip(clicks, masks, strict=True)])
+    return torch.from_numpy(maps).to(x.device, non_blocking=True)
+
+
+__all__ = ["ClickPlan", "simulate_guides"]

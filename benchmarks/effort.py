@@ -1,7 +1,7 @@
 """Benchmark: seconds and actions per correct mask, per tool set, for a folder with ground truth (prints JSON).
 
-Usage: ``python benchmarks/effort.py --data DIR --model MODEL|none [--tools brush smart] [--targets 0.9 0.95 0.99]
-[--max-actions 200] [--json] [--limit N] [--details]``. Every image of DIR is corrected from the model's
+Usage: ``python benchmarks/effort.py --data DIR --model MODEL|none [--tools brush smart click] [--targets 0.9 0.95 0.99]
+[--max-actions 200] [--jitter] [--json] [--limit N] [--details]``. Every image of DIR is corrected from the model's
 prediction (or from an empty mask with ``--model none``) by the simulated person of
 :mod:`unet_core.sim` once per tool set, and one JSON object is printed:
 ``{"images": N, "tools": {NAME: {"seconds_per_image", "actions_per_image", "noc": {t: f}, "failed": {t: k},
@@ -24,7 +24,7 @@ import numpy as np
 
 from unet_core.errors import MaskloopError
 from unet_core.sim.annotator import AnnotatorConfig
-from unet_core.sim.effort import TOOL_SETS, ImageEffort, correct, summarize
+from unet_core.sim.effort import ALL_TOOL_SETS, TOOL_SETS, ImageEffort, correct, summarize
 from unet_core.sim.smart import SmartConfig
 
 
@@ -32,8 +32,11 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True, help="dataset folder with ground-truth masks (read only)")
     p.add_argument("--model", required=True, help="checkpoint whose predictions are corrected, or 'none'")
-    p.add_argument("--tools", nargs="+", choices=(*TOOL_SETS, "click"), default=list(TOOL_SETS),
-                   help="tool sets to measure ('click', the interactive model, is not built yet)")
+    p.add_argument("--tools", nargs="+", choices=ALL_TOOL_SETS, default=list(TOOL_SETS),
+                   help="tool sets to measure (click: the interactive model's clicks; the model must take them)")
+    p.add_argument("--jitter", action="store_true",
+                   help="click at a random point deeper than half the largest error (RITM's jittered clicker) "
+                        "instead of its deepest point")
     p.add_argument("--targets", nargs="+", type=float, default=[0.9, 0.95, 0.99])
     p.add_argument("--max-actions", type=int, default=200)
     p.add_argument("--json", action="store_true", help="only the JSON object (no table on stderr)")
@@ -56,9 +59,6 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
     from unet_core.data.layouts import detect_layout
 
     args = _args(argv)
-    if "click" in args.tools:
-        raise MaskloopError("the 'click' tool set needs the interactive click model, which is not built yet; "
-                            f"measure {' and '.join(TOOL_SETS)}")
     say = (lambda _m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
     layout = detect_layout(args.data)
     pairs, skipped = layout.pairs()
@@ -72,6 +72,13 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         predictor = Predictor.from_checkpoint(args.model, device=args.device)
         if predictor.num_classes != k:
             raise MaskloopError(f"{args.model}: the model has {predictor.num_classes} classes, the data {k}")
+    clicker = None
+    if "click" in args.tools:
+        from unet_core.clicks.predict import ClickPredictor
+
+        if predictor is None or not predictor.meta.interactive:
+            raise MaskloopError("the click tool set needs an interactive model (unet-core train --clicks 0.5)")
+        clicker = ClickPredictor(predictor)
     cfg = SmartConfig(brush=replace(AnnotatorConfig(), target_dice=max(args.targets), max_strokes=args.max_actions,
                                     seed=args.seed, drag_model=args.drag_model))
     efforts: dict[str, list[ImageEffort]] = {t: [] for t in args.tools}
@@ -90,7 +97,8 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         else:
             initial, probs = np.zeros_like(truth), None
         for tools in args.tools:
-            e = correct(pair.stem, initial, truth, k, tools, image, probs, cfg)
+            rng = np.random.default_rng([args.seed, len(efforts[tools])]) if args.jitter else None
+            e = correct(pair.stem, initial, truth, k, tools, image, probs, cfg, clicker, rng)
             efforts[tools].append(e)
             say(f"{pair.stem} {tools:6s} Dice {e.dice_start:.3f} -> {e.dice_end:.4f}: {e.actions} actions, "
                 f"{e.seconds:.0f} s {e.counts}")
@@ -98,7 +106,7 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "images": len(next(iter(efforts.values()), [])),
         "tools": {t: summarize(es, args.targets, args.max_actions) for t, es in efforts.items()},
         "data": str(args.data), "model": args.model, "targets": args.targets, "max_actions": args.max_actions,
-        "drag_model": args.drag_model,
+        "drag_model": args.drag_model, "jitter": args.jitter,
         "skipped": skipped + unreadable, "run_seconds": round(time.perf_counter() - t0, 1),
     }
     if "brush" in efforts and "smart" in efforts and out["tools"]["brush"]["seconds_per_image"]:

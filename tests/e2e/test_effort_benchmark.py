@@ -33,6 +33,21 @@ def test_effort_prints_the_contract_and_writes_nothing(carvana_dir: Path, tiny_m
     assert tree_hashes(carvana_dir) == before
 
 
+def test_clicks_are_measured_like_the_other_tools(carvana_dir: Path, tiny_click_model: Path, tiny_model: Path) -> None:
+    before = tree_hashes(carvana_dir)
+    proc = _run(["--data", str(carvana_dir), "--model", str(tiny_click_model), "--tools", "click", "smart",
+                 "--targets", "0.9", "0.95", "--max-actions", "20", "--limit", "2", "--jitter", "--json"])
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    click = out["tools"]["click"]
+    assert out["jitter"] is True and set(click["noc"]) == {"0.9", "0.95"}
+    assert all(0 <= v <= 20 for v in click["noc"].values()) and click["noc"]["0.9"] <= click["noc"]["0.95"]
+    assert click["actions_by_tool"].get("click", 0) == round(click["actions_per_image"] * 2)
+    assert tree_hashes(carvana_dir) == before
+    automatic = _run(["--data", str(carvana_dir), "--model", str(tiny_model), "--tools", "click"])
+    assert automatic.returncode == 1 and "interactive model" in automatic.stderr
+
+
 def test_from_an_empty_mask_and_bad_input(carvana_dir: Path, tmp_path: Path) -> None:
     proc = _run(["--data", str(carvana_dir), "--model", "none", "--tools", "smart", "--limit", "1",
                  "--targets", "0.9", "--max-actions", "40", "--details"])
@@ -41,7 +56,7 @@ def test_from_an_empty_mask_and_bad_input(carvana_dir: Path, tmp_path: Path) -> 
     assert out["tools"]["smart"]["dice_start"] == 0.0 and len(out["per_image"]) == 1
     assert "smart" in proc.stderr  # the per-image progress line
     click = _run(["--data", str(carvana_dir), "--model", "none", "--tools", "click"])
-    assert click.returncode == 1 and click.stderr.count("\n") == 1 and "not built yet" in click.stderr
+    assert click.returncode == 1 and click.stderr.count("\n") == 1 and "interactive model" in click.stderr
     missing = _run(["--data", str(tmp_path / "nope"), "--model", "none"])
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and missing.stdout == ""
     not_a_model = tmp_path / "m.safetensors"

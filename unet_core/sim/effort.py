@@ -14,10 +14,14 @@ from unet_core.sim.annotator import AnnotatorConfig, annotate, brush_seconds
 from unet_core.sim.smart import SmartConfig, SmartPerson
 
 if TYPE_CHECKING:
+    from unet_core.clicks.predict import ClickPredictor
     from unet_core.model.predictor import Prediction
 
 TOOL_SETS = ("brush", "smart")
 """``brush``: the round brush, eraser and undo only; ``smart``: the brush plus every smart tool."""
+
+ALL_TOOL_SETS = (*TOOL_SETS, "click")
+"""With ``click``: only the interactive model's clicks (RITM's clicker), for models trained with clicks."""
 
 Trace = list[tuple[int, float, float]]
 """(actions so far, seconds so far, Dice) after each action, starting at (0, 0.0, Dice of the start)."""
@@ -45,11 +49,23 @@ class ImageEffort:
 
 
 def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: str, image: np.ndarray,
-            probs: ClassProbabilities | None, cfg: SmartConfig) -> ImageEffort:
+            probs: ClassProbabilities | None, cfg: SmartConfig, clicker: ClickPredictor | None = None,
+            click_rng: np.random.Generator | None = None) -> ImageEffort:
     """Correct ``initial`` towards ``truth`` with tool set ``tools`` and return the effort.
 
     ``cfg.brush.target_dice`` is where the person stops, ``cfg.brush.max_strokes`` the action budget.
+    ``click`` needs ``clicker`` (an interactive model); ``click_rng`` jitters the clicks (RITM's jittered
+    clicker) instead of placing each at the deepest error point.
     """
+    if tools == "click":
+        from unet_core.sim.clicker import click_correct
+
+        if clicker is None:
+            raise ValueError("the click tool set needs an interactive model (trained with --clicks)")
+        r = click_correct(clicker, image, initial, truth, k, cfg.brush.target_dice, cfg.brush.max_strokes, cfg,
+                          click_rng)
+        return ImageEffort(stem, tools, r.trace, r.trace[0][2], r.trace[-1][2], r.seconds, r.clicks,
+                           {"click": r.clicks, "class switch": r.switches}, r.mask)
     if tools == "brush":
         r = annotate(initial, truth, cfg.brush, k)
         return ImageEffort(stem, tools, r.trace, r.dice_start, r.dice_end, r.seconds, r.strokes + r.undos,
@@ -71,7 +87,7 @@ def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: st
                 counts = {**fresh.tool_counts(), "clear": 1}
                 s = f
         return ImageEffort(stem, tools, trace, start, s.dice(), round(seconds, 2), trace[-1][0], counts, s.mask)
-    raise ValueError(f"unknown tool set {tools!r}; choose from {', '.join(TOOL_SETS)}")
+    raise ValueError(f"unknown tool set {tools!r}; choose from {', '.join(ALL_TOOL_SETS)}")
 
 
 def correct_for_loop(initial: np.ndarray, truth: np.ndarray, k: int, tools: str, cfg: AnnotatorConfig,

@@ -72,6 +72,13 @@ def _draw(name: str, p: QPainter) -> None:
         p.setBrush(QColor("white"))
         p.drawPolygon(QPolygonF([QPointF(12, 10), QPointF(20, 18), QPointF(16, 18), QPointF(18, 22),
                                  QPointF(16, 22), QPointF(14, 19), QPointF(12, 21)]))
+    elif name == "click":  # a green and a red click dot on an object
+        p.setBrush(QColor(255, 120, 20, 90))
+        p.drawEllipse(QRectF(3, 4, 18, 15))
+        p.setBrush(QColor(40, 180, 70))
+        p.drawEllipse(QRectF(7, 8, 6, 6))
+        p.setBrush(QColor(220, 50, 50))
+        p.drawEllipse(QRectF(14, 15, 6, 6))
     elif name == "scissors":
         p.drawLine(QPointF(6, 4), QPointF(17, 17))
         p.drawLine(QPointF(18, 4), QPointF(7, 17))

@@ -69,6 +69,9 @@ class CanvasInput(_Base):
         elif button == Qt.MouseButton.LeftButton:
             self._track(self._nav.scene_pos(pos))
             self._press_tool(self._nav.scene_pos(pos), pos.x(), event.modifiers())
+        elif button == Qt.MouseButton.RightButton and self._tool == "click":  # "this is not the class"
+            scene = self._nav.scene_pos(pos)
+            self._smart.clicks.press(math.floor(scene.x()), math.floor(scene.y()), positive=False)
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:

@@ -10,6 +10,7 @@ import shiboken6
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
+from app.canvas.click_input import ClickInput
 from app.canvas.jobs import FRAME_MS, JobQueue, LatestJob, Runner, run_soon
 from app.canvas.preview import (
     EdgesItem,
@@ -52,6 +53,8 @@ HINTS = {
     "superpixel": "Superpixel brush: drag paints whole superpixels · Shift+drag erases (class 0) · [ ] radius",
     "cleanup": "Cleanup: holes and specks under {area} px · [ ] or Ctrl+wheel: size · Enter applies · Esc cancels",
     "edge": "Edge-aware brush: paints colours like the centre's · Shift+drag erases · [ ] radius · Ctrl+wheel: tolerance {etol}",
+    "click": "Clicks: left click adds the active class, right click removes it; the model redraws the object · "
+             "Enter or another class: next object · Ctrl+Z undoes the object's clicks",
 }
 
 
@@ -72,6 +75,7 @@ class SmartTools:
         self.apply_job = JobQueue(runner or run_soon, self._failed, alive=self.alive)  # survives tool changes
         self.scissors = ScissorsInput(self)
         self.region = RegionInput(self)
+        self.clicks = ClickInput(self)
         self.tolerance = 24.0
         self.edge_tolerance = 24.0
         self.cleanup_area = 0  # 0: chosen from the image size when cleanup first runs
@@ -91,13 +95,13 @@ class SmartTools:
     # ------------------------------------------------------------------ plumbing
     def set_runner(self, runner: Runner) -> None:
         """Run heavy work with ``runner`` (the window passes ``Workspace.run_in_background``)."""
-        for job in (self.job, self.labels_job, self.apply_job, self.scissors.job):
+        for job in (self.job, self.labels_job, self.apply_job, self.scissors.job, self.clicks.job):
             job.runner = runner
 
     @property
     def busy(self) -> bool:
         """Whether any of the tools' background work runs or waits."""
-        return any(job.busy for job in (self.job, self.labels_job, self.apply_job, self.scissors.job))
+        return any(job.busy for job in (self.job, self.labels_job, self.apply_job, self.scissors.job, self.clicks.job))
 
     @property
     def tool(self) -> str:
@@ -135,6 +139,7 @@ class SmartTools:
         self.path.set_path([])
         self.scissors.cancel()
         self.region.cancel()
+        self.clicks.end_group()
         if self.view._editor.stroking:
             self.view._editor.end_stroke()
 
@@ -178,6 +183,7 @@ class SmartTools:
     def mask_edited(self) -> None:
         """Pixels of the shown mask changed (an edit, undo or redo): previews that read it follow."""
         self.region.mask_edited()
+        self.clicks.mask_edited()
         if self.tool == "cleanup":
             self.preview_cleanup()  # an undo or redo under the preview: show what cleanup would do now
         elif self.tool == "region" and not self.view._editor.stroking:
@@ -204,6 +210,8 @@ class SmartTools:
             self._wand_press(x, y, screen_x)
         elif tool == "region":
             self.region.press(x, y, shift)
+        elif tool == "click":
+            self.clicks.press(x, y, positive=True)
         elif tool in ("snap", "edge", "superpixel"):
             self._stroke_press(x, y, shift)
         elif tool == "scissors":
@@ -278,6 +286,8 @@ class SmartTools:
         tool = self.tool
         if tool == "scissors":
             return self.scissors.key(key)
+        if tool == "click":
+            return self.clicks.key(key)
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             if tool == "wand" and self._anchor is not None:
                 self._commit = True

@@ -12,7 +12,7 @@ from unet_core.edit import brush, fill, polygon, replace
 from unet_core.edit.patches import Patch, PatchRecorder, Rect
 from unet_core.edit.selection import Selection, apply_selection
 
-SMART_TOOLS: tuple[str, ...] = ("wand", "snap", "region", "scissors", "superpixel", "cleanup", "edge")
+SMART_TOOLS: tuple[str, ...] = ("wand", "snap", "region", "scissors", "superpixel", "cleanup", "edge", "click")
 TOOLS: tuple[str, ...] = ("brush", "eraser", "fill", "polygon", "revert", "pan", *SMART_TOOLS)
 ROUND_TOOLS: frozenset[str] = frozenset({"brush", "eraser", "revert"})
 SIZED_TOOLS: frozenset[str] = ROUND_TOOLS | {"snap", "superpixel", "edge"}  # the brush outline shows their radius
@@ -33,6 +33,7 @@ _TEXTS = {
     "superpixel": "Superpixel stroke",
     "cleanup": "Clean up holes and specks",
     "edge": "Edge-aware stroke",
+    "click": "Clicks",
 }
 
 DirtyListener = Callable[[np.ndarray, Rect], None]
@@ -164,13 +165,14 @@ class MaskEditor:
         assert self.mask is not None
         return self._apply(polygon.paint_polygon(self.mask, points, self.active_class, writable=self.writable), "polygon")
 
-    def apply_selection(self, sel: Selection | None, tool: str) -> bool:
-        """Write a smart tool's selection as one undo step (protected classes kept); False if nothing changed."""
+    def apply_selection(self, sel: Selection | None, tool: str, group: int | None = None) -> bool:
+        """Write a smart tool's selection as one undo step (protected classes kept); False if nothing changed.
+        Selections of one ``group`` (the clicks on one object) merge into one undo step."""
         self.end_stroke()
         if sel is None or not self.can_edit:
             return False
         assert self.mask is not None
-        return self._apply(apply_selection(self.mask, sel, writable=self.writable), tool)
+        return self._apply(apply_selection(self.mask, sel, writable=self.writable), tool, group=group)
 
     def replace_all(self, values: np.ndarray, text: str) -> bool:
         """Overwrite the whole mask with ``values`` as one undo step (e.g. "accept prediction").
@@ -183,13 +185,13 @@ class MaskEditor:
         assert self.mask is not None
         return self._apply(replace.replace_all(self.mask, values), text=text)
 
-    def _apply(self, patch: Patch | None, tool: str = "", text: str = "") -> bool:
+    def _apply(self, patch: Patch | None, tool: str = "", text: str = "", group: int | None = None) -> bool:
         """A one-shot edit already written into the mask: repaint its patch and push it."""
         if patch is None:
             return False
         assert self.mask is not None
         self._on_dirty(self.mask, patch.rect)
-        return self._push(self.mask, patch, text or _TEXTS.get(tool, "Edit"))
+        return self._push(self.mask, patch, text or _TEXTS.get(tool, "Edit"), group)
 
     def _commit(self, recorder: PatchRecorder, tool: str) -> bool:
         patch = recorder.finish()
@@ -197,7 +199,7 @@ class MaskEditor:
             return False
         return self._push(recorder.mask, patch, _TEXTS.get(tool, "Edit"))
 
-    def _push(self, mask: np.ndarray, patch: Patch, text: str) -> bool:
-        self.stack.push(PatchCommand(mask, patch, self._on_dirty, text))
+    def _push(self, mask: np.ndarray, patch: Patch, text: str, group: int | None = None) -> bool:
+        self.stack.push(PatchCommand(mask, patch, self._on_dirty, text, group))
         self._on_commit()
         return True

@@ -20,6 +20,7 @@ from app.canvas.overlay import MaskOverlayItem
 from app.canvas.polygon import PolygonInput
 from app.canvas.smart import SmartTools
 from app.canvas.tools import MAX_RADIUS, TOOLS, UNDO_LIMIT, MaskEditor
+from unet_core.clicks.predict import ClickPredictor
 from unet_core.edit.patches import Rect, writable_classes
 from unet_core.edit.probabilities import ClassProbabilities
 
@@ -98,6 +99,7 @@ class CanvasView(CanvasInput, QGraphicsView):
         self._only: int | None = None
         self._rgb: np.ndarray | None = None
         self._probs: ClassProbabilities | None = None
+        self._clicker: ClickPredictor | None = None
         self._smart = SmartTools(self)
         self._update_pointer()
 
@@ -192,6 +194,16 @@ class CanvasView(CanvasInput, QGraphicsView):
     def probabilities(self) -> ClassProbabilities | None:
         """The shown image's class probabilities, if a model predicted it in this session."""
         return self._probs
+
+    def set_clicker(self, clicker: ClickPredictor | None) -> None:
+        """The interactive model the click tool runs (``None``: the active model takes no clicks)."""
+        if clicker is not self._clicker:
+            self._smart.clicks.end_group()
+        self._clicker = clicker
+
+    def clicker(self) -> ClickPredictor | None:
+        """The interactive model for the click tool, if the active model is one."""
+        return self._clicker
 
     def set_background_runner(self, runner: Runner) -> None:
         """Run the smart tools' heavy work with ``runner(fn, on_done, on_error)`` (off the GUI thread)."""
@@ -376,6 +388,7 @@ class CanvasView(CanvasInput, QGraphicsView):
     def _zoomed(self) -> None:
         self._brush_cursor.set_view_scale(self.zoom())
         self._smart.path.set_view_scale(self.zoom())
+        self._smart.clicks.marks.set_view_scale(self.zoom())
         self._polygon_item.set_view_scale(self.zoom())
         self.zoomChanged.emit(self.zoom())
 

@@ -21,6 +21,7 @@ from unet_core.store.project import ImageStatus
 
 if TYPE_CHECKING:
     from app.document.mask_writer import MaskWriter
+    from unet_core.clicks.predict import ClickPredictor
     from unet_core.data.layouts import DatasetLayout
     from unet_core.edit.probabilities import ClassProbabilities
     from unet_core.model.predictor import Prediction, Predictor
@@ -66,6 +67,7 @@ class ActiveModel(QObject):
         self._thread: QThread | None = None
         self._loading: str | None = None
         self._shut = False  # the window closed: a model that finishes loading now is dropped
+        self._clicker: ClickPredictor | None = None
         self._splits: dict[tuple[str, float], str | None] = {}  # (file, mtime) -> split id of its Dice
 
     # -- versions --------------------------------------------------------------------------------
@@ -81,6 +83,7 @@ class ActiveModel(QObject):
             self._worker.cancel()
             self._worker.set_predictor(None)
         self.predictor, self.meta, self.version, self.path = None, None, None, None
+        self._clicker = None
         self._labels.clear()
         self._probs.clear()
         self._requested.clear()
@@ -184,6 +187,17 @@ class ActiveModel(QObject):
             self.problem.emit(_one_line(f"Cannot load model {path.name}: {message}"))
 
         run_in_background(build, done, failed)
+
+    def clicker(self) -> ClickPredictor | None:
+        """The click tool's model: the active predictor when its model is interactive, else None."""
+        predictor = self.predictor
+        if predictor is None or not predictor.meta.interactive:
+            return None
+        if self._clicker is None or self._clicker.predictor is not predictor:
+            from unet_core.clicks.predict import ClickPredictor
+
+            self._clicker = ClickPredictor(predictor)
+        return self._clicker
 
     def version_split(self, path: Path) -> str | None:
         """Which validation split the Dice of the checkpoint at ``path`` was measured on (its training

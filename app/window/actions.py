@@ -29,6 +29,7 @@ TOOLS = (  # name, label, shortcut, icon
     ("superpixel", "Superpixel brush", "X", "superpixel"),
     ("cleanup", "Clean up holes and specks", "K", "cleanup"),
     ("edge", "Edge-aware brush (Shift: erase)", "T", "edge"),
+    ("click", "Click to correct (left: the active class, right: not it; needs an interactive model)", "U", "click"),
 )
 SMART_START = 6  # TOOLS[SMART_START:] are the smart tools
 

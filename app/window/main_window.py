@@ -118,10 +118,12 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         self.image_adjust.changed.connect(c.set_image_adjustment)
         self.train_ctl.runFinished.connect(self._after_training)
         ws.model.loaded.connect(self._on_model_loaded)
+        ws.model.loaded.connect(lambda: self.canvas.set_clicker(self.ws.model.clicker()))
 
     # -- dataset and images ----------------------------------------------------------------------
     def _on_dataset_opened(self) -> None:
         ws = self.ws
+        self.canvas.set_clicker(ws.model.clicker())  # None until the folder's model is loaded
         self._radius_for_folder = True
         self.undo_group.setActiveStack(None)
         for stack in self.stacks.values():

@@ -1,0 +1,128 @@
+"""The click tool on the canvas with real mouse events: left adds, right removes, one undo step per object."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+from app.canvas import CanvasView
+from tests.gui.test_canvas_smart_tools import COLORS, H, W, click, scene, settle, vpos
+from unet_core.clicks.guides import Click
+from unet_core.clicks.predict import ClickPredictor, ClickResult, Window
+from unet_core.data.classes import ClassTable
+from unet_core.model.checkpoint import CheckpointMeta
+from unet_core.model.predictor import Predictor
+from unet_core.model.unet import UNet, UNetConfig
+
+
+class DiskClicker:
+    """Stands in for the interactive model: a positive click gives the class to the true object under it
+    within ``radius``, a negative click takes it away there (what the canvas does with it is tested)."""
+
+    def __init__(self, truth: np.ndarray, radius: int = 12) -> None:
+        self.truth, self.radius = truth, radius
+        self.calls: list[tuple[int, list[Click]]] = []
+
+    def run(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: list[Click]) -> ClickResult:
+        self.calls.append((cls, list(clicks)))
+        h, w = mask.shape
+        yy, xx = np.mgrid[0:h, 0:w]
+        labels = mask.copy()
+        for c in clicks:
+            near = (yy - c.y) ** 2 + (xx - c.x) ** 2 <= self.radius**2
+            if c.positive:
+                labels[near & (self.truth == cls)] = cls
+            else:
+                labels[near & (labels == cls)] = 0
+        return ClickResult(Window(0, 0, h, w, 1.0), labels)
+
+
+@pytest.fixture
+def canvas(qtbot):  # type: ignore[no-untyped-def]
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(520, 420)
+    image, truth = scene()
+    mask = np.zeros((H, W), np.uint8)
+    view.set_image(image)
+    view.set_mask(mask)
+    view.set_classes(COLORS)
+    view.set_active_class(1)
+    view.show()
+    qtbot.waitExposed(view)
+    view.setFocus()
+    view.set_tool("click")
+    return view, mask, truth
+
+
+def right_click(qtbot, view, x, y) -> None:  # type: ignore[no-untyped-def]
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, vpos(view, x, y))
+
+
+def test_clicks_on_one_object_are_one_undo_step_and_right_clicks_remove(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    mask[5:15, 5:15] = 1  # a false blob of class 1
+    view.refresh_overlay()
+    before = mask.copy()
+    clicker = DiskClicker(truth)
+    view.set_clicker(clicker)  # type: ignore[arg-type]
+    click(qtbot, view, 55, 60)
+    settle(qtbot, view)
+    click(qtbot, view, 40, 45)
+    settle(qtbot, view)
+    right_click(qtbot, view, 9, 9)
+    settle(qtbot, view)
+    assert [len(c) for _, c in clicker.calls] == [1, 2, 3]  # each run sees all of the object's clicks
+    assert [c.positive for c in clicker.calls[-1][1]] == [True, True, False]
+    assert (mask[5:15, 5:15][truth[5:15, 5:15] == 0] == 0).all()  # the right click removed the blob
+    near = truth[55:66, 50:61] == 1  # around the first click (x 55, y 60)
+    assert near.sum() > 50 and (mask[55:66, 50:61][near] == 1).all()
+    marks = view._smart.clicks.marks
+    assert marks.isVisible() and len(view._smart.clicks.clicks) == 3
+    assert view.undo_stack().count() == 1  # one object: one step
+    view.undo_stack().undo()
+    assert np.array_equal(mask, before) and not view._smart.clicks.clicks  # the undo ended the group
+
+
+def test_enter_or_another_class_starts_a_new_object(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_clicker(DiskClicker(truth))  # type: ignore[arg-type]
+    click(qtbot, view, 55, 60)
+    settle(qtbot, view)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert not view._smart.clicks.marks.isVisible()
+    click(qtbot, view, 45, 50)
+    settle(qtbot, view)
+    view.set_active_class(2)
+    click(qtbot, view, 120, 60)
+    settle(qtbot, view)
+    assert view.undo_stack().count() == 3
+    assert (mask[55:66, 115:126] == 2).all()
+
+
+def test_without_an_interactive_model_a_click_says_how_to_get_one(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, _truth = canvas
+    hints: list[str] = []
+    view.hintChanged.connect(hints.append)
+    click(qtbot, view, 55, 60)
+    settle(qtbot, view)
+    assert "interactive model" in hints[-1] and view.undo_stack().count() == 0 and not mask.any()
+
+
+def test_the_real_interactive_model_runs_off_the_gui_thread_on_an_rgba_image(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, _truth = canvas
+    torch.manual_seed(0)
+    arch = UNetConfig.preset("unet-tiny", 4, guide_channels=3)
+    classes = ClassTable.from_dict({"names": ["ground", "disc", "box", "other"]})
+    meta = CheckpointMeta(arch=arch, classes=classes, input_size=(64, 96), scale=0.5)
+    view.set_clicker(ClickPredictor(Predictor(UNet(arch).eval(), meta, device="cpu")))
+    image = view.image_array()
+    assert image is not None
+    view.set_image(np.dstack([image, np.full((H, W), 255, np.uint8)]))
+    view.set_mask(mask)
+    view.set_tool("click")
+    click(qtbot, view, 55, 60)
+    settle(qtbot, view)
+    assert view.undo_stack().count() <= 1 and len(view._smart.clicks.clicks) == 1

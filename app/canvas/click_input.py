@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.canvas.jobs import LatestJob
 from unet_core.clicks.guides import Click
-from unet_core.clicks.predict import ClickPredictor
 from unet_core.edit.selection import Selection
 
 if TYPE_CHECKING:
@@ -148,7 +146,7 @@ class ClickInput:
             if self._again:
                 self._request()
 
-        self.job.submit(lambda: run_clicks(clicker, image, snapshot, cls, clicks), done)
+        self.job.submit(lambda: clicker.selection(image, snapshot, cls, clicks), done)
 
     def _failed(self, message: str) -> None:
         self._running = False
@@ -162,8 +160,3 @@ class ClickInput:
             return True
         return False
 
-
-def run_clicks(clicker: ClickPredictor, image: np.ndarray, mask: np.ndarray, cls: int,
-               clicks: list[Click]) -> Selection | None:
-    """The model's answer to a group of clicks as a selection of the pixels it changes (off the GUI thread)."""
-    return clicker.run(image, mask, cls, clicks).changes(mask)

@@ -73,3 +73,16 @@ def test_the_tool_latency_benchmark_runs_every_tool() -> None:
     assert set(out["tools"]) == {"wand", "snap", "region", "second_choice", "scissors", "superpixel", "cleanup",
                                  "edge"}
     assert all(r["median_ms"] > 0 and r["p95_ms"] >= r["median_ms"] for r in out["tools"].values())
+
+
+def test_the_click_latency_benchmark_times_the_canvas_job(tiny_click_model: Path, tiny_model: Path) -> None:
+    proc = run_benchmark("click_latency.py", ["--repeats", "2"])
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["size"] == [1280, 1918] and out["threads"] == 2 and out["target_ms"] == 150.0
+    assert 0 < out["median_ms"] <= out["p95_ms"]
+    assert out["window_working"][0] <= out["model_input"][0] and out["window_working"][1] <= out["model_input"][1]
+    trained = run_benchmark("click_latency.py", ["--repeats", "1", "--model", str(tiny_click_model)])
+    assert trained.returncode == 0, trained.stderr
+    automatic = run_benchmark("click_latency.py", ["--repeats", "1", "--model", str(tiny_model)])
+    assert automatic.returncode == 1 and automatic.stderr.count("\n") == 1 and "--clicks" in automatic.stderr

@@ -85,7 +85,7 @@ def choose_window(mask: np.ndarray, cls: int, clicks: Sequence[Click], input_hw:
     h, w = mask.shape
     y0, x0, y1, x1 = _class_box(mask, cls, clicks)
     cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
-    bh, bw = (y1 - y0) * CONTEXT, (x1 - x0) * CONTEXT
+    bh, bw = min(h, (y1 - y0) * CONTEXT), min(w, (x1 - x0) * CONTEXT)  # the context ends at the image's edge
     s = scale * zoom
     s = min(s, input_hw[0] / max(bh, 1.0), input_hw[1] / max(bw, 1.0))  # a large object: coarser, whole
     wh, ww = min(h, max(bh, input_hw[0] / s)), min(w, max(bw, input_hw[1] / s))
@@ -146,6 +146,10 @@ class ClickPredictor:
         lost = (region == cls) & ~now
         labels[lost] = predicted[lost]
         return ClickResult(win, labels)
+
+    def selection(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> Selection | None:
+        """What a group of clicks changes in ``mask``, as an editing selection (the click tool's job)."""
+        return self.run(image, mask, cls, clicks).changes(mask)
 
     def _probabilities(self, x: np.ndarray, guide: np.ndarray) -> np.ndarray:
         """K x h x w softmax of one padded input and its guide."""

@@ -71,8 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--heldout-stems", type=lambda v: tuple(x for x in v.split(",") if x), default=(),
                    help="comma-separated images to hold out instead of --heldout-fraction of the groups")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tools", choices=("brush", "smart"), default="brush",
-                   help="the simulated person's tool set (see docs/effort.md)")
+    p.add_argument("--tools", choices=("brush", "smart", "click"), default="brush",
+                   help="the simulated person's tool set (see docs/effort.md); click: every round trains the model "
+                        "with clicks, and the person clicks while clicks help, then finishes with the smart tools")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, default=None, help="folder for loop.json and loop.png (default out/loop)")
     p.add_argument("--work", type=Path, default=None, help="parent of the temporary working folders")
@@ -167,7 +168,7 @@ def plot(reports: dict[str, dict[str, Any]], path: Path, title: str) -> None:
     the held-out images, and the held-out Dice."""
     img = np.full((440, 1900, 3), 255, np.uint8)
     cv2.putText(img, title[:150], (20, 24), _FONT, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
-    smart = any(rep.get("config", {}).get("tools") == "smart" for rep in reports.values())
+    smart = any(rep.get("config", {}).get("tools") in ("smart", "click") for rep in reports.values())
     first_key, second_key, held = ("seconds_per_image", "actions_per_image", "seconds") if smart else \
         ("strokes_per_image", "effort_vs_scratch", "strokes")
     names = (("seconds per image (round r's images)", "actions per image (round r's images)",

@@ -15,6 +15,7 @@ from tests.benchmark_run import run_benchmark
 from unet_core.data.layouts import detect_layout
 from unet_core.errors import DataError
 from unet_core.loop.corrections import collect, validation_stems
+from unet_core.model.checkpoint import read_metadata
 from unet_core.sim.session import (
     ImageRecord,
     LoopConfig,
@@ -213,6 +214,21 @@ def test_the_loop_with_smart_tools_reports_actions_and_seconds(carvana_dir: Path
         assert all(im["counts"] and im["dice_end"] >= 0.99 for im in r["images"])
     summary = report["summary"]
     assert len(summary["actions_per_image"]) == 2 and len(summary["heldout_actions"]) == 2
+    assert not (carvana_dir / ".maskloop").exists()
+
+
+def test_the_loop_with_clicks_trains_interactive_models_and_clicks_from_round_1(carvana_dir: Path, tmp_path: Path) -> None:
+    proc = _run(["--data", str(carvana_dir), *SMALL, "--tools", "click", "--strategies", "random",
+                 "--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), "--keep-work"])
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)["strategies"]["random"]
+    first, second = report["rounds"]
+    assert all("click" not in im["counts"] for im in first["images"])  # round 0: no model yet, smart tools
+    assert any(im["counts"].get("click", 0) > 0 for im in second["images"])  # then the model takes clicks
+    assert all(im["dice_end"] >= 0.99 for r in report["rounds"] for im in r["images"])
+    assert first["training"]["kept"]
+    models = sorted((tmp_path / "work").rglob("v0001*.safetensors"))
+    assert models and read_metadata(models[0]).interactive
     assert not (carvana_dir / ".maskloop").exists()
 
 

@@ -158,3 +158,19 @@ def test_the_clicking_person_stops_at_the_target_and_traces_every_click() -> Non
     capped = click_correct(_Oracle(truth, 2), np.zeros((60, 80, 3), np.uint8), np.zeros_like(truth), truth, 3,  # type: ignore[arg-type]
                            target=0.99, most=3)
     assert capped.clicks == 3 and capped.trace[-1][2] < 0.99
+
+
+def test_the_person_stops_clicking_when_clicks_stop_helping_and_the_smart_tools_finish() -> None:
+    from unet_core.sim.effort import click_then_smart
+    from unet_core.sim.smart import SmartConfig
+
+    truth = np.zeros((60, 80), np.uint8)
+    truth[5:55, 5:75] = 1  # 3,500 pixels: one more pixel is worth < 0.001 Dice
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[truth == 1] = (200, 60, 60)
+    useless = _Oracle(truth, radius=0)  # a click fixes its own pixel only
+    run = click_correct(useless, image, np.zeros_like(truth), truth, 2, target=0.99, most=20, stall=0.002)  # type: ignore[arg-type]
+    assert run.clicks == 2  # two clicks that gained almost nothing: the person stops
+    effort = click_then_smart("x", np.zeros_like(truth), truth, 2, image, None, SmartConfig(), useless)  # type: ignore[arg-type]
+    assert effort.counts["click"] == 2 and effort.dice_end >= 0.99 and effort.actions > 2
+    assert effort.trace[2][0] == 2 and effort.seconds > run.seconds

@@ -11,9 +11,11 @@ ROUND_BATCH_SIZE = 4
 
 def round_config(*, arch: str, size_hw: tuple[int, int] | None, epochs: int | None, time_limit: float | None,
                  lr: float, device: str, seed: int = 0, patience: int | None = None,
-                 batch_size: int = ROUND_BATCH_SIZE) -> TrainConfig:
+                 batch_size: int = ROUND_BATCH_SIZE, clicks: float | None = None) -> TrainConfig:
     """The training settings of one round of the loop (fine-tune or train from scratch): the CLI's default
     recipe (an epoch repeats a small set up to 48 samples, so a round of three corrected images still makes
-    useful steps), with what the user (or the benchmark's configuration) chose."""
+    useful steps), with what the user (or the benchmark's configuration) chose. ``clicks``: the share of samples
+    trained with simulated clicks (None: as the starting model, see :class:`TrainConfig`)."""
     return recipe(DEFAULT_RECIPE).config(arch=arch, size_hw=size_hw, epochs=epochs, time_limit=time_limit, lr=lr,
-                                         device=device, seed=seed, patience=patience, batch_size=batch_size)
+                                         device=device, seed=seed, patience=patience, batch_size=batch_size,
+                                         clicks=clicks)

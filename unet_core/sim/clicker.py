@@ -12,6 +12,10 @@ from unet_core.clicks.simulator import next_click, pick_class
 from unet_core.sim.annotator import mask_dice
 from unet_core.sim.smart import SmartConfig
 
+STALL_GAIN = 0.002
+"""In the loop the person stops clicking when two clicks together gained less Dice than this (the model cannot
+fix what is left) and finishes with the smart tools."""
+
 
 @dataclass
 class ClickRun:
@@ -34,8 +38,9 @@ class ClickRun:
 
 def click_correct(clicker: ClickPredictor, image: np.ndarray, initial: np.ndarray, truth: np.ndarray, k: int,
                   target: float, most: int, cfg: SmartConfig | None = None,
-                  rng: np.random.Generator | None = None) -> ClickRun:
-    """Click until the mask's Dice reaches ``target`` or ``most`` clicks are spent.
+                  rng: np.random.Generator | None = None, stall: float | None = None) -> ClickRun:
+    """Click until the mask's Dice reaches ``target`` or ``most`` clicks are spent (with ``stall``: or the last
+    two clicks together gained less Dice than that).
 
     Each click fixes the class at the deepest error (:func:`pick_class`) at the deepest point of its largest
     error region (:func:`next_click`; with ``rng`` a random point deeper than half of it, RITM's jittered
@@ -50,6 +55,8 @@ def click_correct(clicker: ClickPredictor, image: np.ndarray, initial: np.ndarra
     group: list[Click] = []
     for n in range(1, most + 1):
         if trace[-1][2] >= target:
+            break
+        if stall is not None and len(trace) >= 3 and trace[-1][2] - trace[-3][2] < stall:
             break
         pick = pick_class(truth, mask, rng)
         if pick is None:
@@ -69,4 +76,4 @@ def click_correct(clicker: ClickPredictor, image: np.ndarray, initial: np.ndarra
     return ClickRun(trace, mask, switches)
 
 
-__all__ = ["ClickRun", "click_correct"]
+__all__ = ["STALL_GAIN", "ClickRun", "click_correct"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,18 +90,43 @@ def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: st
     raise ValueError(f"unknown tool set {tools!r}; choose from {', '.join(ALL_TOOL_SETS)}")
 
 
+def click_then_smart(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, image: np.ndarray,
+                     probs: ClassProbabilities | None, cfg: SmartConfig, clicker: ClickPredictor) -> ImageEffort:
+    """The loop's click person: clicks while they help (:data:`unet_core.sim.clicker.STALL_GAIN`), then the
+    smart tools finish what the model cannot; one trace, the actions of both counted."""
+    from unet_core.sim.clicker import STALL_GAIN, click_correct
+
+    target, budget = cfg.brush.target_dice, cfg.brush.max_strokes
+    r = click_correct(clicker, image, initial, truth, k, target, budget, cfg, stall=STALL_GAIN)
+    counts = {"click": r.clicks, "class switch": r.switches}
+    if r.trace[-1][2] >= target or r.clicks >= budget:
+        return ImageEffort(stem, "click", r.trace, r.trace[0][2], r.trace[-1][2], r.seconds, r.clicks, counts, r.mask)
+    rest = replace(cfg, brush=replace(cfg.brush, max_strokes=budget - r.clicks))
+    e = correct(stem, r.mask, truth, k, "smart", image, probs, rest)
+    trace = r.trace + [(a + r.clicks, round(sec + r.seconds, 2), d) for a, sec, d in e.trace[1:]]
+    return ImageEffort(stem, "click", trace, r.trace[0][2], e.dice_end, round(r.seconds + e.seconds, 2),
+                       r.clicks + e.actions, {**counts, **e.counts}, e.mask)
+
+
 def correct_for_loop(initial: np.ndarray, truth: np.ndarray, k: int, tools: str, cfg: AnnotatorConfig,
-                     image_path: Path, pred: Prediction | None) -> tuple[dict[str, Any], np.ndarray]:
+                     image_path: Path, pred: Prediction | None,
+                     clicker: ClickPredictor | None = None) -> tuple[dict[str, Any], np.ndarray]:
     """One image of the simulated loop: the effort fields it records and the corrected mask.
 
     The brush keeps the brush annotator's full record; the smart tools read the image and use the
-    prediction's probabilities (``pred``, or none when painting from scratch).
+    prediction's probabilities (``pred``, or none when painting from scratch); ``click`` clicks with the
+    interactive model (``clicker``) while clicks help and finishes with the smart tools (without a model it
+    is the smart tools alone).
     """
     if tools == "brush":
         r = annotate(initial, truth, cfg, k)
         return {**r.to_dict(), "actions": r.strokes + r.undos}, r.mask
     probs = pred.class_probabilities() if pred is not None else None
-    e = correct("", initial, truth, k, tools, read_image(image_path), probs, SmartConfig(brush=cfg))
+    if tools == "click" and clicker is not None:
+        e = click_then_smart("", initial, truth, k, read_image(image_path), probs, SmartConfig(brush=cfg), clicker)
+    else:
+        e = correct("", initial, truth, k, "smart" if tools == "click" else tools, read_image(image_path), probs,
+                    SmartConfig(brush=cfg))
     assert e.mask is not None
     fields = {"strokes": e.counts.get("brush", 0), "actions": e.actions, "seconds": e.seconds,
               "pixels_changed": int((e.mask != initial).sum()), "dice_start": e.dice_start, "dice_end": e.dice_end,

@@ -75,11 +75,15 @@ def heldout_eval(model: Path | None, layout: DatasetLayout, heldout: Sequence[Pa
 
     if not heldout:
         return {"dice": None, "strokes_per_image": None, "seconds_per_image": None, "actions_per_image": None}
-    predictor = None
+    predictor, clicker = None, None
     if model is not None:
         from unet_core.model.predictor import Predictor
 
         predictor = Predictor.from_checkpoint(model, device=device)
+        if tools == "click" and predictor.meta.interactive:
+            from unet_core.clicks.predict import ClickPredictor
+
+            clicker = ClickPredictor(predictor)
     k = layout.classes.num_classes
     matrix = np.zeros((k, k), dtype=np.int64)
     strokes, seconds, actions = [], [], []
@@ -93,7 +97,7 @@ def heldout_eval(model: Path | None, layout: DatasetLayout, heldout: Sequence[Pa
             pred = predictor.predict(read_image(pair.image))
             start = pred.labels
             matrix += confusion_matrix(truth, start, k)
-        fields, _ = correct_for_loop(start, truth, k, tools, annotator, pair.image, pred)
+        fields, _ = correct_for_loop(start, truth, k, tools, annotator, pair.image, pred, clicker)
         strokes.append(fields["strokes"])
         seconds.append(fields["seconds"])
         actions.append(fields["actions"])

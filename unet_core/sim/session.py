@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unet_core.clicks.predict import ClickPredictor
 from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import detect_layout, make_layout
 from unet_core.errors import DataError
@@ -21,7 +22,7 @@ from unet_core.loop.queue import DEFAULT_STRATEGY, check_strategy
 from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import adopt_run, import_model_file, new_run_path, remove_run
 from unet_core.sim.annotator import AnnotatorConfig
-from unet_core.sim.effort import TOOL_SETS, correct_for_loop
+from unet_core.sim.effort import ALL_TOOL_SETS, correct_for_loop
 from unet_core.sim.heldout import heldout_eval, make_working_folder, split_heldout
 from unet_core.store.project import ProjectStore
 
@@ -55,13 +56,13 @@ class LoopConfig:
     device: str = "cpu"
     start_model: Path | None = None  # round 0 predicts with this model; None: the user paints from scratch
     annotator: AnnotatorConfig = field(default_factory=AnnotatorConfig)
-    tools: str = "brush"  # the person's tool set (unet_core.sim.effort.TOOL_SETS)
+    tools: str = "brush"  # the person's tool set (unet_core.sim.effort.ALL_TOOL_SETS; click: models take clicks)
 
     def validate(self) -> None:
         """Raise ``ValueError`` for settings that cannot work."""
         check_strategy(self.strategy)
-        if self.tools not in TOOL_SETS:
-            raise ValueError(f"unknown tool set {self.tools!r}; choose from {', '.join(TOOL_SETS)}")
+        if self.tools not in ALL_TOOL_SETS:
+            raise ValueError(f"unknown tool set {self.tools!r}; choose from {', '.join(ALL_TOOL_SETS)}")
         if self.rounds < 1 or self.per_round < 1:
             raise ValueError("rounds and images per round must be at least 1")
         if not 0 <= self.heldout_fraction < 1:
@@ -80,6 +81,10 @@ class LoopConfig:
         d["size_hw"] = list(self.size_hw) if self.size_hw else None
         d["heldout_stems"] = list(self.heldout_stems)
         return d
+
+
+CLICK_SHARE = 0.5
+"""With ``tools="click"`` every round trains with simulated clicks on half of its samples (DeepEdit's share)."""
 
 
 def round_epochs(cfg: LoopConfig, train_images: int) -> int:
@@ -104,6 +109,7 @@ def _train_config(cfg: LoopConfig, finetune: bool, round_index: int, train_image
         arch=cfg.arch, size_hw=cfg.size_hw, epochs=epochs, time_limit=cfg.time_per_round,
         batch_size=cfg.batch_size, lr=cfg.finetune_lr if finetune else cfg.scratch_lr,
         seed=cfg.seed + round_index, device=cfg.device, patience=patience,
+        clicks=CLICK_SHARE if cfg.tools == "click" else None,
     )
 
 
@@ -134,6 +140,7 @@ class _Loop:
         self.groups = image_groups(self.work, self.records, self.store)  # as the app: look-alikes together
         self.ann_cfg = replace(cfg.annotator, target_dice=cfg.target_dice, seed=cfg.seed)
         self.model: tuple[str, Path] | None = None
+        self.clicker: ClickPredictor | None = None  # the current model's clicks (``tools="click"``)
         self.done: list[str] = list(self.store.corrected_stems()) if resume else []
         self.eval_cache: dict[str | None, dict[str, Any]] = {}
         current = self.store.current_model() if resume else None
@@ -171,6 +178,7 @@ class _Loop:
 
         version, path = self.model
         predictor = Predictor.from_checkpoint(path, device=self.cfg.device)
+        self.clicker = ClickPredictor(predictor) if self.cfg.tools == "click" and predictor.meta.interactive else None
         preds = {}
         for rec in self.records:
             if rec.stem in stems:
@@ -187,7 +195,7 @@ class _Loop:
         start = pred.labels if pred is not None else None
         initial = np.zeros(truth.shape, np.uint8) if start is None else start
         fields, mask = correct_for_loop(initial, truth, self.num_classes, self.cfg.tools, self.ann_cfg,
-                                        pair.image, pred)
+                                        pair.image, pred, self.clicker if pred is not None else None)
         self.store.save_mask(stem, mask)
         self.store.add_edit(stem, fields["seconds"], fields["pixels_changed"], fields["actions"])
         # the app's rule: a mask left as it started (the prediction was already right) is reviewed, not corrected

@@ -50,7 +50,7 @@ def _frame(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
 def _clicker(args: argparse.Namespace) -> ClickPredictor:
     if args.model:
         return ClickPredictor(Predictor.from_checkpoint(args.model, device="cpu"))
-    from unet_core.training.trainer import auto_size
+    from unet_core.training.starting_model import auto_size
 
     long_side = recipe(DEFAULT_RECIPE).long_side
     size = auto_size([], long_side, sizes=[SIZE_HW])

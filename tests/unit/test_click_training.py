@@ -59,6 +59,17 @@ def test_bad_click_plans_are_refused(bad: dict) -> None:
         ClickPlan(**bad)
     with pytest.raises(ValueError, match="clicks"):
         TrainConfig(clicks=2.0).validate()
+    with pytest.raises(ValueError, match="encoding"):
+        TrainConfig(click_encoding="star").validate()
+
+
+def test_a_new_interactive_model_records_the_chosen_encoding(carvana_dir: Path, tmp_path: Path) -> None:
+    layout, tr, va = _split(carvana_dir)
+    out = tmp_path / "d.safetensors"
+    train(tr, va, layout.classes, TrainConfig(arch="unet-tiny", size_hw=(64, 96), epochs=1, device="cpu", clicks=1.0,
+                                              click_encoding="distance"), out, dataset_kind=layout.kind)
+    meta = read_metadata(out)
+    assert meta.interactive and meta.guides is not None and meta.guides.kind == "distance"
 
 
 def _split(carvana_dir: Path):

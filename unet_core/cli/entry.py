@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of samples trained with simulated clicks: the model becomes interactive (it also takes "
                         "positive / negative clicks) and stays as good without them (default: 0.5 with an interactive "
                         "--from model, else 0)")
+    t.add_argument("--click-encoding", choices=("disk", "distance"), default="disk",
+                   help="how a new interactive model sees a click: a disk of 5 model pixels, or a cone falling to 0 "
+                        "at 20 (default disk)")
     t.add_argument("--recipe", default="short", choices=sorted(RECIPES),
                    help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()) + " (default short)")
     t.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's; short: 1e-3, 3e-4 with --from)")

@@ -6,7 +6,6 @@ import json
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,24 +17,19 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
-from unet_core.clicks.guides import GUIDE_CHANNELS, GuideEncoding
+from unet_core.clicks.guides import GuideEncoding
 from unet_core.clicks.training import ClickPlan, simulate_guides
 from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example, SegmentationDataset
-from unet_core.data.file_guard import file_size_hw
-from unet_core.data.framing import check_scale, typical_scale
 from unet_core.devices import autocast_dtype, describe_device, select_device
 from unet_core.errors import DataError
 from unet_core.fsutil import append_text, check_writable, remove_stale_temps
 from unet_core.model.checkpoint import (
     CheckpointMeta,
-    file_hash,
-    load_checkpoint,
     read_metadata,
     save_checkpoint,
 )
 from unet_core.model.predictor import Predictor
-from unet_core.model.unet import UNetConfig, build_model, check_input_size, with_guide_channels
 from unet_core.training.calibration import Calibration
 from unet_core.training.distributed import (
     DistInfo,
@@ -49,6 +43,7 @@ from unet_core.training.losses import balanced_class_weights, segmentation_loss
 from unet_core.training.metrics import summarize
 from unet_core.training.resume import last_path_for, load_resume_state, require_resume_state, resume_tensors
 from unet_core.training.run_log import EPOCHS_FILE, RunLog
+from unet_core.training.starting_model import starting_model
 from unet_core.training.types import Callback, EpochInfo, StepInfo, TrainConfig, TrainResult, learning_rate
 from unet_core.training.validation import ValidationSet, validate
 
@@ -58,37 +53,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-
-
-def header_sizes(examples: Sequence[Example], most: int = 200) -> list[tuple[int, int]]:
-    """(H, W) of up to ``most`` images spread over ``examples``, read from file headers only."""
-    step = max(1, len(examples) // most)
-    sizes = [file_size_hw(Path(ex.image_path)) for ex in list(examples)[::step][:most]]
-    return [s for s in sizes if s is not None]
-
-
-def auto_size(examples: Sequence[Example], long_side: int = 384, multiple: int = 32,
-              sizes: Sequence[tuple[int, int]] | None = None) -> tuple[int, int]:
-    """Model input size (H, W) keeping the most common image aspect, long side ``long_side``, multiples of 32
-    (``sizes``: the images' header sizes, when already read)."""
-    sizes = list(header_sizes(examples) if sizes is None else sizes)
-    if not sizes:
-        from unet_core.data.io import read_image  # local: only when no header could be read
-
-        sizes = [read_image(examples[0].image_path).shape[:2]]
-    h, w = Counter(sizes).most_common(1)[0][0]
-    scale = long_side / max(h, w)
-    return (
-        max(multiple, round(h * scale / multiple) * multiple),
-        max(multiple, round(w * scale / multiple) * multiple),
-    )
-
-
-def auto_scale(examples: Sequence[Example], size_hw: tuple[int, int],
-               sizes: Sequence[tuple[int, int]] | None = None) -> float:
-    """The scale at which the typical image fills the input with its aspect kept (see :func:`typical_scale`)."""
-    sizes = list(header_sizes(examples) if sizes is None else sizes)
-    return check_scale(typical_scale(sizes, size_hw) if sizes else 1.0)
 
 
 def data_fingerprint(examples: Sequence[Example]) -> str:
@@ -139,10 +103,13 @@ class _Run:
         # channels_last is faster on CUDA and on CPU (measured in benchmarks/model_widths.py)
         self.channels_last = config.channels_last if config.channels_last is not None else self.device.type != "mps"
         seed_everything(config.seed + self.dist.rank)
-        self.parent_hash: str | None = None
         self.initial_dice: float | None = None
         self.previews: list[tuple[np.ndarray, np.ndarray]] = []  # a few validation predictions, for the log
-        self.model, self.meta = self._build_model(train_set, init, dataset_kind)
+        start = starting_model(config, classes, train_set, init, dataset_kind, self.resumed)
+        self.model, self.meta, self.parent_hash, self.clicks = start.model, start.meta, start.parent_hash, start.clicks
+        self.model.to(self.device)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
         self.meta.training = {
             "config": config.to_dict(),
             "train_images": len(train_set),
@@ -189,57 +156,6 @@ class _Run:
             self._resume()
 
     # -- setup -----------------------------------------------------------------------------------
-    def _build_model(self, train_set: Sequence[Example], init: Path | None, kind: str) -> tuple[nn.Module, CheckpointMeta]:
-        clicks = self.config.clicks
-        if init is not None:
-            model, meta = load_checkpoint(init, device="cpu")
-            self.clicks = (0.5 if meta.interactive else 0.0) if clicks is None else clicks
-            if self.clicks > 0 and not meta.interactive:  # an automatic model learns to take clicks too
-                model = with_guide_channels(model, GUIDE_CHANNELS)
-                meta.arch, meta.guides = model.config, GuideEncoding()
-            if meta.classes.num_classes != self.classes.num_classes:
-                raise ValueError(
-                    f"{init}: model has {meta.classes.num_classes} classes, the data has {self.classes.num_classes}"
-                )
-            self.parent_hash = file_hash(init)
-            meta.parent_hash = self.parent_hash
-            meta.created = time.time()
-            if self.config.size_hw is not None:
-                meta.input_size = tuple(self.config.size_hw)  # type: ignore[assignment]
-            if self.config.scale is not None:  # a fully convolutional model can move to another scale
-                meta.scale = check_scale(self.config.scale)
-            elif self.resumed is not None:
-                meta.scale = self.resumed.scale
-            if self.config.size_hw is None and self.resumed is not None:
-                meta.input_size = self.resumed.input_size
-            check_input_size(meta.arch, meta.input_size)
-        else:
-            resumed_guides = self.resumed.arch.guide_channels if self.resumed else 0
-            self.clicks = (0.5 if resumed_guides else 0.0) if clicks is None else clicks
-            guides = GUIDE_CHANNELS if self.clicks > 0 or resumed_guides else 0
-            arch = UNetConfig.preset(self.config.arch, self.classes.num_classes, guide_channels=guides)
-            if self.config.dropout:
-                arch = UNetConfig.from_dict({**arch.to_dict(), "dropout": self.config.dropout})
-            resumed = self.resumed
-            needs_sizes = resumed is None and (not self.config.size_hw or self.config.scale is None)
-            sizes = header_sizes(train_set) if needs_sizes else []  # read once, for both choices
-            if self.config.size_hw:
-                size = tuple(self.config.size_hw)
-            else:
-                size = resumed.input_size if resumed else auto_size(train_set, self.config.long_side, sizes=sizes)
-            check_input_size(arch, size)  # type: ignore[arg-type]
-            if self.config.scale is not None:
-                scale: float | None = check_scale(self.config.scale)
-            else:  # a resumed run keeps its own (None: a run from before framing keeps stretching)
-                scale = resumed.scale if resumed else auto_scale(train_set, size, sizes=sizes)  # type: ignore[arg-type]
-            model = build_model(arch)
-            meta = CheckpointMeta(arch=arch, classes=self.classes, input_size=size, dataset_kind=kind,  # type: ignore[arg-type]
-                                  scale=scale)
-        model.to(self.device)
-        if self.channels_last:
-            model.to(memory_format=torch.channels_last)
-        return model, meta
-
     def _make_loader(self) -> DataLoader:
         cfg = self.config
         generator = torch.Generator().manual_seed(cfg.seed)

@@ -30,6 +30,7 @@ class TrainConfig:
     focus_crops: float = 0.0  # share of training crops placed on a class picked uniformly among an image's classes
     clicks: float | None = None  # share of samples trained with simulated clicks (interactive mode); None: 0.5
     # when the starting model is interactive, else 0 (automatic only); > 0 makes an automatic model interactive
+    click_encoding: str = "disk"  # how a new interactive model draws clicks: "disk" or "distance" (unet_core.clicks)
     val_fraction: float = 0.2
     seed: int = 0
     device: str = "auto"
@@ -73,6 +74,10 @@ class TrainConfig:
             raise ValueError("the share of focused crops must be in [0, 1]")
         if self.clicks is not None and not (0 <= self.clicks <= 1):
             raise ValueError("the share of samples with clicks must be in [0, 1]")
+        from unet_core.clicks.guides import ENCODINGS
+
+        if self.click_encoding not in ENCODINGS:
+            raise ValueError(f"click encoding must be one of {', '.join(ENCODINGS)}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError("schedule must be 'cosine' or 'constant'")
 

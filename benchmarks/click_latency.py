@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from unet_core.clicks.guides import Click
 from unet_core.clicks.predict import ClickPredictor
 from unet_core.clicks.simulator import next_click
 from unet_core.data.classes import CARVANA_CLASSES
 from unet_core.data.framing import typical_scale
+from unet_core.data.guides import Click
 from unet_core.model.checkpoint import CheckpointMeta
 from unet_core.model.predictor import Predictor
 from unet_core.model.unet import DEFAULT_ARCH, UNet, UNetConfig

@@ -9,23 +9,24 @@ from PySide6.QtCore import Qt
 
 from app.canvas import CanvasView
 from tests.gui.test_canvas_smart_tools import COLORS, H, W, click, scene, settle, vpos
-from unet_core.clicks.guides import Click
 from unet_core.clicks.predict import ClickPredictor, ClickResult, Window
 from unet_core.data.classes import ClassTable
+from unet_core.data.guides import Click
 from unet_core.model.checkpoint import CheckpointMeta
 from unet_core.model.predictor import Predictor
 from unet_core.model.unet import UNet, UNetConfig
 
 
-class DiskClicker:
+class DiskClicker(ClickPredictor):
     """Stands in for the interactive model: a positive click gives the class to the true object under it
-    within ``radius``, a negative click takes it away there (what the canvas does with it is tested)."""
+    within ``radius``, a negative click takes it away there (what the canvas does with it is tested; the
+    canvas's job, :meth:`ClickPredictor.selection`, is the core's own)."""
 
-    def __init__(self, truth: np.ndarray, radius: int = 12) -> None:
+    def __init__(self, truth: np.ndarray, radius: int = 12) -> None:  # no model: run() is replaced
         self.truth, self.radius = truth, radius
         self.calls: list[tuple[int, list[Click]]] = []
 
-    def run(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: list[Click]) -> ClickResult:
+    def run(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: list[Click]) -> ClickResult:  # type: ignore[override]
         self.calls.append((cls, list(clicks)))
         h, w = mask.shape
         yy, xx = np.mgrid[0:h, 0:w]
@@ -67,7 +68,7 @@ def test_clicks_on_one_object_are_one_undo_step_and_right_clicks_remove(canvas, 
     view.refresh_overlay()
     before = mask.copy()
     clicker = DiskClicker(truth)
-    view.set_clicker(clicker)  # type: ignore[arg-type]
+    view.set_clicker(clicker)
     click(qtbot, view, 55, 60)
     settle(qtbot, view)
     click(qtbot, view, 40, 45)
@@ -88,7 +89,7 @@ def test_clicks_on_one_object_are_one_undo_step_and_right_clicks_remove(canvas, 
 
 def test_enter_or_another_class_starts_a_new_object(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
     view, mask, truth = canvas
-    view.set_clicker(DiskClicker(truth))  # type: ignore[arg-type]
+    view.set_clicker(DiskClicker(truth))
     click(qtbot, view, 55, 60)
     settle(qtbot, view)
     qtbot.keyClick(view, Qt.Key.Key_Return)

@@ -25,6 +25,20 @@ def test_done_statuses_and_the_status_list_are_the_stores() -> None:
     assert workspace.ImageRecord is records.ImageRecord is sim.ImageRecord  # one record type for app and benchmark
 
 
+def test_the_click_tool_and_the_clicking_person_run_the_same_model_code() -> None:
+    import inspect
+
+    import app.canvas.click_input as click_input
+    import unet_core.sim.clicker as clicker
+    import unet_core.sim.heldout as heldout
+    from unet_core.clicks import predict
+
+    assert session.ClickPredictor is clicker.ClickPredictor is predict.ClickPredictor
+    assert "ClickPredictor(" in inspect.getsource(active_model.ActiveModel.clicker)
+    assert "ClickPredictor(" in inspect.getsource(heldout.heldout_eval)
+    assert ".selection(" in inspect.getsource(click_input.ClickInput)  # the job the latency benchmark times
+
+
 def test_the_app_and_the_benchmark_share_the_loops_verdicts_and_runs() -> None:
     assert workspace.is_correction is policy.is_correction is session.is_correction
     assert training_controller.keep_new_version is policy.keep_new_version

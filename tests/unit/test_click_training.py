@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from unet_core.clicks.guides import Click
 from unet_core.clicks.predict import ClickPredictor, ClickResult, Window, choose_window
 from unet_core.clicks.training import ClickPlan, simulate_guides
 from unet_core.data.dataset import examples_from_layout
+from unet_core.data.guides import Click
 from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import detect_layout
 from unet_core.data.split import split_by_group

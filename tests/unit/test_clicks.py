@@ -11,9 +11,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from unet_core.clicks.guides import Click, GuideEncoding, guide_maps
 from unet_core.clicks.simulator import next_click, pick_class
 from unet_core.data.classes import CARVANA_CLASSES
+from unet_core.data.guides import Click, GuideEncoding, guide_maps
 from unet_core.errors import CheckpointError
 from unet_core.model.checkpoint import CheckpointMeta, load_checkpoint, read_metadata, save_checkpoint
 from unet_core.model.unet import UNet, UNetConfig, with_guide_channels

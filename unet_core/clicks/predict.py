@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import torch
 
-from unet_core.clicks.guides import Click, GuideEncoding, guide_maps
 from unet_core.data.framing import pad_to
+from unet_core.data.guides import Click, GuideEncoding, guide_maps
 from unet_core.data.transforms import to_tensor_input
 from unet_core.edit.selection import Selection, selection_from
 from unet_core.model.predictor import Predictor, eval_mode

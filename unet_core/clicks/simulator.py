@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unet_core.clicks.guides import Click
+from unet_core.data.guides import Click
 
 
 def _depth(region: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from unet_core.clicks.guides import GUIDE_CHANNELS, Click, GuideEncoding, guide_maps
 from unet_core.clicks.simulator import next_click, pick_class
+from unet_core.data.guides import GUIDE_CHANNELS, Click, GuideEncoding, guide_maps
 
 Net = Callable[..., Tensor]
 

@@ -13,9 +13,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as st_save
 
-from unet_core.clicks.guides import GUIDE_CHANNELS, GuideEncoding
 from unet_core.data.classes import ClassTable
 from unet_core.data.framing import Framing, check_scale
+from unet_core.data.guides import GUIDE_CHANNELS, GuideEncoding
 from unet_core.data.transforms import Normalization
 from unet_core.errors import CheckpointError
 from unet_core.fsutil import atomic_write_bytes, remove_stale_temps

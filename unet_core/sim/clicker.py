@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unet_core.clicks.guides import Click
 from unet_core.clicks.predict import ClickPredictor
 from unet_core.clicks.simulator import next_click, pick_class
+from unet_core.data.guides import Click
 from unet_core.sim.annotator import mask_dice
 from unet_core.sim.smart import SmartConfig
 

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from unet_core.clicks.guides import GUIDE_CHANNELS, GuideEncoding
 from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example
 from unet_core.data.file_guard import file_size_hw
 from unet_core.data.framing import check_scale, typical_scale
+from unet_core.data.guides import GUIDE_CHANNELS, GuideEncoding
 from unet_core.model.checkpoint import CheckpointMeta, file_hash, load_checkpoint
 from unet_core.model.unet import UNet, UNetConfig, build_model, check_input_size, with_guide_channels
 from unet_core.training.types import TrainConfig

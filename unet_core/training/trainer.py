@@ -17,10 +17,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
-from unet_core.clicks.guides import GuideEncoding
 from unet_core.clicks.training import ClickPlan, simulate_guides
 from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example, SegmentationDataset
+from unet_core.data.guides import GuideEncoding
 from unet_core.devices import autocast_dtype, describe_device, select_device
 from unet_core.errors import DataError
 from unet_core.fsutil import append_text, check_writable, remove_stale_temps

@@ -74,7 +74,7 @@ class TrainConfig:
             raise ValueError("the share of focused crops must be in [0, 1]")
         if self.clicks is not None and not (0 <= self.clicks <= 1):
             raise ValueError("the share of samples with clicks must be in [0, 1]")
-        from unet_core.clicks.guides import ENCODINGS
+        from unet_core.data.guides import ENCODINGS
 
         if self.click_encoding not in ENCODINGS:
             raise ValueError(f"click encoding must be one of {', '.join(ENCODINGS)}")

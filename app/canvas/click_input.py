@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from app.canvas.jobs import LatestJob
-from unet_core.clicks.guides import Click
+from unet_core.data.guides import Click
 from unet_core.edit.selection import Selection
 
 if TYPE_CHECKING:
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 MARK_PX = 9.0  # a click's dot on screen, whatever the zoom
 POSITIVE = QColor(40, 200, 80)
 NEGATIVE = QColor(230, 50, 50)
-NO_MODEL = "clicks need an interactive model: fine-tune or train one with clicks (unet-core train --clicks 0.5)"
+NO_MODEL = "clicks need an interactive model: the active model takes no clicks (train one with unet-core train --clicks 0.5)"
+BACKGROUND = "clicks correct an object: choose its class first (not the background, 0)"
 
 
 class ClickMarks(QGraphicsItem):
@@ -67,7 +68,9 @@ class ClickMarks(QGraphicsItem):
 class ClickInput:
     """Clicks on one object of the active class form a group: each click re-runs the interactive model (off the
     GUI thread) with all of the group's clicks on the current mask, and the group is one undo step. The group
-    ends with another class, another image or mask, an edit of another tool, an undo, Enter or Esc."""
+    ends with another class, another tool, Enter or Esc (a result still being computed then lands as the
+    group's last step), or is aborted by another image or mask, another model, an undo or another tool's edit
+    (a result still being computed is dropped: it was made for pixels that changed)."""
 
     def __init__(self, smart: SmartTools) -> None:
         self.smart = smart
@@ -88,17 +91,21 @@ class ClickInput:
         return list(self._clicks)
 
     def end_group(self) -> None:
-        """The next click starts a new object (and a new undo step)."""
+        """The next click starts a new object (and a new undo step); a result being computed still lands."""
         self._clicks, self._cls = [], None
-        self._again = False
-        self.job.cancel()
-        self._running = False
+        self._group += 1
         self.marks.set_clicks([])
 
+    def abort(self) -> None:
+        """End the group and drop the result being computed (the pixels it was computed for changed)."""
+        self.end_group()
+        self.job.cancel()
+        self._running, self._again = False, False
+
     def mask_edited(self) -> None:
-        """The mask changed: by this tool's own result (the group goes on) or by anything else (it ends)."""
-        if not self._own_edit and self._clicks:
-            self.end_group()
+        """The mask changed: by this tool's own result (the group goes on) or by anything else (abort)."""
+        if not self._own_edit and (self._clicks or self._running):
+            self.abort()
 
     def press(self, x: int, y: int, positive: bool) -> None:
         """A click at pixel (x, y): positive (left button) or negative (right button)."""
@@ -110,10 +117,12 @@ class ClickInput:
             self.smart._say(NO_MODEL)
             return
         cls = view.active_class()
+        if cls == 0:
+            self.smart._say(BACKGROUND)
+            return
         if cls != self._cls:
             self.end_group()
             self._cls = cls
-            self._group += 1
         self._clicks.append(Click(float(y), float(x), positive))
         self.marks.set_view_scale(view.zoom())
         self.marks.set_clicks(self._clicks)
@@ -121,28 +130,30 @@ class ClickInput:
 
     def _request(self) -> None:
         if self._running:
-            self._again = True
+            self._again = True  # run again with every click of the group once this result has landed
             return
+        self._again = False
         view = self.smart.view
         clicker, image, mask = view.clicker(), view.image_array(), view.mask()
         if clicker is None or image is None or mask is None or self._cls is None:
             return
+        if not self._clicks:
+            return  # the group ended while the last result was computed
         snapshot, clicks, cls, group = mask.copy(), list(self._clicks), self._cls, self._group
-        self._running, self._again = True, False
+        self._running = True
         n = len(clicks)
         self.smart._say(f"click {n}: predicting…")
 
         def done(sel: Selection | None) -> None:
             self._running = False
-            if group != self._group or self.smart.tool != "click":
-                return
-            self._own_edit = True
+            self._own_edit = True  # lands even if the group ended meanwhile (Enter, another class or tool)
             try:
                 changed = self.smart.view._editor.apply_selection(sel, "click", group=group)
             finally:
                 self._own_edit = False
-            self.smart._say(f"{n} click{'s' if n > 1 else ''} on this object" +
-                            ("" if changed else " · nothing changed") + " · Enter or another class: next object")
+            if group == self._group and self.smart.tool == "click":
+                self.smart._say(f"{n} click{'s' if n > 1 else ''} on this object" +
+                                ("" if changed else " · nothing changed") + " · Enter or another class: next object")
             if self._again:
                 self._request()
 

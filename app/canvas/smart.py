@@ -157,8 +157,9 @@ class SmartTools:
 
     def _drop_edits(self) -> None:
         """Drop edits still being computed for the mask that was shown, and say so (not 'snapping…' forever)."""
-        dropped = self.apply_job.busy
+        dropped = self.apply_job.busy or self.clicks.job.busy
         self.apply_job.cancel()
+        self.clicks.abort()
         self.path.set_path([])
         self._say("an edit still being computed was dropped: the image changed" if dropped else "")
 

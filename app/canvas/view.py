@@ -198,7 +198,7 @@ class CanvasView(CanvasInput, QGraphicsView):
     def set_clicker(self, clicker: ClickPredictor | None) -> None:
         """The interactive model the click tool runs (``None``: the active model takes no clicks)."""
         if clicker is not self._clicker:
-            self._smart.clicks.end_group()
+            self._smart.clicks.abort()
         self._clicker = clicker
 
     def clicker(self) -> ClickPredictor | None:

@@ -112,18 +112,69 @@ def test_without_an_interactive_model_a_click_says_how_to_get_one(canvas, qtbot)
     assert "interactive model" in hints[-1] and view.undo_stack().count() == 0 and not mask.any()
 
 
-def test_the_real_interactive_model_runs_off_the_gui_thread_on_an_rgba_image(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_the_real_interactive_model_runs_on_an_rgba_image(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
     view, mask, _truth = canvas
     torch.manual_seed(0)
     arch = UNetConfig.preset("unet-tiny", 4, guide_channels=3)
     classes = ClassTable.from_dict({"names": ["ground", "disc", "box", "other"]})
     meta = CheckpointMeta(arch=arch, classes=classes, input_size=(64, 96), scale=0.5)
-    view.set_clicker(ClickPredictor(Predictor(UNet(arch).eval(), meta, device="cpu")))
+    clicker = ClickPredictor(Predictor(UNet(arch).eval(), meta, device="cpu"))
+    view.set_clicker(clicker)
     image = view.image_array()
     assert image is not None
-    view.set_image(np.dstack([image, np.full((H, W), 255, np.uint8)]))
+    rgba = np.dstack([image, np.full((H, W), 255, np.uint8)])
+    view.set_image(rgba)
     view.set_mask(mask)
     view.set_tool("click")
+    hints: list[str] = []
+    view.hintChanged.connect(hints.append)
     click(qtbot, view, 55, 60)
     settle(qtbot, view)
-    assert view.undo_stack().count() <= 1 and len(view._smart.clicks.clicks) == 1
+    assert not any(h.startswith("failed") for h in hints), hints
+    expected = clicker.selection(rgba, np.zeros_like(mask), 1, [Click(60.0, 55.0, True)])
+    if expected is None:  # an untrained model may change nothing: then nothing was pushed
+        assert view.undo_stack().count() == 0 and not mask.any()
+    else:
+        assert view.undo_stack().count() == 1 and np.array_equal(mask, expected.full(mask.shape) * 1)
+
+
+def test_a_click_made_while_the_model_runs_is_run_with_the_groups_other_clicks(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, _mask, truth = canvas
+    clicker = DiskClicker(truth)
+    view.set_clicker(clicker)
+    click(qtbot, view, 55, 60)  # its job waits for the event loop
+    click(qtbot, view, 40, 45)
+    assert view._smart.clicks.job.busy
+    settle(qtbot, view)
+    assert [len(c) for _, c in clicker.calls] == [1, 2]  # the second run has both clicks
+    assert view.undo_stack().count() == 1
+
+
+def test_enter_while_the_model_runs_keeps_the_result_and_an_edit_meanwhile_drops_it(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    view.set_clicker(DiskClicker(truth))
+    click(qtbot, view, 55, 60)
+    qtbot.keyClick(view, Qt.Key.Key_Return)  # the object is done before its result came
+    settle(qtbot, view)
+    assert mask[60, 55] == 1 and view.undo_stack().count() == 1
+    view.undo_stack().undo()
+    assert not mask.any()
+    click(qtbot, view, 55, 60)  # the same object again...
+    view.set_active_class(2)
+    view._editor.begin_stroke("brush", 5, 5)  # ...but another edit lands before its result: made for other
+    view._editor.end_stroke()  # pixels, so it is dropped
+    settle(qtbot, view)
+    assert mask[60, 55] == 0 and (mask == 2).any() and not view._smart.clicks.clicks
+    assert view.undo_stack().count() == 1 and view.undo_stack().text(0) == "Brush stroke"
+
+
+def test_the_background_class_takes_no_clicks(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, _mask, truth = canvas
+    clicker = DiskClicker(truth)
+    view.set_clicker(clicker)
+    view.set_active_class(0)
+    hints: list[str] = []
+    view.hintChanged.connect(hints.append)
+    click(qtbot, view, 55, 60)
+    settle(qtbot, view)
+    assert "background" in hints[-1] and not clicker.calls and view.undo_stack().count() == 0

@@ -33,13 +33,13 @@ def test_simulated_clicks_fill_the_chosen_samples_and_restore_train_mode() -> No
     torch.manual_seed(0)
     model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=3)).train()
     x, y = _batch()
-    guides = simulate_guides(model, model, x, y, ClickPlan(share=1.0, most=3), np.random.default_rng(0))
+    guides = simulate_guides(model, x, y, ClickPlan(share=1.0, most=3), np.random.default_rng(0))
     assert guides is not None and guides.shape == (4, 3, 32, 48)
     assert model.training
     clicked = guides[:, 1:].flatten(1).amax(1)
     assert bool((clicked == 1).all())  # every sample got at least one click
     assert set(torch.unique(guides[:, 0]).tolist()) <= {0.0, 1.0}  # the mask channel is a mask
-    assert simulate_guides(model, model, x, y, ClickPlan(share=0.0), np.random.default_rng(0)) is None
+    assert simulate_guides(model, x, y, ClickPlan(share=0.0), np.random.default_rng(0)) is None
 
 
 def test_half_the_samples_on_average_train_without_clicks() -> None:
@@ -48,7 +48,7 @@ def test_half_the_samples_on_average_train_without_clicks() -> None:
     rng = np.random.default_rng(1)
     empty = 0
     for _ in range(25):
-        g = simulate_guides(model, model, x, y, ClickPlan(share=0.5, most=1), rng)
+        g = simulate_guides(model, x, y, ClickPlan(share=0.5, most=1), rng)
         empty += 4 if g is None else int((g.flatten(1).amax(1) == 0).sum())
     assert 30 <= empty <= 70  # of 100
 
@@ -185,3 +185,58 @@ def test_the_person_stops_clicking_when_clicks_stop_helping_and_the_smart_tools_
     effort = click_then_smart("x", np.zeros_like(truth), truth, 2, image, None, SmartConfig(), useless)  # type: ignore[arg-type]
     assert effort.counts["click"] == 2 and effort.dice_end >= 0.99 and effort.actions > 2
     assert effort.trace[2][0] == 2 and effort.seconds > run.seconds
+
+
+def test_simulated_passes_leave_batchnorm_alone_and_unchosen_samples_empty() -> None:
+    torch.manual_seed(0)
+    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=3)).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, y = _batch()
+    guides = simulate_guides(model, x, y, ClickPlan(share=0.5, most=3), np.random.default_rng(3))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # running stats too
+    assert guides is not None
+    empty = guides.flatten(1).amax(1) == 0
+    assert 0 < int(empty.sum()) < 4  # with this seed: some samples chosen, some not
+
+
+def test_clicks_stay_inside_the_image_not_in_a_crops_padding() -> None:
+    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=3))
+    x, y = _batch()
+    y[:, :, 36:] = 1  # the true class fills the padding on the right...
+    weight = torch.ones(4, 32, 48)
+    weight[:, :, 36:] = 0  # ...which is not part of the image
+    for seed in range(5):
+        g = simulate_guides(model, x, y, ClickPlan(share=1.0, most=3), np.random.default_rng(seed), weight=weight)
+        assert g is not None
+        assert float(g[:, :, :, 36:].abs().sum()) == 0.0  # no click there, an empty mask channel there
+
+
+def test_a_click_fixes_the_object_it_is_on_not_another_of_its_class(tiny_click_model: Path, carvana_dir: Path) -> None:
+    layout = detect_layout(carvana_dir)
+    pair = layout.pairs()[0][0]
+    image, truth = read_image(pair.image), read_mask(pair.mask, layout.mask_format)
+    clicker = ClickPredictor(Predictor.from_checkpoint(tiny_click_model, device="cpu"))
+    mask = np.zeros_like(truth)
+    mask[2:8, 2:8] = 1  # a false blob in a corner, far from the car and not clicked
+    ys, xs = np.nonzero(truth == 1)
+    result = clicker.run(image, mask, 1, [Click(float(ys[len(ys) // 2]), float(xs[len(ys) // 2]), True)])
+    out = mask.copy()
+    result.apply(out)
+    assert (out[2:8, 2:8] == 1).all()  # the other object is left as it was
+    with pytest.raises(ValueError, match="object class"):
+        clicker.run(image, mask, 0, [Click(3.0, 3.0, True)])
+
+
+def test_resuming_a_run_that_made_an_automatic_model_interactive_keeps_its_clicks(carvana_dir: Path, tiny_model: Path,
+                                                                                   tmp_path: Path) -> None:
+    from unet_core.training.resume import last_path_for
+
+    layout, tr, va = _split(carvana_dir)
+    out = tmp_path / "r.safetensors"
+    cfg = TrainConfig(arch="unet-tiny", epochs=1, device="cpu", clicks=0.5, click_encoding="distance")
+    train(tr, va, layout.classes, cfg, out, init=tiny_model, dataset_kind=layout.kind)
+    assert last_path_for(out).is_file()
+    again = TrainConfig(arch="unet-tiny", epochs=2, device="cpu")  # neither --clicks nor the encoding given
+    train(tr, va, layout.classes, again, out, init=tiny_model, resume=True, dataset_kind=layout.kind)
+    meta = read_metadata(out)
+    assert meta.interactive and meta.guides is not None and meta.guides.kind == "distance"

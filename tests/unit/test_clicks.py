@@ -190,3 +190,41 @@ def test_a_checkpoint_with_an_unknown_guide_is_refused(tmp_path: Path, change: d
     save_file(tensors, str(bad), metadata=meta)
     with pytest.raises(CheckpointError, match=r"guide|click"):
         load_checkpoint(bad)
+
+
+def test_automatic_checkpoints_stay_readable_by_versions_from_before_clicks(tmp_path: Path, tiny_model: Path) -> None:
+    with safe_open(str(tiny_model), framework="pt") as fh:
+        meta = fh.metadata()
+    assert "guide_channels" not in json.loads(meta["arch"]) and meta["format_version"] == "1"
+    with safe_open(str(_interactive(tmp_path)), framework="pt") as fh:
+        meta = fh.metadata()
+    assert json.loads(meta["arch"])["guide_channels"] == 3 and meta["format_version"] == "2"  # older: "upgrade"
+
+
+def test_a_huge_or_odd_radius_in_a_file_is_a_clean_error() -> None:
+    for bad in (10**400, True, "5", None, float("inf")):
+        with pytest.raises(ValueError, match="radius"):
+            GuideEncoding(radius=bad)  # type: ignore[arg-type]
+
+
+def test_merged_patches_undo_to_before_the_first_and_redo_to_after_the_last() -> None:
+    from unet_core.edit.patches import PatchRecorder, merge_patches
+
+    mask = np.zeros((20, 30), np.uint8)
+    before = mask.copy()
+    patches = []
+    for (y0, y1, x0, x1, v) in ((2, 6, 3, 9, 1), (4, 12, 7, 20, 2), (15, 18, 25, 29, 3)):  # overlapping, disjoint
+        rec = PatchRecorder(mask)
+        rec.before_write((x0, y0, x1, y1))
+        mask[y0:y1, x0:x1] = v
+        patch = rec.finish()
+        assert patch is not None
+        patches.append(patch)
+    merged = patches[0]
+    for p in patches[1:]:
+        merged = merge_patches(mask, merged, p)
+    after = mask.copy()
+    merged.undo(mask)
+    assert np.array_equal(mask, before)
+    merged.redo(mask)
+    assert np.array_equal(mask, after)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import torch
 
-from unet_core.data.framing import pad_to
+from unet_core.data.framing import fit_scale, pad_to
 from unet_core.data.guides import Click, GuideEncoding, guide_maps
 from unet_core.data.transforms import to_tensor_input
 from unet_core.edit.selection import Selection, selection_from
@@ -96,35 +96,47 @@ def choose_window(mask: np.ndarray, cls: int, clicks: Sequence[Click], input_hw:
     return Window(top, left, bottom, right, s)
 
 
+def _regions_at(region: np.ndarray, points: Sequence[tuple[int, int]]) -> np.ndarray:
+    """The 8-connected parts of ``region`` (H x W bool) that hold one of ``points`` (row, column)."""
+    out = np.zeros(region.shape, bool)
+    h, w = region.shape
+    inside = [(y, x) for y, x in points if 0 <= y < h and 0 <= x < w and region[y, x]]
+    if not inside:
+        return out
+    _, labels = cv2.connectedComponents(region.view(np.uint8), connectivity=8)
+    return np.isin(labels, [labels[y, x] for y, x in inside])
+
+
 class ClickPredictor:
     """Runs an interactive checkpoint's model with clicks; wraps a :class:`Predictor` (device, AMP, layout)."""
 
     def __init__(self, predictor: Predictor, zoom: float = 1.0) -> None:
         if not predictor.meta.interactive:
-            raise ValueError("this model takes no clicks: train it with --clicks (or fine-tune it in the app)")
+            raise ValueError("this model takes no clicks: train it with clicks (unet-core train --clicks 0.5)")
         self.predictor = predictor
         self.encoding = predictor.meta.guides or GuideEncoding()
         self.zoom = float(zoom)
 
-    @property
-    def scale(self) -> float:
-        """The model's own scale (for a model that stretches images: the typical fit of its input)."""
+    def scale(self, image_hw: tuple[int, int]) -> float:
+        """The model's own scale (for a model that stretches images, from before framing: the image's fit)."""
         meta = self.predictor.meta
-        return meta.scale if meta.scale is not None else 1.0
+        return meta.scale if meta.scale is not None else fit_scale(image_hw, meta.input_size)
 
     def window(self, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> Window:
         """Where :meth:`run` re-predicts for these clicks."""
-        return choose_window(mask, cls, clicks, self.predictor.meta.input_size, self.scale, self.zoom)
+        return choose_window(mask, cls, clicks, self.predictor.meta.input_size, self.scale(mask.shape[:2]), self.zoom)
 
     @torch.inference_mode()
     def run(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> ClickResult:
-        """The class ``cls`` re-predicted around ``clicks`` (image coordinates) given the current ``mask``:
-        pixels the model gives to ``cls`` become ``cls``, pixels of ``cls`` it gives to another class take
-        that class, every other pixel keeps its label."""
+        """The object of class ``cls`` that ``clicks`` (image coordinates) are on, re-predicted given the current
+        ``mask``: where the model's ``cls`` region holds a positive click, its pixels become ``cls``; where a
+        ``cls`` region of the mask holds a click, its pixels the model gives to another class take that
+        class. Other objects of the class, and every other pixel, keep their labels (a click fixes the object
+        it is on, as in RITM). The background (class 0) is not an object to click."""
         if image.ndim != 3 or image.shape[2] not in (3, 4) or image.shape[:2] != mask.shape:
             raise ValueError(f"image is {image.shape}, the mask {mask.shape}: need an H x W x 3 image of the mask's size")
-        if not 0 <= cls < self.predictor.num_classes:
-            raise ValueError(f"class {cls} is not one of the model's {self.predictor.num_classes}")
+        if not 0 < cls < self.predictor.num_classes:
+            raise ValueError(f"clicks need an object class (1..{self.predictor.num_classes - 1}), not {cls}")
         win = self.window(mask, cls, clicks)
         wh, ww = win.working()
         crop = image[win.y0 : win.y1, win.x0 : win.x1, :3]  # RGBA: the colour channels
@@ -140,10 +152,13 @@ class ClickPredictor:
         probs = self._probabilities(x, np.ascontiguousarray(guide.transpose(2, 0, 1)))
         low = probs[:, :wh, :ww].transpose(1, 2, 0)
         predicted = upsample_labels(np.ascontiguousarray(low), win.shape)
+        now, old = predicted == cls, region == cls
+        points = [(int(c.y) - win.y0, int(c.x) - win.x0, c.positive) for c in clicks]
+        objects = _regions_at(now, [(y, x) for y, x, positive in points if positive])
+        objects |= _regions_at(old, [(y, x) for y, x, _ in points])
         labels = region.copy()
-        now = predicted == cls
-        labels[now] = cls
-        lost = (region == cls) & ~now
+        add, lost = now & ~old & objects, old & ~now & objects
+        labels[add] = cls
         labels[lost] = predicted[lost]
         return ClickResult(win, labels)
 

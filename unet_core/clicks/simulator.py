@@ -15,6 +15,11 @@ def _depth(region: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
 
 
+def _inside(region: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
+    """``region`` cut to the valid pixels."""
+    return region if valid is None else region & valid
+
+
 def _deepest(depth: np.ndarray, peak: float, rng: np.random.Generator | None) -> tuple[int, int]:
     """The deepest pixel (the first in row order), or with ``rng`` a random pixel deeper than half the peak
     (RITM's jittered clicker: a user does not hit the exact centre)."""
@@ -27,15 +32,18 @@ def _deepest(depth: np.ndarray, peak: float, rng: np.random.Generator | None) ->
 
 
 def next_click(truth: np.ndarray, current: np.ndarray, cls: int,
-               rng: np.random.Generator | None = None) -> Click | None:
+               rng: np.random.Generator | None = None, valid: np.ndarray | None = None) -> Click | None:
     """The click a careful user makes next to fix class ``cls`` of ``current`` (H x W class ids) against
     ``truth``: a positive click in the deepest missed pixel of the class, or a negative one in the deepest
-    pixel wrongly given to it, whichever region is deeper; None when the class is already right."""
-    if truth.shape != current.shape:
-        raise ValueError(f"truth is {truth.shape}, the current mask {current.shape}")
+    pixel wrongly given to it, whichever region is deeper; None when the class is already right. Only
+    ``valid`` pixels (H x W bool; None: all) can be clicked, and their edge counts as the frame's (the
+    padding of a training crop is not part of the image)."""
+    if truth.shape != current.shape or (valid is not None and valid.shape != truth.shape):
+        raise ValueError(f"truth is {truth.shape}, the current mask {current.shape}"
+                         + (f", the valid pixels {valid.shape}" if valid is not None else ""))
     want, have = truth == cls, current == cls
-    missed = _depth(want & ~have)
-    extra = _depth(have & ~want)
+    missed = _depth(_inside(want & ~have, valid))
+    extra = _depth(_inside(have & ~want, valid))
     miss_peak, extra_peak = float(missed.max(initial=0.0)), float(extra.max(initial=0.0))
     if max(miss_peak, extra_peak) <= 0.0:
         return None
@@ -45,21 +53,22 @@ def next_click(truth: np.ndarray, current: np.ndarray, cls: int,
 
 
 def pick_class(truth: np.ndarray, current: np.ndarray, rng: np.random.Generator | None = None,
-               background: int = 0) -> int | None:
+               background: int = 0, valid: np.ndarray | None = None) -> int | None:
     """The class a user corrects first: the one at the deepest error of ``current`` (the true class there,
     or the predicted one where the truth is ``background``); with no error, the class (other than the
     background where there is one) with the deepest region; None for an empty, single-class image.
-    With ``rng``: the error pixel is picked among the deep ones, as :func:`next_click` does."""
-    errors = _depth(truth != current)
+    With ``rng``: the error pixel is picked among the deep ones, as :func:`next_click` does; ``valid`` as there."""
+    errors = _depth(_inside(truth != current, valid))
     peak = float(errors.max(initial=0.0))
     if peak > 0.0:
         y, x = _deepest(errors, peak, rng)
         true = int(truth[y, x])
         return true if true != background else int(current[y, x])
-    classes = [int(c) for c in np.unique(truth) if int(c) != background]
+    inside = truth if valid is None else truth[valid]
+    classes = [int(c) for c in np.unique(inside) if int(c) != background]
     if not classes:
         return None
-    depths = [float(_depth(truth == c).max()) for c in classes]
+    depths = [float(_depth(_inside(truth == c, valid)).max()) for c in classes]
     return classes[int(np.argmax(depths))]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,8 +10,6 @@ from torch import Tensor
 
 from unet_core.clicks.simulator import next_click, pick_class
 from unet_core.data.guides import GUIDE_CHANNELS, Click, GuideEncoding, guide_maps
-
-Net = Callable[..., Tensor]
 
 
 @dataclass
@@ -31,7 +28,7 @@ class ClickPlan:
             raise ValueError(f"clicks per sample must be 1..20, got {self.most!r}")
 
 
-def _predict(net: Net, x: Tensor, guide: Tensor | None, amp: torch.dtype | None) -> np.ndarray:
+def _predict(net: torch.nn.Module, x: Tensor, guide: Tensor | None, amp: torch.dtype | None) -> np.ndarray:
     """Class ids (N x H x W, CPU) of one pass without gradients."""
     if amp is not None:
         with torch.autocast(x.device.type, dtype=amp):
@@ -41,14 +38,16 @@ def _predict(net: Net, x: Tensor, guide: Tensor | None, amp: torch.dtype | None)
     return logits.argmax(1).to("cpu", torch.uint8).numpy()
 
 
-def simulate_guides(net: Net, model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPlan,
-                    rng: np.random.Generator, amp: torch.dtype | None = None) -> Tensor | None:
+def simulate_guides(model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPlan, rng: np.random.Generator,
+                    amp: torch.dtype | None = None, weight: Tensor | None = None) -> Tensor | None:
     """Guides (N x 3 x H x W on ``x``'s device) for one training batch, or None when no sample got clicks.
 
     A chosen sample starts from the automatic prediction (what a user corrects), picks the class to fix at
     its deepest error, then gets ``k`` clicks (1..``plan.most``): each from the error of the prediction made
-    with the clicks before it, that prediction fed back as the mask channel. ``model`` is switched to eval
-    mode for these passes (BatchNorm's running statistics) and back.
+    with the clicks before it, that prediction fed back as the mask channel. Pixels of ``weight`` 0 (a crop's
+    padding) are outside the image: never clicked, empty in the mask channel, as in the app. ``model`` (the
+    bare module, not a DistributedDataParallel wrapper: these passes must not sync anything) is switched to
+    eval mode for them (BatchNorm's running statistics untouched) and back.
     """
     n = x.shape[0]
     chosen = np.nonzero(rng.random(n) < plan.share)[0]
@@ -57,26 +56,28 @@ def simulate_guides(net: Net, model: torch.nn.Module, x: Tensor, y: Tensor, plan
     index = torch.as_tensor(chosen, device=x.device)
     xs = x.index_select(0, index)
     truth = y.index_select(0, index).to("cpu", torch.uint8).numpy()
+    valid = None if weight is None else (weight.index_select(0, index) > 0).cpu().numpy()
     rounds = int(rng.integers(1, plan.most + 1))
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            current = _predict(net, xs, None, amp)
-            classes = [pick_class(t, c, rng) for t, c in zip(truth, current, strict=True)]
+            current = _predict(model, xs, None, amp)
+            inside: list[np.ndarray | None] = list(valid) if valid is not None else [None] * len(chosen)
+            classes = [pick_class(t, c, rng, valid=v) for t, c, v in zip(truth, current, inside, strict=True)]
             clicks: list[list[Click]] = [[] for _ in chosen]
-            masks = [None if cls is None else current[i] == cls for i, cls in enumerate(classes)]
+            masks: list[np.ndarray | None] = [None] * len(chosen)
             for r in range(rounds):
                 for i, cls in enumerate(classes):
                     if cls is None:
                         continue
-                    click = next_click(truth[i], current[i], cls, rng)
+                    click = next_click(truth[i], current[i], cls, rng, valid=inside[i])
                     if click is not None:
                         clicks[i].append(click)
-                    masks[i] = current[i] == cls
-                guides = _stack(xs, clicks, masks, plan.encoding)
+                    masks[i] = current[i] == cls if inside[i] is None else (current[i] == cls) & inside[i]
+                guides = _stack(xs, clicks, masks, plan.encoding, valid)
                 if r + 1 < rounds:
-                    current = _predict(net, xs, guides, amp)
+                    current = _predict(model, xs, guides, amp)
     finally:
         model.train(was_training)
     out = x.new_zeros((n, GUIDE_CHANNELS, x.shape[2], x.shape[3]))
@@ -84,10 +85,14 @@ def simulate_guides(net: Net, model: torch.nn.Module, x: Tensor, y: Tensor, plan
     return out
 
 
-def _stack(x: Tensor, clicks: list[list[Click]], masks: list[np.ndarray | None], encoding: GuideEncoding) -> Tensor:
-    """The batch's guide tensor on ``x``'s device."""
+def _stack(x: Tensor, clicks: list[list[Click]], masks: list[np.ndarray | None], encoding: GuideEncoding,
+           valid: np.ndarray | None) -> Tensor:
+    """The batch's guide tensor on ``x``'s device; zero outside the ``valid`` pixels, as the app pads it (a disk
+    stops at the image's edge)."""
     h, w = x.shape[2], x.shape[3]
     maps = np.stack([guide_maps((h, w), c, m, encoding) for c, m in zip(clicks, masks, strict=True)])
+    if valid is not None:
+        maps *= valid[:, None]
     return torch.from_numpy(maps).to(x.device, non_blocking=True)
 
 

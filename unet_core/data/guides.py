@@ -39,12 +39,11 @@ class GuideEncoding:
     def __post_init__(self) -> None:
         if self.kind not in ENCODINGS:
             raise ValueError(f"click encoding must be one of {', '.join(ENCODINGS)}, got {self.kind!r}")
-        try:
-            radius = float(self.radius)
-        except (TypeError, ValueError):
-            radius = float("nan")
+        value = self.radius
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        radius = float(value) if ok and -1e6 < value < 1e6 else float("nan")  # bounded before float(): no overflow
         if not 0.5 <= radius <= MAX_RADIUS:  # NaN fails too
-            raise ValueError(f"click radius must be in 0.5..{MAX_RADIUS:g} model pixels, got {self.radius!r}")
+            raise ValueError(f"click radius must be in 0.5..{MAX_RADIUS:g} model pixels, got {repr(self.radius)[:20]}")
         object.__setattr__(self, "radius", radius)
 
     @property

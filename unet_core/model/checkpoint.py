@@ -24,7 +24,8 @@ from unet_core.model.checkpoint_header import Header, read_header
 from unet_core.model.unet import UNet, UNetConfig, build_model, check_input_size, state_shapes
 
 FORMAT_NAME = "maskloop-unet"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: an interactive model (guide channels); automatic models are still written as 1, which every version reads."""
 OPTIM_PREFIX = "__optim__."
 
 
@@ -61,7 +62,7 @@ class CheckpointMeta:
         """The string-to-string metadata stored in the safetensors header."""
         return {
             "format": FORMAT_NAME,
-            "format_version": str(FORMAT_VERSION),
+            "format_version": str(FORMAT_VERSION if self.interactive else 1),
             "arch": json.dumps(self.arch.to_dict(), sort_keys=True),
             "classes": json.dumps(self.classes.to_dict()),
             "input": json.dumps({**self.framing.to_dict(), "normalization": self.normalization.to_dict(),

@@ -95,8 +95,12 @@ class UNetConfig:
             raise ValueError(f"UNetConfig.dropout must be in [0, 1), got {self.dropout}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the config as a JSON-serialisable dict (inverse of :meth:`from_dict`)."""
-        return dataclasses.asdict(self)
+        """Return the config as a JSON-serialisable dict (inverse of :meth:`from_dict`). An automatic model
+        leaves ``guide_channels`` out, so Maskloop versions from before the interactive mode still read it."""
+        d = dataclasses.asdict(self)
+        if not d["guide_channels"]:
+            del d["guide_channels"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> UNetConfig:

@@ -25,6 +25,7 @@ from unet_core.sim.annotator import AnnotatorConfig
 from unet_core.sim.effort import ALL_TOOL_SETS, correct_for_loop
 from unet_core.sim.heldout import heldout_eval, make_working_folder, split_heldout
 from unet_core.store.project import ProjectStore
+from unet_core.training.starting_model import INTERACTIVE_CLICKS
 
 if TYPE_CHECKING:
     from unet_core.model.predictor import Prediction
@@ -83,10 +84,6 @@ class LoopConfig:
         return d
 
 
-CLICK_SHARE = 0.5
-"""With ``tools="click"`` every round trains with simulated clicks on half of its samples (DeepEdit's share)."""
-
-
 def round_epochs(cfg: LoopConfig, train_images: int) -> int:
     """Epochs for a round: enough for ``steps_per_round`` optimisation steps on ``train_images`` images
     (an epoch repeats a small set up to the recipe's ``EPOCH_SAMPLES`` samples, as the loader does)."""
@@ -109,7 +106,7 @@ def _train_config(cfg: LoopConfig, finetune: bool, round_index: int, train_image
         arch=cfg.arch, size_hw=cfg.size_hw, epochs=epochs, time_limit=cfg.time_per_round,
         batch_size=cfg.batch_size, lr=cfg.finetune_lr if finetune else cfg.scratch_lr,
         seed=cfg.seed + round_index, device=cfg.device, patience=patience,
-        clicks=CLICK_SHARE if cfg.tools == "click" else None,
+        clicks=INTERACTIVE_CLICKS if cfg.tools == "click" else None,  # the share an interactive model keeps
     )
 
 

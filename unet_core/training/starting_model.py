@@ -72,10 +72,12 @@ def starting_model(config: TrainConfig, classes: ClassTable, train_set: Sequence
         model, meta = load_checkpoint(init, device="cpu")
         if meta.classes.num_classes != classes.num_classes:
             raise ValueError(f"{init}: model has {meta.classes.num_classes} classes, the data has {classes.num_classes}")
-        clicks = _share(config.clicks, meta.interactive)
-        if clicks > 0 and not meta.interactive:  # an automatic model learns to take clicks too
+        resumed_guides = resumed is not None and resumed.interactive  # a resumed run keeps its mode and encoding
+        clicks = _share(config.clicks, meta.interactive or resumed_guides)
+        if (clicks > 0 or resumed_guides) and not meta.interactive:  # an automatic model learns clicks too
             model = with_guide_channels(model, GUIDE_CHANNELS)
-            meta.arch, meta.guides = model.config, GuideEncoding(config.click_encoding)
+            meta.arch = model.config
+            meta.guides = resumed.guides if resumed is not None and resumed.guides else GuideEncoding(config.click_encoding)
         parent = file_hash(init)
         meta.parent_hash = parent
         meta.created = time.time()

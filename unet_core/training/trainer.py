@@ -242,7 +242,7 @@ class _Run:
             x = x.contiguous(memory_format=torch.channels_last)
         guide = None
         if self.click_plan is not None:  # RITM: a few passes without gradients place the clicks
-            guide = simulate_guides(self.net, self.model, x, y, self.click_plan, self.click_rng, self.amp_dtype)
+            guide = simulate_guides(self.model, x, y, self.click_plan, self.click_rng, self.amp_dtype, w)
         self.optimizer.zero_grad(set_to_none=True)
         inputs = (x,) if guide is None else (x, guide)
         if self.amp_dtype is not None:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 MARK_PX = 9.0  # a click's dot on screen, whatever the zoom
 POSITIVE = QColor(40, 200, 80)
 NEGATIVE = QColor(230, 50, 50)
-NO_MODEL = "clicks need an interactive model: the active model takes no clicks (train one with unet-core train --clicks 0.5)"
+NO_MODEL = ("clicks need an interactive model: the active model takes no clicks (train or fine-tune with "
+            "Training › Settings › Learn clicks)")
 BACKGROUND = "clicks correct an object: choose its class first (not the background, 0)"
 
 

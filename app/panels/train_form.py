@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -40,6 +41,7 @@ class TrainSettings:
     device: str
     replay_fraction: float
     arch: str
+    clicks: bool = False  # the model also learns clicks (an interactive model keeps learning them anyway)
 
 
 _RECIPE = RECIPES[DEFAULT_RECIPE]  # the CLI's defaults: one recipe for both
@@ -178,6 +180,8 @@ class TrainForm(QWidget):
             form.addRow("Replay fraction", self.replay)
         else:
             form.addRow("Model size", self.arch)
+        self.clicks = QCheckBox("Learn clicks (for the click tool, U)")
+        form.addRow("", self.clicks)
         self._describe()
         self.set_values(DEFAULTS[mode])
 
@@ -192,6 +196,9 @@ class TrainForm(QWidget):
             self.device: "Where to train: auto picks a GPU when there is one",
             self.replay: "Share of original labelled images mixed in so the model does not forget",
             self.arch: "Bigger models learn more but train and predict slower",
+            self.clicks: "Half of the samples are trained with simulated clicks, so the model also takes the click "
+                         "tool's clicks; on a CPU it makes about a third fewer steps in the same time. A model "
+                         "that already takes clicks keeps learning them",
         }
         for widget, tip in tips.items():
             widget.setToolTip(tip)
@@ -213,6 +220,7 @@ class TrainForm(QWidget):
             device=self.device.currentText(),
             replay_fraction=float(self.replay.value()) if self.mode == "finetune" else 0.0,
             arch=self.arch.currentText(),
+            clicks=self.clicks.isChecked(),
         )
 
     def set_values(self, s: TrainSettings) -> None:
@@ -236,13 +244,14 @@ class TrainForm(QWidget):
         self.replay.setValue(float(s.replay_fraction))
         arch = s.arch if self.arch.findText(s.arch) >= 0 else DEFAULTS[self.mode].arch
         self.arch.setCurrentText(arch)
+        self.clicks.setChecked(bool(s.clicks))
         self._sync_limit()
 
     def summary(self) -> str:
         """One short line, e.g. ``2 min · lr 3e-4 · auto size``."""
         v = self.values()
         limit = f"{self.minutes.value()} min" if v.time_limit_s else f"{v.epochs} epochs"
-        return f"{limit} · lr {format_lr(v.lr)} · {format_size(v.size_hw)} size"
+        return f"{limit} · lr {format_lr(v.lr)} · {format_size(v.size_hw)} size" + (" · clicks" if v.clicks else "")
 
     # -- persistence ------------------------------------------------------------------------------
     def save(self, qs: QSettings, prefix: str) -> None:
@@ -257,6 +266,7 @@ class TrainForm(QWidget):
         qs.setValue(f"{base}/device", v.device)
         qs.setValue(f"{base}/replay_fraction", float(self.replay.value()))
         qs.setValue(f"{base}/arch", v.arch)
+        qs.setValue(f"{base}/clicks", bool(v.clicks))
 
     def restore(self, qs: QSettings, prefix: str) -> None:
         """Read values saved by :meth:`save`; missing or malformed entries keep the defaults."""
@@ -280,6 +290,7 @@ class TrainForm(QWidget):
                 device=str(qs.value(f"{base}/device", d.device)),
                 replay_fraction=_number(qs.value(f"{base}/replay_fraction"), float, d.replay_fraction),
                 arch=str(qs.value(f"{base}/arch", d.arch)),
+                clicks=str(qs.value(f"{base}/clicks", d.clicks)).lower() in ("true", "1"),
             )
         )
         self.epochs.setValue(int(epochs))

@@ -21,6 +21,7 @@ from unet_core.loop.rounds import round_config
 from unet_core.loop.run_logs import last_run_log, new_run_log
 from unet_core.loop.runs import new_run_path, remove_run
 from unet_core.training.run_log import read_curves
+from unet_core.training.starting_model import INTERACTIVE_CLICKS
 from unet_core.training.types import TrainConfig, TrainResult
 
 LAST_RUN_POINTS = 1000  # loss points redrawn from a logged run (the plot holds 1024)
@@ -113,6 +114,7 @@ class TrainingController(QObject):
         config = round_config(
             arch=getattr(settings, "arch", "unet-small"), size_hw=settings.size_hw,
             epochs=settings.epochs, time_limit=settings.time_limit_s, lr=settings.lr, device=settings.device,
+            clicks=INTERACTIVE_CLICKS if getattr(settings, "clicks", False) else None,  # None: as the model
         )
         return replace(config, log_dir=log_dir)
 

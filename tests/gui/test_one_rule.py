@@ -61,6 +61,10 @@ def test_a_rounds_training_settings_come_from_one_recipe(monkeypatch) -> None:  
     app_config = training_controller.TrainingController._config(None, settings)  # type: ignore[arg-type]
     assert (app_config.min_epoch_samples, app_config.batch_size) == (sim_config.min_epoch_samples,
                                                                      sim_config.batch_size)
+    settings.clicks = True  # type: ignore[attr-defined]
+    app_clicks = training_controller.TrainingController._config(None, settings)  # type: ignore[arg-type]
+    sim_clicks = session._train_config(session.LoopConfig(arch="unet-tiny", tools="click"), True, 0, 3)
+    assert app_clicks.clicks == sim_clicks.clicks == 0.5 and app_config.clicks is None and sim_config.clicks is None
 
 
 def test_the_training_form_offers_the_cores_devices() -> None:

@@ -84,11 +84,15 @@ def test_train_request_uses_scratch_defaults_and_epochs(qtbot, panel: TrainingPa
     form.epochs.setValue(12)
     form.arch.setCurrentText("unet-tiny")
     form.device.setCurrentText("cpu")
+    assert not form.clicks.isChecked()  # off by default: it costs steps (docs/training.md)
+    form.clicks.setChecked(True)
+    assert form.summary().endswith("· clicks")
     assert not form.minutes.isEnabled() and form.epochs.isEnabled()
     with qtbot.waitSignal(panel.trainRequested, timeout=1000) as blocker:
         qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     s = blocker.args[0]
-    assert (s.mode, s.time_limit_s, s.epochs, s.arch, s.device, s.lr) == ("scratch", None, 12, "unet-tiny", "cpu", 1e-3)
+    assert (s.mode, s.time_limit_s, s.epochs, s.arch, s.device, s.lr, s.clicks) == \
+        ("scratch", None, 12, "unet-tiny", "cpu", 1e-3, True)
     assert not panel.tabs.isEnabled()  # settings are locked while a run starts
 
 
@@ -236,6 +240,7 @@ def test_settings_persist_through_ini(qtbot, tmp_path: Path) -> None:
     a.forms["scratch"].epochs.setValue(33)
     a.forms["scratch"].size.setCurrentText("384x576")
     a.forms["scratch"].arch.setCurrentText("unet-base")
+    a.forms["scratch"].clicks.setChecked(True)
     a.settings_toggle.setChecked(False)
     a.tabs.setCurrentIndex(1)
     qs = QSettings(str(ini), QSettings.Format.IniFormat)
@@ -249,6 +254,7 @@ def test_settings_persist_through_ini(qtbot, tmp_path: Path) -> None:
     assert b.settings("finetune") == a.settings("finetune")
     assert b.settings("scratch") == a.settings("scratch")
     assert b.settings("scratch").epochs == 33 and b.settings("scratch").time_limit_s is None
+    assert b.settings("scratch").clicks and not b.settings("finetune").clicks
     assert b.settings("finetune").lr == pytest.approx(2e-4)
     assert not b.settings_toggle.isChecked() and b.tabs.currentIndex() == 1
 

@@ -112,7 +112,8 @@ class ClickPredictor:
 
     def __init__(self, predictor: Predictor, zoom: float = 1.0) -> None:
         if not predictor.meta.interactive:
-            raise ValueError("this model takes no clicks: train it with clicks (unet-core train --clicks 0.5)")
+            raise ValueError("this model takes no clicks: train it with clicks (unet-core train --clicks 0.5, or "
+                             "Learn clicks in the app's training settings)")
         self.predictor = predictor
         self.encoding = predictor.meta.guides or GuideEncoding()
         self.zoom = float(zoom)

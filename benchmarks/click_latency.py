@@ -24,7 +24,7 @@ from unet_core.clicks.predict import ClickPredictor
 from unet_core.clicks.simulator import next_click
 from unet_core.data.classes import CARVANA_CLASSES
 from unet_core.data.framing import typical_scale
-from unet_core.data.guides import Click
+from unet_core.data.guides import Click, guide_channels
 from unet_core.model.checkpoint import CheckpointMeta
 from unet_core.model.predictor import Predictor
 from unet_core.model.unet import DEFAULT_ARCH, UNet, UNetConfig
@@ -54,7 +54,7 @@ def _clicker(args: argparse.Namespace) -> ClickPredictor:
 
     long_side = recipe(DEFAULT_RECIPE).long_side
     size = auto_size([], long_side, sizes=[SIZE_HW])
-    arch = UNetConfig.preset(DEFAULT_ARCH, 2, guide_channels=3)
+    arch = UNetConfig.preset(DEFAULT_ARCH, 2, guide_channels=guide_channels(2))
     meta = CheckpointMeta(arch=arch, classes=CARVANA_CLASSES, input_size=size, scale=typical_scale([SIZE_HW], size))
     return ClickPredictor(Predictor(UNet(arch).eval(), meta, device="cpu"))
 

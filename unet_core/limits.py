@@ -6,7 +6,10 @@ MAX_CLASSES = 256
 """Class ids are stored in uint8 masks, so a class table holds at most 256 classes."""
 
 MAX_IN_CHANNELS = 16
-"""Input channels of a UNet (RGB plus room for extra inputs such as click maps)."""
+"""Input channels of a UNet's image (RGB, or a few more)."""
+
+MAX_GUIDE_CHANNELS = 1 + 2 * MAX_CLASSES
+"""Guide channels of an interactive UNet: a mask and a positive and a negative click map per class."""
 
 MAX_WIDEST_CHANNELS = 2048
 """Channels of a UNet's bottleneck (``base_width * 2**depth``); the classic UNet has 1024."""

@@ -115,7 +115,7 @@ def test_without_an_interactive_model_a_click_says_how_to_get_one(canvas, qtbot)
 def test_the_real_interactive_model_runs_on_an_rgba_image(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
     view, mask, _truth = canvas
     torch.manual_seed(0)
-    arch = UNetConfig.preset("unet-tiny", 4, guide_channels=3)
+    arch = UNetConfig.preset("unet-tiny", 4, guide_channels=9)
     classes = ClassTable.from_dict({"names": ["ground", "disc", "box", "other"]})
     meta = CheckpointMeta(arch=arch, classes=classes, input_size=(64, 96), scale=0.5)
     clicker = ClickPredictor(Predictor(UNet(arch).eval(), meta, device="cpu"))

@@ -31,10 +31,10 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_simulated_clicks_fill_the_chosen_samples_and_restore_train_mode() -> None:
     torch.manual_seed(0)
-    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=3)).train()
+    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=5)).train()
     x, y = _batch()
     guides = simulate_guides(model, x, y, ClickPlan(share=1.0, most=3), np.random.default_rng(0))
-    assert guides is not None and guides.shape == (4, 3, 32, 48)
+    assert guides is not None and guides.shape == (4, 5, 32, 48)
     assert model.training
     clicked = guides[:, 1:].flatten(1).amax(1)
     assert bool((clicked == 1).all())  # every sample got at least one click
@@ -43,7 +43,7 @@ def test_simulated_clicks_fill_the_chosen_samples_and_restore_train_mode() -> No
 
 
 def test_half_the_samples_on_average_train_without_clicks() -> None:
-    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=3))
+    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=5))
     x, y = _batch()
     rng = np.random.default_rng(1)
     empty = 0
@@ -189,7 +189,7 @@ def test_the_person_stops_clicking_when_clicks_stop_helping_and_the_smart_tools_
 
 def test_simulated_passes_leave_batchnorm_alone_and_unchosen_samples_empty() -> None:
     torch.manual_seed(0)
-    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=3)).train()
+    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=5)).train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     x, y = _batch()
     guides = simulate_guides(model, x, y, ClickPlan(share=0.5, most=3), np.random.default_rng(3))
@@ -200,7 +200,7 @@ def test_simulated_passes_leave_batchnorm_alone_and_unchosen_samples_empty() -> 
 
 
 def test_clicks_stay_inside_the_image_not_in_a_crops_padding() -> None:
-    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=3))
+    model = UNet(UNetConfig.preset("unet-tiny", 2, guide_channels=5))
     x, y = _batch()
     y[:, :, 36:] = 1  # the true class fills the padding on the right...
     weight = torch.ones(4, 32, 48)

@@ -28,24 +28,29 @@ def _square(h: int = 40, w: int = 60) -> np.ndarray:
 # -- guide maps --------------------------------------------------------------------------------------------------
 def test_disk_maps_put_mask_positive_and_negative_clicks_in_their_channels() -> None:
     mask = _square() == 1
-    g = guide_maps((40, 60), [Click(20, 30, True), Click(5, 5, False)], mask, GuideEncoding("disk", 3))
-    assert g.shape == (3, 40, 60) and g.dtype == np.float32
+    g = guide_maps((40, 60), [Click(20, 30, True), Click(5, 5, False)], mask, GuideEncoding("disk", 3), 1, 3)
+    assert g.shape == (7, 40, 60) and g.dtype == np.float32  # mask, 3 positive maps, 3 negative maps
     assert np.array_equal(g[0], mask.astype(np.float32))
-    assert g[1, 20, 30] == 1 and g[1, 20, 33] == 1 and g[1, 20, 34] == 0  # radius 3
-    assert g[2, 5, 5] == 1 and g[1, 5, 5] == 0
-    assert g[1].sum() == pytest.approx(29)  # the 29 pixel centres within 3 px
+    pos, neg = g[1 + 1], g[1 + 3 + 1]  # class 1's maps
+    assert pos[20, 30] == 1 and pos[20, 33] == 1 and pos[20, 34] == 0  # radius 3
+    assert neg[5, 5] == 1 and pos[5, 5] == 0
+    assert pos.sum() == pytest.approx(29)  # the 29 pixel centres within 3 px
+    assert g[[1, 3, 4, 6]].sum() == 0  # the other classes' maps stay empty
+    other = guide_maps((40, 60), [Click(20, 30, True)], None, GuideEncoding("disk", 3), 2, 3)
+    assert other[1 + 2].sum() == pytest.approx(29) and other[1 + 1].sum() == 0  # a click says its class
 
 
 def test_distance_maps_fall_from_the_click_to_zero_at_four_radii() -> None:
-    g = guide_maps((40, 60), [Click(20, 30, True)], None, GuideEncoding("distance", 2))
-    assert g[1, 20, 30] == 1.0
-    assert g[1, 20, 34] == pytest.approx(0.5)
-    assert g[1, 20, 38] == 0.0 and g[0].sum() == 0 and g[2].sum() == 0
+    g = guide_maps((40, 60), [Click(20, 30, True)], None, GuideEncoding("distance", 2), 1, 2)
+    assert g[2, 20, 30] == 1.0
+    assert g[2, 20, 34] == pytest.approx(0.5)
+    assert g[2, 20, 38] == 0.0 and g[0].sum() == 0 and g[4].sum() == 0
 
 
 def test_clicks_outside_the_frame_draw_nothing_and_overlaps_keep_the_larger_value() -> None:
-    g = guide_maps((10, 10), [Click(-50, 4, True), Click(4, 4, True), Click(4, 5, True)], None, GuideEncoding("distance", 2))
-    assert g[1].max() == 1.0 and g[1, 4, 4] == 1.0 and g[1, 4, 5] == 1.0
+    g = guide_maps((10, 10), [Click(-50, 4, True), Click(4, 4, True), Click(4, 5, True)], None,
+                   GuideEncoding("distance", 2), 1, 2)
+    assert g[2].max() == 1.0 and g[2, 4, 4] == 1.0 and g[2, 4, 5] == 1.0
 
 
 @pytest.mark.parametrize("bad", [{"kind": "gauss"}, {"radius": 0}, {"radius": 1e9}, {"radius": "x"}])
@@ -56,7 +61,9 @@ def test_bad_encodings_are_refused_with_a_message(bad: dict) -> None:
 
 def test_a_mask_of_another_size_is_refused() -> None:
     with pytest.raises(ValueError, match="mask"):
-        guide_maps((10, 10), [], np.zeros((5, 5), bool), GuideEncoding())
+        guide_maps((10, 10), [], np.zeros((5, 5), bool), GuideEncoding(), 1, 2)
+    with pytest.raises(ValueError, match="class"):
+        guide_maps((10, 10), [], None, GuideEncoding(), 2, 2)
 
 
 # -- the click simulator -----------------------------------------------------------------------------------------
@@ -105,7 +112,7 @@ def test_shapes_must_match() -> None:
 # -- the model's guide channels ----------------------------------------------------------------------------------
 def test_empty_guides_are_the_automatic_prediction_and_guides_change_it() -> None:
     torch.manual_seed(0)
-    model = UNet(UNetConfig.preset("unet-tiny", 3, guide_channels=3)).eval()
+    model = UNet(UNetConfig.preset("unet-tiny", 3, guide_channels=3)).eval()  # any count for the network itself
     x = torch.randn(2, 3, 40, 56)
     with torch.no_grad():
         auto = model(x)
@@ -122,7 +129,7 @@ def test_guides_of_the_wrong_shape_or_for_an_automatic_model_are_refused() -> No
     with pytest.raises(ValueError, match="no interactive mode"):
         UNet(UNetConfig.preset("unet-tiny", 2))(torch.randn(1, 3, 32, 32), torch.zeros(1, 3, 32, 32))
     with pytest.raises(ValueError, match="guide_channels"):
-        UNetConfig.preset("unet-tiny", 2, guide_channels=99)
+        UNetConfig.preset("unet-tiny", 2, guide_channels=10_000)
 
 
 def test_an_automatic_model_gains_guide_channels_that_change_nothing_until_trained() -> None:
@@ -138,7 +145,7 @@ def test_an_automatic_model_gains_guide_channels_that_change_nothing_until_train
 
 # -- interactive checkpoints -------------------------------------------------------------------------------------
 def _interactive(tmp_path: Path, encoding: GuideEncoding | None = None) -> Path:
-    arch = UNetConfig.preset("unet-tiny", 2, guide_channels=3)
+    arch = UNetConfig.preset("unet-tiny", 2, guide_channels=5)
     path = tmp_path / "i.safetensors"
     save_checkpoint(path, UNet(arch), CheckpointMeta(arch=arch, classes=CARVANA_CLASSES, input_size=(64, 96),
                                                      scale=0.25, guides=encoding))
@@ -148,7 +155,7 @@ def _interactive(tmp_path: Path, encoding: GuideEncoding | None = None) -> Path:
 def test_an_interactive_checkpoint_records_its_mode_and_encoding(tmp_path: Path) -> None:
     path = _interactive(tmp_path, GuideEncoding("distance", 4))
     model, meta = load_checkpoint(path)
-    assert meta.interactive and model.config.guide_channels == 3
+    assert meta.interactive and model.config.guide_channels == 5
     assert meta.guides == GuideEncoding("distance", 4)
     assert meta.summary()["interactive"] == {"kind": "distance", "radius": 4.0}
 
@@ -198,7 +205,7 @@ def test_automatic_checkpoints_stay_readable_by_versions_from_before_clicks(tmp_
     assert "guide_channels" not in json.loads(meta["arch"]) and meta["format_version"] == "1"
     with safe_open(str(_interactive(tmp_path)), framework="pt") as fh:
         meta = fh.metadata()
-    assert json.loads(meta["arch"])["guide_channels"] == 3 and meta["format_version"] == "2"  # older: "upgrade"
+    assert json.loads(meta["arch"])["guide_channels"] == 5 and meta["format_version"] == "2"  # older: "upgrade"
 
 
 def test_a_huge_or_odd_radius_in_a_file_is_a_clean_error() -> None:

@@ -148,7 +148,8 @@ class ClickPredictor:
         sy, sx = wh / win.shape[0], ww / win.shape[1]
         local = [c.scaled(sy, sx, win.y0 - 0.5 + 0.5 / sy, win.x0 - 0.5 + 0.5 / sx) for c in clicks]  # pixel centres
         size = self.predictor.meta.input_size
-        guide = pad_to(guide_maps((wh, ww), local, have, self.encoding).transpose(1, 2, 0), size, mode="zero")
+        maps = guide_maps((wh, ww), local, have, self.encoding, cls, self.predictor.num_classes)
+        guide = pad_to(maps.transpose(1, 2, 0), size, mode="zero")
         x = to_tensor_input(pad_to(working, size), self.predictor.meta.normalization)
         probs = self._probabilities(x, np.ascontiguousarray(guide.transpose(2, 0, 1)))
         low = probs[:, :wh, :ww].transpose(1, 2, 0)

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from unet_core.clicks.simulator import next_click, pick_class
-from unet_core.data.guides import GUIDE_CHANNELS, Click, GuideEncoding, guide_maps
+from unet_core.data.guides import Click, GuideEncoding, guide_maps
 
 
 @dataclass
@@ -59,6 +59,7 @@ def simulate_guides(model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPla
     valid = None if weight is None else (weight.index_select(0, index) > 0).cpu().numpy()
     rounds = int(rng.integers(1, plan.most + 1))
     was_training = model.training
+    num_classes = int(model.config.num_classes)  # type: ignore[union-attr]
     model.eval()
     try:
         with torch.no_grad():
@@ -75,22 +76,23 @@ def simulate_guides(model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPla
                     if click is not None:
                         clicks[i].append(click)
                     masks[i] = current[i] == cls if inside[i] is None else (current[i] == cls) & inside[i]
-                guides = _stack(xs, clicks, masks, plan.encoding, valid)
+                guides = _stack(xs, clicks, masks, classes, plan.encoding, valid, num_classes)
                 if r + 1 < rounds:
                     current = _predict(model, xs, guides, amp)
     finally:
         model.train(was_training)
-    out = x.new_zeros((n, GUIDE_CHANNELS, x.shape[2], x.shape[3]))
+    out = x.new_zeros((n, guides.shape[1], x.shape[2], x.shape[3]))
     out[index] = guides.to(out.dtype)
     return out
 
 
-def _stack(x: Tensor, clicks: list[list[Click]], masks: list[np.ndarray | None], encoding: GuideEncoding,
-           valid: np.ndarray | None) -> Tensor:
+def _stack(x: Tensor, clicks: list[list[Click]], masks: list[np.ndarray | None], classes: list[int | None],
+           encoding: GuideEncoding, valid: np.ndarray | None, num_classes: int) -> Tensor:
     """The batch's guide tensor on ``x``'s device; zero outside the ``valid`` pixels, as the app pads it (a disk
     stops at the image's edge)."""
     h, w = x.shape[2], x.shape[3]
-    maps = np.stack([guide_maps((h, w), c, m, encoding) for c, m in zip(clicks, masks, strict=True)])
+    maps = np.stack([guide_maps((h, w), c, m, encoding, cls or 0, num_classes)
+                     for c, m, cls in zip(clicks, masks, classes, strict=True)])
     if valid is not None:
         maps *= valid[:, None]
     return torch.from_numpy(maps).to(x.device, non_blocking=True)

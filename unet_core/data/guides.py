@@ -8,8 +8,15 @@ from typing import Any
 
 import numpy as np
 
-GUIDE_CHANNELS = 3
-"""Mask of the class being corrected, its positive clicks ("this is the class"), its negative clicks ("it is not")."""
+
+def guide_channels(num_classes: int) -> int:
+    """Guide channels of an interactive model of ``num_classes`` classes: the mask of the class being corrected,
+    then one positive-click map per class ("this is class c") and one negative-click map per class ("it is not
+    class c"). A click is drawn in its class's own map, so the model knows which class it asks for even where
+    the mask holds none of it (DeepEdit keeps one guidance channel per label for the same reason)."""
+    if num_classes < 2:
+        raise ValueError(f"an interactive model needs at least 2 classes, got {num_classes}")
+    return 1 + 2 * num_classes
 
 ENCODINGS = ("disk", "distance")
 MAX_RADIUS = 64.0
@@ -84,18 +91,21 @@ def draw_click(plane: np.ndarray, click: Click, encoding: GuideEncoding) -> None
 
 
 def guide_maps(shape_hw: tuple[int, int], clicks: Sequence[Click], mask: np.ndarray | None,
-               encoding: GuideEncoding) -> np.ndarray:
-    """The 3 x H x W float32 guide of one image: ``mask`` (H x W bool, the class's current pixels; None: empty),
-    then the positive and the negative clicks (coordinates in the same H x W frame)."""
+               encoding: GuideEncoding, cls: int, num_classes: int) -> np.ndarray:
+    """The G x H x W float32 guide of one image (G = :func:`guide_channels`) for clicks on class ``cls``:
+    ``mask`` (H x W bool, the class's current pixels; None: empty), then the clicks, each in its class's
+    positive or negative map (coordinates in the same H x W frame)."""
+    if not 0 <= cls < num_classes:
+        raise ValueError(f"class {cls} is not one of {num_classes}")
     h, w = shape_hw
-    out = np.zeros((GUIDE_CHANNELS, h, w), np.float32)
+    out = np.zeros((guide_channels(num_classes), h, w), np.float32)
     if mask is not None:
         if mask.shape != (h, w):
             raise ValueError(f"mask is {mask.shape}, the guide {h}x{w}")
         out[0] = mask
     for click in clicks:
-        draw_click(out[1 if click.positive else 2], click, encoding)
+        draw_click(out[1 + cls if click.positive else 1 + num_classes + cls], click, encoding)
     return out
 
 
-__all__ = ["ENCODINGS", "GUIDE_CHANNELS", "Click", "GuideEncoding", "draw_click", "guide_maps"]
+__all__ = ["ENCODINGS", "Click", "GuideEncoding", "draw_click", "guide_channels", "guide_maps"]

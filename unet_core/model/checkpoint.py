@@ -15,7 +15,7 @@ from safetensors.torch import save as st_save
 
 from unet_core.data.classes import ClassTable
 from unet_core.data.framing import Framing, check_scale
-from unet_core.data.guides import GUIDE_CHANNELS, GuideEncoding
+from unet_core.data.guides import GuideEncoding, guide_channels
 from unet_core.data.transforms import Normalization
 from unet_core.errors import CheckpointError
 from unet_core.fsutil import atomic_write_bytes, remove_stale_temps
@@ -96,8 +96,10 @@ class CheckpointMeta:
                 raise ValueError(f"bad input size {size} (each side 1..{MAX_INPUT_SIDE})")
             norm = Normalization.from_dict(inp.get("normalization", {}))
             scale = None if inp.get("scale") is None else check_scale(inp["scale"])
-            if arch.guide_channels not in (0, GUIDE_CHANNELS):
-                raise ValueError(f"{arch.guide_channels} guide channels (an interactive model has {GUIDE_CHANNELS})")
+            expected = guide_channels(arch.num_classes)
+            if arch.guide_channels not in (0, expected):
+                raise ValueError(f"{arch.guide_channels} guide channels (an interactive model of "
+                                 f"{arch.num_classes} classes has {expected})")
             guides = GuideEncoding.from_dict(inp.get("guides", {})) if arch.guide_channels else None
             training = json.loads(meta.get("training", "{}"))
             created = float(meta.get("created", "0") or 0)

@@ -10,7 +10,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from unet_core.limits import MAX_CLASSES, MAX_FIRST_LEVEL_ELEMENTS, MAX_IN_CHANNELS, MAX_WIDEST_CHANNELS
+from unet_core.limits import (
+    MAX_CLASSES,
+    MAX_FIRST_LEVEL_ELEMENTS,
+    MAX_GUIDE_CHANNELS,
+    MAX_IN_CHANNELS,
+    MAX_WIDEST_CHANNELS,
+)
 from unet_core.model.blocks import DecoderBlock, DoubleConv, mirror_pad
 
 _PRESET_WIDTHS: dict[str, int] = {
@@ -49,8 +55,9 @@ class UNetConfig:
         paper: paper-faithful variant (Ronneberger et al. 2015): unpadded 3x3 convolutions and
             centre-cropped skip connections; the input is mirror-padded (overlap-tile) so that the
             output still covers the whole input.
-        guide_channels: extra input channels of the interactive mode (0: automatic only; 3: the mask of the
-            class being corrected and its positive / negative click maps, see :mod:`unet_core.clicks`).
+        guide_channels: extra input channels of the interactive mode (0: automatic only; else
+            ``1 + 2 * num_classes``: the mask of the class being corrected and a positive and a negative click
+            map per class, see :func:`unet_core.data.guides.guide_channels`).
             Left empty (zeros) they give the automatic prediction, so one network serves both.
     """
 
@@ -80,9 +87,8 @@ class UNetConfig:
                 object.__setattr__(self, f.name, float(value))
         if not 1 <= self.in_channels <= MAX_IN_CHANNELS:
             raise ValueError(f"UNetConfig.in_channels must be in 1..{MAX_IN_CHANNELS}, got {self.in_channels}")
-        if not 0 <= self.guide_channels <= MAX_IN_CHANNELS - self.in_channels:
-            raise ValueError(f"UNetConfig.guide_channels must be in 0..{MAX_IN_CHANNELS - self.in_channels}, "
-                             f"got {self.guide_channels}")
+        if not 0 <= self.guide_channels <= MAX_GUIDE_CHANNELS:
+            raise ValueError(f"UNetConfig.guide_channels must be in 0..{MAX_GUIDE_CHANNELS}, got {self.guide_channels}")
         if not 2 <= self.num_classes <= MAX_CLASSES:
             raise ValueError(f"UNetConfig.num_classes must be in 2..{MAX_CLASSES}, got {self.num_classes}")
         if not 1 <= self.depth <= _MAX_DEPTH:

@@ -12,7 +12,7 @@ from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example
 from unet_core.data.file_guard import file_size_hw
 from unet_core.data.framing import check_scale, typical_scale
-from unet_core.data.guides import GUIDE_CHANNELS, GuideEncoding
+from unet_core.data.guides import GuideEncoding, guide_channels
 from unet_core.model.checkpoint import CheckpointMeta, file_hash, load_checkpoint
 from unet_core.model.unet import UNet, UNetConfig, build_model, check_input_size, with_guide_channels
 from unet_core.training.types import TrainConfig
@@ -75,7 +75,7 @@ def starting_model(config: TrainConfig, classes: ClassTable, train_set: Sequence
         resumed_guides = resumed is not None and resumed.interactive  # a resumed run keeps its mode and encoding
         clicks = _share(config.clicks, meta.interactive or resumed_guides)
         if (clicks > 0 or resumed_guides) and not meta.interactive:  # an automatic model learns clicks too
-            model = with_guide_channels(model, GUIDE_CHANNELS)
+            model = with_guide_channels(model, guide_channels(classes.num_classes))
             meta.arch = model.config
             meta.guides = resumed.guides if resumed is not None and resumed.guides else GuideEncoding(config.click_encoding)
         parent = file_hash(init)
@@ -93,7 +93,7 @@ def starting_model(config: TrainConfig, classes: ClassTable, train_set: Sequence
         return StartingModel(model, meta, parent, clicks)
     resumed_guides = resumed.arch.guide_channels if resumed else 0
     clicks = _share(config.clicks, bool(resumed_guides))
-    guides = GUIDE_CHANNELS if clicks > 0 or resumed_guides else 0
+    guides = guide_channels(classes.num_classes) if clicks > 0 or resumed_guides else 0
     arch = UNetConfig.preset(config.arch, classes.num_classes, guide_channels=guides)
     if config.dropout:
         arch = UNetConfig.from_dict({**arch.to_dict(), "dropout": config.dropout})

@@ -7,8 +7,8 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from app.canvas import CanvasView
-from tests.gui.test_canvas_smart_tools import COLORS, H, W, click, scene, settle, vpos
+from tests.gui.test_canvas_smart_tools import H, W, click, settle, vpos
+from tests.gui.test_canvas_smart_tools import canvas as smart_canvas  # noqa: F401 (a fixture)
 from unet_core.clicks.predict import ClickPredictor, ClickResult, Window
 from unet_core.data.classes import ClassTable
 from unet_core.data.guides import Click
@@ -41,19 +41,9 @@ class DiskClicker(ClickPredictor):
 
 
 @pytest.fixture
-def canvas(qtbot):  # type: ignore[no-untyped-def]
-    view = CanvasView()
-    qtbot.addWidget(view)
-    view.resize(520, 420)
-    image, truth = scene()
-    mask = np.zeros((H, W), np.uint8)
-    view.set_image(image)
-    view.set_mask(mask)
-    view.set_classes(COLORS)
-    view.set_active_class(1)
-    view.show()
-    qtbot.waitExposed(view)
-    view.setFocus()
+def canvas(smart_canvas):  # type: ignore[no-untyped-def]  # noqa: F811 (the imported fixture)
+    """The smart tools' canvas (a disc of class 1, a box of class 2) with the click tool chosen."""
+    view, mask, truth = smart_canvas
     view.set_tool("click")
     return view, mask, truth
 

@@ -240,3 +240,20 @@ def test_resuming_a_run_that_made_an_automatic_model_interactive_keeps_its_click
     train(tr, va, layout.classes, again, out, init=tiny_model, resume=True, dataset_kind=layout.kind)
     meta = read_metadata(out)
     assert meta.interactive and meta.guides is not None and meta.guides.kind == "distance"
+
+
+def test_a_model_from_scratch_learns_clicks_from_half_way() -> None:
+    plan = ClickPlan(share=0.5, start=0.5)
+    assert not plan.active(0.0) and not plan.active(0.49) and plan.active(0.5) and plan.active(0.99)
+    assert ClickPlan(share=0.5).active(0.0) and not ClickPlan(share=0.0).active(0.7)
+    with pytest.raises(ValueError, match="start"):
+        ClickPlan(start=1.0)
+
+
+def test_the_checkpoint_says_when_clicks_began(tiny_click_model: Path, carvana_dir: Path, tmp_path: Path) -> None:
+    assert read_metadata(tiny_click_model).training["clicks_from"] == 0.5  # from scratch
+    layout, tr, va = _split(carvana_dir)
+    out = tmp_path / "f.safetensors"
+    train(tr, va, layout.classes, TrainConfig(arch="unet-tiny", epochs=1, device="cpu"), out, init=tiny_click_model,
+          dataset_kind=layout.kind)
+    assert read_metadata(out).training["clicks_from"] == 0.0  # a fine-tune: from the first step

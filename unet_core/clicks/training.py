@@ -11,21 +11,33 @@ from torch import Tensor
 from unet_core.clicks.simulator import next_click, pick_class
 from unet_core.data.guides import Click, GuideEncoding, guide_maps
 
+SCRATCH_START = 0.5
+"""A model trained from scratch learns clicks from half-way through the run: until it sees the images, its
+own predictions (the mask channel) and the errors clicks point at are noise, and those passes cost steps."""
+
 
 @dataclass
 class ClickPlan:
     """How a training batch gets its clicks: ``share`` of the samples get 1..``most`` simulated clicks (the rest
-    train as the automatic model, with empty guides, so one network serves both)."""
+    train as the automatic model, with empty guides, so one network serves both), from ``start`` (a share of
+    the run's progress) on."""
 
     share: float = 0.5
     most: int = 3
     encoding: GuideEncoding = field(default_factory=GuideEncoding)
+    start: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.share <= 1.0:
             raise ValueError(f"the share of samples with clicks must be in [0, 1], got {self.share!r}")
         if not 1 <= self.most <= 20:
             raise ValueError(f"clicks per sample must be 1..20, got {self.most!r}")
+        if not 0.0 <= self.start < 1.0:
+            raise ValueError(f"clicks must start within the run (progress in [0, 1)), got {self.start!r}")
+
+    def active(self, progress: float) -> bool:
+        """Whether samples get clicks at this point of the run."""
+        return self.share > 0 and progress >= self.start
 
 
 def _predict(net: torch.nn.Module, x: Tensor, guide: Tensor | None, amp: torch.dtype | None) -> np.ndarray:
@@ -98,4 +110,4 @@ def _stack(x: Tensor, clicks: list[list[Click]], masks: list[np.ndarray | None],
     return torch.from_numpy(maps).to(x.device, non_blocking=True)
 
 
-__all__ = ["ClickPlan", "simulate_guides"]
+__all__ = ["SCRATCH_START", "ClickPlan", "simulate_guides"]

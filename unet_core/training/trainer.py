@@ -17,7 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
-from unet_core.clicks.training import ClickPlan, simulate_guides
+from unet_core.clicks.training import SCRATCH_START, ClickPlan, simulate_guides
 from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example, SegmentationDataset
 from unet_core.data.guides import GuideEncoding
@@ -118,9 +118,12 @@ class _Run:
         }
         self.click_plan: ClickPlan | None = None
         if self.meta.interactive and self.clicks > 0:
-            self.click_plan = ClickPlan(self.clicks, encoding=self.meta.guides or GuideEncoding())
+            start = SCRATCH_START if init is None else 0.0  # a trained model already sees the images
+            self.click_plan = ClickPlan(self.clicks, encoding=self.meta.guides or GuideEncoding(), start=start)
             self.meta.training["clicks"] = self.clicks
+            self.meta.training["clicks_from"] = start
         self.click_rng = np.random.default_rng(config.seed + self.dist.rank)
+        self.run_progress = 0.0  # of the step being made (clicks start at a point of it)
         self.size = self.meta.input_size
         self.train_data = SegmentationDataset(
             list(train_set), self.size, classes.num_classes, augment=config.augment, norm=self.meta.normalization,
@@ -208,8 +211,9 @@ class _Run:
         tick = time.perf_counter()
         for i, batch in enumerate(self.loader, 1):
             elapsed = self.elapsed_before + time.perf_counter() - t0
+            self.run_progress = self.progress(elapsed, steps, i - 1)
             for group in self.optimizer.param_groups:
-                group["lr"] = learning_rate(cfg, self.progress(elapsed, steps, i - 1))
+                group["lr"] = learning_rate(cfg, self.run_progress)
             loss = self._step(batch)
             total, count = total + loss, count + 1
             self.global_step += 1
@@ -241,7 +245,7 @@ class _Run:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         guide = None
-        if self.click_plan is not None:  # RITM: a few passes without gradients place the clicks
+        if self.click_plan is not None and self.click_plan.active(self.run_progress):  # RITM: passes place clicks
             guide = simulate_guides(self.model, x, y, self.click_plan, self.click_rng, self.amp_dtype, w)
         self.optimizer.zero_grad(set_to_none=True)
         inputs = (x,) if guide is None else (x, guide)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from unet_core.clicks.predict import ClickPredictor, ClickResult, Window, choose_window
-from unet_core.clicks.training import ClickPlan, simulate_guides
+from unet_core.clicks.training import SCRATCH_START, ClickPlan, simulate_guides
 from unet_core.data.dataset import examples_from_layout
 from unet_core.data.guides import Click
 from unet_core.data.io import read_image, read_mask
@@ -242,7 +242,7 @@ def test_resuming_a_run_that_made_an_automatic_model_interactive_keeps_its_click
     assert meta.interactive and meta.guides is not None and meta.guides.kind == "distance"
 
 
-def test_a_model_from_scratch_learns_clicks_from_half_way() -> None:
+def test_clicks_start_at_their_share_of_the_run() -> None:
     plan = ClickPlan(share=0.5, start=0.5)
     assert not plan.active(0.0) and not plan.active(0.49) and plan.active(0.5) and plan.active(0.99)
     assert ClickPlan(share=0.5).active(0.0) and not ClickPlan(share=0.0).active(0.7)
@@ -251,7 +251,7 @@ def test_a_model_from_scratch_learns_clicks_from_half_way() -> None:
 
 
 def test_the_checkpoint_says_when_clicks_began(tiny_click_model: Path, carvana_dir: Path, tmp_path: Path) -> None:
-    assert read_metadata(tiny_click_model).training["clicks_from"] == 0.5  # from scratch
+    assert read_metadata(tiny_click_model).training["clicks_from"] == SCRATCH_START  # from scratch
     layout, tr, va = _split(carvana_dir)
     out = tmp_path / "f.safetensors"
     train(tr, va, layout.classes, TrainConfig(arch="unet-tiny", epochs=1, device="cpu"), out, init=tiny_click_model,

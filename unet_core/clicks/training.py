@@ -11,9 +11,11 @@ from torch import Tensor
 from unet_core.clicks.simulator import next_click, pick_class
 from unet_core.data.guides import Click, GuideEncoding, guide_maps
 
-SCRATCH_START = 0.5
-"""A model trained from scratch learns clicks from half-way through the run: until it sees the images, its
-own predictions (the mask channel) and the errors clicks point at are noise, and those passes cost steps."""
+SCRATCH_START = 0.25
+"""A model trained from scratch learns clicks from a quarter of the way through the run: until it sees the
+images, its own predictions (the mask channel) and the errors clicks point at are noise, and those passes cost
+steps. Measured on Carvana, 10 minutes (docs/effort.md): from the start, automatic Dice 0.959 (without clicks
+0.966); from half-way 0.974 but clicks then made masks worse; from a quarter 0.970 and clicks do no harm."""
 
 
 @dataclass

@@ -11,9 +11,8 @@ import torch
 
 from unet_core.data.framing import fit_scale, pad_to
 from unet_core.data.guides import Click, GuideEncoding, guide_maps
-from unet_core.data.transforms import to_tensor_input
 from unet_core.edit.selection import Selection, selection_from
-from unet_core.model.predictor import Predictor, eval_mode
+from unet_core.model.predictor import Predictor
 from unet_core.model.upsample import upsample_labels
 
 CONTEXT = 1.4
@@ -147,11 +146,10 @@ class ClickPredictor:
         have = cv2.resize(region, (ww, wh), interpolation=cv2.INTER_NEAREST_EXACT) == cls
         sy, sx = wh / win.shape[0], ww / win.shape[1]
         local = [c.scaled(sy, sx, win.y0 - 0.5 + 0.5 / sy, win.x0 - 0.5 + 0.5 / sx) for c in clicks]  # pixel centres
-        size = self.predictor.meta.input_size
         maps = guide_maps((wh, ww), local, have, self.encoding, cls, self.predictor.num_classes)
-        guide = pad_to(maps.transpose(1, 2, 0), size, mode="zero")
-        x = to_tensor_input(pad_to(working, size), self.predictor.meta.normalization)
-        probs = self._probabilities(x, np.ascontiguousarray(guide.transpose(2, 0, 1)))
+        guide = pad_to(maps.transpose(1, 2, 0), self.predictor.meta.input_size, mode="zero").transpose(2, 0, 1)
+        probs = self.predictor.probabilities_lowres(self.predictor.preprocess(working)[None],
+                                                    np.ascontiguousarray(guide)[None])[0].numpy()
         low = probs[:, :wh, :ww].transpose(1, 2, 0)
         predicted = upsample_labels(np.ascontiguousarray(low), win.shape)
         now, old = predicted == cls, region == cls
@@ -167,22 +165,6 @@ class ClickPredictor:
     def selection(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> Selection | None:
         """What a group of clicks changes in ``mask``, as an editing selection (the click tool's job)."""
         return self.run(image, mask, cls, clicks).changes(mask)
-
-    def _probabilities(self, x: np.ndarray, guide: np.ndarray) -> np.ndarray:
-        """K x h x w softmax of one padded input and its guide."""
-        p = self.predictor
-        xt = torch.from_numpy(x)[None].to(p.device)
-        gt = torch.from_numpy(guide)[None].to(p.device)
-        if p.channels_last:
-            xt = xt.contiguous(memory_format=torch.channels_last)
-            gt = gt.contiguous(memory_format=torch.channels_last)
-        with eval_mode(p.model):
-            if p.amp_dtype is not None:
-                with torch.autocast(p.device.type, dtype=p.amp_dtype):
-                    logits = p.model(xt, gt)
-            else:
-                logits = p.model(xt, gt)
-        return logits.float().softmax(dim=1)[0].cpu().numpy()
 
 
 __all__ = ["CONTEXT", "ClickPredictor", "ClickResult", "Window", "choose_window"]

@@ -98,22 +98,28 @@ class Predictor:
         return to_tensor_input(pad_to(working, self.meta.input_size), self.meta.normalization)
 
     @torch.inference_mode()
-    def probabilities_lowres(self, batch: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """Softmax probabilities (N x K x h x w, float32, CPU) at the model's input size."""
-        x = torch.as_tensor(batch).to(self.device, non_blocking=True)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+    def probabilities_lowres(self, batch: np.ndarray | torch.Tensor,
+                             guide: np.ndarray | torch.Tensor | None = None) -> torch.Tensor:
+        """Softmax probabilities (N x K x h x w, float32, CPU) at the model's input size; ``guide`` (N x G x h x w,
+        an interactive model's click maps) goes along with the input."""
+        x = self._on_device(batch)
+        g = None if guide is None else self._on_device(guide)
         with eval_mode(self.model):
-            probs = self._softmax(x)
+            probs = self._softmax(x, g)
             if self.tta:
-                probs = 0.5 * (probs + self._softmax(x.flip(-1)).flip(-1))
+                probs = 0.5 * (probs + self._softmax(x.flip(-1), None if g is None else g.flip(-1)).flip(-1))
         return probs.float().cpu()
 
-    def _softmax(self, x: torch.Tensor) -> torch.Tensor:
+    def _on_device(self, batch: np.ndarray | torch.Tensor) -> torch.Tensor:
+        x = torch.as_tensor(batch).to(self.device, non_blocking=True)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _softmax(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        inputs = (x,) if guide is None else (x, guide)  # any module takes the image alone
         if self.amp_dtype is not None:
             with torch.autocast(self.device.type, dtype=self.amp_dtype):
-                return self.model(x).float().softmax(dim=1)
-        return self.model(x).float().softmax(dim=1)
+                return self.model(*inputs).float().softmax(dim=1)
+        return self.model(*inputs).float().softmax(dim=1)
 
     def postprocess(
         self,

@@ -46,15 +46,16 @@ def _predict(net: torch.nn.Module, x: Tensor, guide: Tensor | None, amp: torch.d
     """Class ids (N x H x W, CPU) of one pass without gradients."""
     if amp is not None:
         with torch.autocast(x.device.type, dtype=amp):
-            logits = net(x) if guide is None else net(x, guide)
+            logits = net(x, guide)
     else:
-        logits = net(x) if guide is None else net(x, guide)
+        logits = net(x, guide)
     return logits.argmax(1).to("cpu", torch.uint8).numpy()
 
 
 def simulate_guides(model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPlan, rng: np.random.Generator,
                     amp: torch.dtype | None = None, weight: Tensor | None = None) -> Tensor | None:
-    """Guides (N x 3 x H x W on ``x``'s device) for one training batch, or None when no sample got clicks.
+    """Guides (N x G x H x W on ``x``'s device, G = 1 + 2K) for one training batch, or None when no sample got
+    clicks.
 
     A chosen sample starts from the automatic prediction (what a user corrects), picks the class to fix at
     its deepest error, then gets ``k`` clicks (1..``plan.most``): each from the error of the prediction made
@@ -89,7 +90,7 @@ def simulate_guides(model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPla
                     click = next_click(truth[i], current[i], cls, rng, valid=inside[i])
                     if click is not None:
                         clicks[i].append(click)
-                    masks[i] = current[i] == cls if inside[i] is None else (current[i] == cls) & inside[i]
+                    masks[i] = current[i] == cls  # cut to the valid pixels with the click maps in _stack
                 guides = _stack(xs, clicks, masks, classes, plan.encoding, valid, num_classes)
                 if r + 1 < rounds:
                     current = _predict(model, xs, guides, amp)

@@ -248,12 +248,11 @@ class _Run:
         if self.click_plan is not None and self.click_plan.active(self.run_progress):  # RITM: passes place clicks
             guide = simulate_guides(self.model, x, y, self.click_plan, self.click_rng, self.amp_dtype, w)
         self.optimizer.zero_grad(set_to_none=True)
-        inputs = (x,) if guide is None else (x, guide)
         if self.amp_dtype is not None:
             with torch.autocast(self.device.type, dtype=self.amp_dtype):
-                logits = self.net(*inputs)
+                logits = self.net(x, guide)
         else:
-            logits = self.net(*inputs)
+            logits = self.net(x, guide)
         loss = segmentation_loss(logits, y, w, self.config.dice_weight, self.class_weights)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)

@@ -77,7 +77,7 @@ def starting_model(config: TrainConfig, classes: ClassTable, train_set: Sequence
         if (clicks > 0 or resumed_guides) and not meta.interactive:  # an automatic model learns clicks too
             model = with_guide_channels(model, guide_channels(classes.num_classes))
             meta.arch = model.config
-            meta.guides = resumed.guides if resumed is not None and resumed.guides else GuideEncoding(config.click_encoding)
+            meta.guides = _encoding(config, resumed)
         parent = file_hash(init)
         meta.parent_hash = parent
         meta.created = time.time()
@@ -108,13 +108,16 @@ def starting_model(config: TrainConfig, classes: ClassTable, train_set: Sequence
         scale: float | None = check_scale(config.scale)
     else:  # a resumed run keeps its own (None: a run from before framing keeps stretching)
         scale = resumed.scale if resumed else auto_scale(train_set, size, sizes=sizes)  # type: ignore[arg-type]
-    encoding = None
-    if guides:
-        encoding = resumed.guides if resumed is not None and resumed.guides is not None else \
-            GuideEncoding(config.click_encoding)
     meta = CheckpointMeta(arch=arch, classes=classes, input_size=size, dataset_kind=kind,  # type: ignore[arg-type]
-                          scale=scale, guides=encoding)
+                          scale=scale, guides=_encoding(config, resumed) if guides else None)
     return StartingModel(build_model(arch), meta, None, clicks)
+
+
+def _encoding(config: TrainConfig, resumed: CheckpointMeta | None) -> GuideEncoding:
+    """How clicks are drawn: a resumed run's own encoding, else the configured one."""
+    if resumed is not None and resumed.guides is not None:
+        return resumed.guides
+    return GuideEncoding(config.click_encoding)
 
 
 def _share(configured: float | None, interactive: bool) -> float:

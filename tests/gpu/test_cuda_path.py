@@ -1,4 +1,4 @@
-"""The core on CUDA: AMP + channels_last training steps, CPU-equal predictions, checkpoints that load on a CPU."""
+"""The core on CUDA: AMP + channels_last training steps, CPU-equal predictions and clicks, checkpoints that load on a CPU."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 import torch
 
+from unet_core.clicks.predict import ClickPredictor
 from unet_core.data.dataset import examples_from_layout
-from unet_core.data.io import read_image
+from unet_core.data.guides import Click
+from unet_core.data.io import read_image, read_mask
 from unet_core.data.layouts import detect_layout
 from unet_core.devices import autocast_dtype
-from unet_core.model.checkpoint import CheckpointMeta, load_checkpoint_tensors, save_checkpoint
+from unet_core.model.checkpoint import CheckpointMeta, load_checkpoint_tensors, read_metadata, save_checkpoint
 from unet_core.model.predictor import Predictor
 from unet_core.model.unet import UNetConfig, build_model
 from unet_core.training.losses import segmentation_loss
@@ -130,6 +132,38 @@ def test_predictions_on_cuda_match_the_cpu(carvana_dir: Path, tiny_model: Path) 
     fp32 = Predictor(gpu.model, gpu.meta, device="cuda", amp=False)
     diff32 = (fp32.probabilities_lowres(batch) - ref).abs()
     assert float(diff32.mean()) <= TF32_MEAN and float(diff32.max()) <= TF32_MAX
+
+
+def test_training_with_clicks_on_cuda_runs_its_passes_under_amp(carvana_dir: Path, tmp_path: Path) -> None:
+    layout = detect_layout(carvana_dir)
+    pairs, _ = layout.pairs()
+    out = tmp_path / "clicky.safetensors"
+    steps = _Steps()
+    cfg = TrainConfig(arch="unet-tiny", size_hw=(64, 96), epochs=2, batch_size=4, lr=1e-3, device="cuda", clicks=1.0)
+    result = train(examples_from_layout(layout, pairs), [], layout.classes, cfg, out, callbacks=[steps],
+                   dataset_kind=layout.kind)
+    assert steps.start["amp"] in ("torch.bfloat16", "torch.float16")
+    assert result.steps == len(steps.losses) >= 2 and all(math.isfinite(v) for v in steps.losses)
+    assert read_metadata(out).interactive
+    after, _ = load_checkpoint_tensors(out)
+    assert all(torch.isfinite(v).all() for v in after.values() if v.is_floating_point())
+
+
+def test_clicks_on_cuda_match_the_cpu(carvana_dir: Path, tiny_click_model: Path) -> None:
+    layout = detect_layout(carvana_dir)
+    cpu = ClickPredictor(Predictor.from_checkpoint(tiny_click_model, device="cpu"))
+    gpu = ClickPredictor(Predictor.from_checkpoint(tiny_click_model, device="cuda"))  # bf16, as the app runs it
+    same = total = 0
+    for pair in layout.pairs()[0][:4]:
+        image, truth = read_image(pair.image), read_mask(pair.mask, layout.mask_format)
+        ys, xs = np.nonzero(truth == 1)
+        clicks = [Click(float(ys[len(ys) // 2]), float(xs[len(xs) // 2]), True)]
+        mask = np.zeros_like(truth)
+        a, b = cpu.run(image, mask, 1, clicks), gpu.run(image, mask, 1, clicks)
+        assert a.window == b.window
+        same += int((a.labels == b.labels).sum())
+        total += a.labels.size
+    assert same / total >= LABELS_AGREE
 
 
 LOAD_ON_CPU = """

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from unet_core.clicks.predict import ClickPredictor, ClickResult, Window, choose_window
+from unet_core.clicks.predict import ClickPredictor, ClickResult, Window, changes_near, choose_window
 from unet_core.clicks.training import SCRATCH_START, ClickPlan, simulate_guides
 from unet_core.data.dataset import examples_from_layout
 from unet_core.data.guides import Click
@@ -257,3 +257,19 @@ def test_the_checkpoint_says_when_clicks_began(tiny_click_model: Path, carvana_d
     train(tr, va, layout.classes, TrainConfig(arch="unet-tiny", epochs=1, device="cpu"), out, init=tiny_click_model,
           dataset_kind=layout.kind)
     assert read_metadata(out).training["clicks_from"] == 0.0  # a fine-tune: from the first step
+
+
+def test_a_click_keeps_only_the_changes_it_touches() -> None:
+    region = np.zeros((40, 60), np.uint8)
+    region[10:30, 10:50] = 1
+    labels = region.copy()
+    labels[10:30, 50:54] = 1  # the model also grows the right edge ...
+    labels[30:33, 10:20] = 1  # ... and the bottom edge, far from the click
+    labels[5:8, 40:44] = 2  # and flips a speck of another class near nothing
+    out = changes_near(labels, region, [(20, 52)], reach=2.0)
+    assert (out[10:30, 50:54] == 1).all()  # the part the click is on is kept
+    assert np.array_equal(out[30:, :], region[30:, :]) and np.array_equal(out[:10, :], region[:10, :])
+    assert np.array_equal(changes_near(region, region, [(20, 52)], 2.0), region)  # nothing changed: nothing moves
+    near = changes_near(labels, region, [(20, 57)], reach=4.0)  # a click beside a change reaches it
+    assert (near[10:30, 50:54] == 1).all()
+    assert np.array_equal(changes_near(labels, region, [(20, 59)], reach=1.0), region)  # too far: nothing

@@ -102,8 +102,31 @@ def _regions_at(region: np.ndarray, points: Sequence[tuple[int, int]]) -> np.nda
     inside = [(y, x) for y, x in points if 0 <= y < h and 0 <= x < w and region[y, x]]
     if not inside:
         return out
-    _, labels = cv2.connectedComponents(region.view(np.uint8), connectivity=8)
-    return np.isin(labels, [labels[y, x] for y, x in inside])
+    count, labels = cv2.connectedComponents(region.view(np.uint8), connectivity=8)
+    hit = np.zeros(count, bool)
+    hit[[labels[y, x] for y, x in inside]] = True
+    return hit[labels]
+
+
+def changes_near(labels: np.ndarray, region: np.ndarray, points: Sequence[tuple[int, int]],
+                 reach: float) -> np.ndarray:
+    """``labels`` where they differ from ``region`` in an 8-connected part of the change that comes within
+    ``reach`` pixels of one of ``points`` (row, column); ``region`` everywhere else (FocalClick's local
+    update: a click fixes the error it is on and moves no edge elsewhere)."""
+    change = labels != region
+    if not change.any():
+        return labels
+    near = np.zeros(change.shape, np.uint8)
+    for y, x in points:
+        cv2.circle(near, (x, y), max(1, round(reach)), 1, -1)
+    count, parts = cv2.connectedComponents(change.view(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[parts[near.view(bool) & change]] = True
+    keep[0] = False
+    chosen = keep[parts]
+    out = region.copy()
+    out[chosen] = labels[chosen]
+    return out
 
 
 class ClickPredictor:
@@ -131,8 +154,9 @@ class ClickPredictor:
         """The object of class ``cls`` that ``clicks`` (image coordinates) are on, re-predicted given the current
         ``mask``: where the model's ``cls`` region holds a positive click, its pixels become ``cls``; where a
         ``cls`` region of the mask holds a click, its pixels the model gives to another class take that
-        class. Other objects of the class, and every other pixel, keep their labels (a click fixes the object
-        it is on, as in RITM). The background (class 0) is not an object to click."""
+        class. Of those changes, only the connected parts that a click's disk touches are kept
+        (:func:`changes_near`): other objects of the class, edges of the clicked object away from the clicks,
+        and every other pixel keep their labels. The background (class 0) is not an object to click."""
         if image.ndim != 3 or image.shape[2] not in (3, 4) or image.shape[:2] != mask.shape:
             raise ValueError(f"image is {image.shape}, the mask {mask.shape}: need an H x W x 3 image of the mask's size")
         if not 0 < cls < self.predictor.num_classes:
@@ -160,6 +184,7 @@ class ClickPredictor:
         add, lost = now & ~old & objects, old & ~now & objects
         labels[add] = cls
         labels[lost] = predicted[lost]
+        labels = changes_near(labels, region, [(y, x) for y, x, _ in points], self.encoding.reach / win.scale)
         return ClickResult(win, labels)
 
     def selection(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> Selection | None:
@@ -167,4 +192,4 @@ class ClickPredictor:
         return self.run(image, mask, cls, clicks).changes(mask)
 
 
-__all__ = ["CONTEXT", "ClickPredictor", "ClickResult", "Window", "choose_window"]
+__all__ = ["CONTEXT", "ClickPredictor", "ClickResult", "Window", "changes_near", "choose_window"]

@@ -47,6 +47,9 @@ def labelled_examples(layout: DatasetLayout, command: str) -> list:
                       "(masks without an image, repeated names, links that cannot be followed or "
                       "names that are not UTF-8)")
     labelled = [p for p in pairs if p.mask is not None]
+    if not labelled and layout.kind == "images":
+        raise DataError(f"{len(pairs)} images and no masks (a folder of images only): paint masks in the app "
+                        f"(maskloop {layout.root}) and train there, or give a folder with masks", layout.root)
     if not labelled:
         raise DataError(f"no image/mask pairs found ({len(pairs)} images, no matching masks in {layout.mask_dir.name}/)",
                         layout.root)

@@ -15,6 +15,8 @@ from unet_core.errors import DataError
 from unet_core.limits import MAX_CLASSES
 
 Color = tuple[int, int, int]
+MAX_CLASS_FILE_BYTES = 1 << 20
+"""A class file larger than this (256 names and colours take a few kB) is refused before it is read."""
 
 
 def _as_color(value: Any, index: int) -> Color:
@@ -105,6 +107,9 @@ class ClassTable:
         """
         p = Path(path)
         try:
+            size = p.stat().st_size
+            if size > MAX_CLASS_FILE_BYTES:  # bounded before it is read
+                raise DataError(f"class file is {size} bytes, more than a class table needs ({MAX_CLASS_FILE_BYTES})", p)
             data = json.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise DataError("class file not found", p) from None

@@ -1,4 +1,4 @@
-"""Dataset folder layouts (Carvana, CARLA, Lyft CARLA, generic): detection and image/mask pairing."""
+"""Dataset folder layouts (Carvana, CARLA, Lyft CARLA, generic, images only): detection and image/mask pairing."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from unet_core.data.io import MaskFormat, check_mask, check_same_size, read_imag
 from unet_core.errors import DataError
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
-LAYOUT_KINDS = ("carvana", "carla", "carla_lyft", "generic")
+LAYOUT_KINDS = ("carvana", "carla", "carla_lyft", "generic", "images")
 NO_LAYOUT_MESSAGE = (
-    "no dataset layout found: expected train/ + train_masks/ (Carvana), "
-    "CameraRGB/ + CameraMask/ (CARLA) or images/ + masks/"
+    "no images and no dataset layout found: expected image files (.jpg, .png, ...) in the folder, "
+    "train/ + train_masks/ (Carvana), CameraRGB/ + CameraMask/ (CARLA) or images/ + masks/"
 )
+IMAGES_CLASSES = ClassTable(("background", "object"), ((0, 0, 0), (255, 96, 0)))
+"""The class table a folder of images only starts with, until the user makes their own (kept in the store)."""
 CLASSES_FILE = "classes.json"
 _GENERIC_SCAN_LIMIT = 50
 MAX_GUESSED_CLASSES = 64
@@ -92,7 +94,7 @@ class DatasetLayout:
                 continue
             images[stem] = self.image_dir / name
         masks: dict[str, Path] = {}
-        if self.mask_dir.is_dir():
+        if self.kind != "images" and self.mask_dir.is_dir():  # images only: masks live in the project store
             for name in _file_names(self.mask_dir):
                 stem = self._mask_stem(name)
                 if stem is None:
@@ -215,6 +217,8 @@ def make_layout(kind: str, root: str | Path, classes: ClassTable | None = None) 
             kind, r, r / "images", r / "masks", MaskFormat.INDEX_PNG,
             classes or ClassTable.numbered(2), ".png",
         )
+    if kind == "images":  # a folder of images without masks (e.g. Carvana's test/): its masks are painted
+        return DatasetLayout(kind, r, r, r / "masks", MaskFormat.INDEX_PNG, classes or IMAGES_CLASSES, ".png")
     raise ValueError(f"unknown layout kind {kind!r}; expected one of {', '.join(LAYOUT_KINDS)}")
 
 
@@ -278,8 +282,10 @@ def detect_layout(path: str | Path) -> DatasetLayout:
 
     The folder itself is checked first, then its non-hidden subfolders in sorted order; the
     first match wins. When ``path`` is one of a layout's inner folders (``train/``,
-    ``CameraRGB/``, ``images/`` ...) its parent is used. Raises :class:`DataError` for a
-    missing folder or when no layout is found (the message says what was expected).
+    ``CameraRGB/``, ``images/`` ...) its parent is used. Otherwise a folder that holds image files
+    is an ``images`` layout (images only: masks are painted and kept in the project store), e.g.
+    Carvana's ``test/``. Raises :class:`DataError` for a missing folder, and :class:`NoLayoutError`
+    when the folder holds neither a layout nor images (the message says what was expected).
     """
     p = Path(path).expanduser()
     if not p.exists():
@@ -302,10 +308,13 @@ def detect_layout(path: str | Path) -> DatasetLayout:
         found = _match(p.absolute().parent)
         if found is not None:
             return found
+    if _has_file_with_ext(p, IMAGE_EXTS):
+        return make_layout("images", p)
     raise NoLayoutError(NO_LAYOUT_MESSAGE, p)
 
 
 __all__ = [
+    "IMAGES_CLASSES",
     "IMAGE_EXTS",
     "INNER_FOLDERS",
     "LAYOUT_KINDS",

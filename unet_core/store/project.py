@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from unet_core.data.classes import ClassTable
+from unet_core.errors import DataError
 from unet_core.fsutil import atomic_write_bytes, atomic_write_json, remove_temps_in, write_error
 from unet_core.store.files import (
     STORE_DIRNAME,
@@ -135,6 +137,29 @@ class ProjectStore:
 
     def _dataset_str(self) -> str | None:
         return str(self.dataset_dir) if self.dataset_dir is not None else None
+
+    # ---- class table ---------------------------------------------------------------------------
+    CLASSES_NAME = "classes.json"
+
+    def load_classes(self) -> ClassTable | None:
+        """The class table the user made for this folder (``<root>/classes.json``), ``None`` if none was saved;
+        ``StoreError`` naming the file when it is unreadable."""
+        path = self.root / self.CLASSES_NAME
+        if not path.is_file():
+            return None
+        try:
+            return ClassTable.from_json_file(path)
+        except DataError as exc:
+            raise StoreError(str(exc), path) from None
+
+    def save_classes(self, table: ClassTable) -> None:
+        """Save the folder's class table atomically (names and colours; ids are the order)."""
+        path = self.root / self.CLASSES_NAME
+        self._check_writable()
+        try:
+            atomic_write_json(path, table.to_dict())
+        except OSError as exc:
+            raise StoreError(str(write_error(exc, path)), path) from exc
 
     # ---- corrected masks ---------------------------------------------------------------------
     def mask_path(self, stem: str) -> Path:

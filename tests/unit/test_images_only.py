@@ -107,7 +107,7 @@ def test_a_broken_or_huge_class_file_in_the_store_is_named(tmp_path: Path) -> No
     with ProjectStore.for_dataset(root) as store:
         path = store.root / "classes.json"
         path.write_text("{broken")
-        with pytest.raises(StoreError, match="classes.json"):
+        with pytest.raises(StoreError, match=r"classes\.json"):
             project_layout(detect_layout(root), store)
         path.write_text(json.dumps(["background"] + ["x" * 100] * 20000))
         with pytest.raises(StoreError, match="more than a class table needs"):
@@ -136,3 +136,73 @@ def test_the_class_file_bound_is_checked_before_reading(tmp_path: Path) -> None:
     big.write_bytes(b" " * (2 << 20))
     with pytest.raises(DataError, match="more than a class table needs"):
         ClassTable.from_json_file(big)
+
+
+def test_a_model_grown_for_new_classes_predicts_as_before_and_learns_them() -> None:
+    import torch
+
+    from unet_core.data.guides import guide_channels
+    from unet_core.model.grow import with_classes
+    from unet_core.model.unet import UNetConfig, build_model
+
+    for guides in (0, guide_channels(3)):
+        torch.manual_seed(0)
+        model = build_model(UNetConfig.preset("unet-tiny", 3, guide_channels=guides)).eval()
+        grown = with_classes(model, 5).eval()
+        assert grown.config.num_classes == 5 and grown.config.guide_channels == (guide_channels(5) if guides else 0)
+        x = torch.randn(2, 3, 32, 48)
+        guide = torch.zeros(2, guides, 32, 48) if guides else None
+        if guides:
+            guide[:, 0] = 1.0
+            guide[:, 1 + 2, 5:9, 5:9] = 1.0  # a positive click on class 2, and a negative one on class 1
+            guide[:, 1 + 3 + 1, 20:24, 20:24] = 1.0
+            wide = torch.zeros(2, guide_channels(5), 32, 48)
+            wide[:, 0], wide[:, 1 + 2], wide[:, 1 + 5 + 1] = guide[:, 0], guide[:, 1 + 2], guide[:, 1 + 3 + 1]
+        with torch.no_grad():
+            before = model(x, guide)
+            after = grown(x, wide if guides else None)
+        assert torch.allclose(after[:, :3], before, atol=1e-5)
+        assert torch.equal(after.argmax(1), before.argmax(1))  # the new classes stay silent until trained
+        assert with_classes(model, 3) is model
+        with pytest.raises(ValueError, match="not removed"):
+            with_classes(model, 2)
+
+
+def test_fine_tuning_after_adding_a_class_grows_the_model_and_learns_it(tmp_path: Path) -> None:
+    import torch
+
+    from unet_core.data.dataset import Example
+    from unet_core.model.checkpoint import (
+        CheckpointMeta,
+        load_checkpoint_tensors,
+        read_metadata,
+        save_checkpoint,
+    )
+    from unet_core.model.unet import UNetConfig, build_model
+    from unet_core.training.finetune import fine_tune
+    from unet_core.training.types import TrainConfig
+
+    start = tmp_path / "start.safetensors"
+    torch.manual_seed(0)
+    arch = UNetConfig.preset("unet-tiny", 2)
+    save_checkpoint(start, build_model(arch), CheckpointMeta(arch=arch, classes=IMAGES_CLASSES, input_size=(32, 48),
+                                                             dataset_kind="images", scale=1.0))
+    examples = []
+    for i in range(4):
+        image = np.zeros((32, 48, 3), np.uint8)
+        mask = np.zeros((32, 48), np.uint8)
+        image[4:14, 4:20], mask[4:14, 4:20] = (250, 90, 0), 1
+        image[18:30, 26:44], mask[18:30, 26:44] = (0, 90, 250), 2  # the class added since
+        write_image(tmp_path / f"i{i}.png", image)
+        write_mask(tmp_path / f"m{i}.png", mask, MaskFormat.INDEX_PNG)
+        examples.append(Example(tmp_path / f"i{i}.png", tmp_path / f"m{i}.png", MaskFormat.INDEX_PNG, f"g{i}"))
+    three = ClassTable(("background", "object", "sky"), ((0, 0, 0), (255, 96, 0), (0, 0, 255)))
+    out = tmp_path / "out.safetensors"
+    cfg = TrainConfig(arch="unet-tiny", epochs=2, batch_size=2, lr=1e-3, device="cpu", augment=False)
+    fine_tune(start, examples[:3], examples[3:], out, config=cfg, classes=three)
+    meta = read_metadata(out)
+    assert meta.classes == three and meta.arch.num_classes == 3
+    tensors, _ = load_checkpoint_tensors(out)
+    assert float(tensors["head.weight"][2].abs().sum()) > 0  # the new class's weights left zero: it is learnt
+    with pytest.raises(ValueError, match="3 classes, the data has 2"):
+        fine_tune(out, examples[:3], examples[3:], tmp_path / "fewer.safetensors", config=cfg, classes=IMAGES_CLASSES)

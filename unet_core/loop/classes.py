@@ -33,6 +33,15 @@ def project_layout(layout: DatasetLayout, store: ProjectStore) -> DatasetLayout:
     return replace(layout, classes=saved)
 
 
+def shown_classes(layout: DatasetLayout, model: ClassTable | None) -> ClassTable:
+    """The classes a project works with: an editable folder's own table when it names at least the model's
+    classes (classes added since the model was trained are painted, and the next fine-tune grows the model),
+    else the model's (it was trained on them), else the folder's."""
+    if model is None or (editable(layout) and layout.classes.num_classes >= model.num_classes):
+        return layout.classes
+    return model
+
+
 def check_edit(old: ClassTable, new: ClassTable) -> None:
     """Refuse an edit that would make stored masks wrong; ``ValueError`` saying why.
 
@@ -62,4 +71,4 @@ def save_edit(layout: DatasetLayout, store: ProjectStore, new: ClassTable) -> Da
     return replace(layout, classes=stripped)
 
 
-__all__ = ["EDITABLE_KINDS", "check_edit", "editable", "project_layout", "save_edit"]
+__all__ = ["EDITABLE_KINDS", "check_edit", "editable", "project_layout", "save_edit", "shown_classes"]

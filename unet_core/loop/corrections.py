@@ -177,17 +177,20 @@ def finetune_job(checkpoint: Path, version: str, layout: DatasetLayout, store: P
                  records: Sequence[ImageRecord], out: Path, config: TrainConfig,
                  replay_fraction: float) -> Callable[..., TrainResult]:
     """A job (callbacks, stop) -> TrainResult fine-tuning ``checkpoint`` on the corrections."""
+    from unet_core.loop.classes import shown_classes
+    from unet_core.model.checkpoint import read_metadata
     from unet_core.training.finetune import fine_tune
 
     snapshot = list(records)
 
     def job(callbacks: Sequence[Callback] = (), stop: Event | None = None) -> TrainResult:
+        classes = shown_classes(layout, read_metadata(checkpoint).classes)  # classes added since grow the model
         data = collect(layout, store, snapshot, weights_from=version)
         if not data.train:
             raise ValueError("no corrected images outside the validation split to fine-tune on")
         return fine_tune(checkpoint, data.train, data.val, out, replay_pool=data.replay,
                          replay_fraction=replay_fraction, config=replace(config, val_split=data.val_split),
-                         callbacks=callbacks, stop=stop)
+                         callbacks=callbacks, stop=stop, classes=classes)
 
     return job
 

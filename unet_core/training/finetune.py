@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example
 from unet_core.model.checkpoint import read_metadata
 from unet_core.training.recipes import EPOCH_SAMPLES
@@ -68,8 +69,12 @@ def fine_tune(
     config: TrainConfig | None = None,
     callbacks: Sequence[Callback] = (),
     stop: threading.Event | None = None,
+    classes: ClassTable | None = None,
 ) -> TrainResult:
     """Fine-tune ``checkpoint`` on ``corrected`` pairs (their ``weight`` maps raise corrected pixels' loss).
+
+    ``classes`` (default: the checkpoint's) is the project's class table; classes added to it since the
+    checkpoint was trained grow the model's head (:func:`unet_core.model.grow.with_classes`).
 
     A replay sample of ``replay_pool`` (original labelled pairs) is mixed in so the model does not
     forget. The starting model is evaluated on ``val_set`` first and written to ``out``; an epoch
@@ -84,7 +89,7 @@ def fine_tune(
     return train(
         list(corrected) + replay,
         val_set,
-        meta.classes,
+        classes or meta.classes,
         cfg,
         out,
         init=checkpoint,

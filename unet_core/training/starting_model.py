@@ -14,6 +14,7 @@ from unet_core.data.file_guard import file_size_hw
 from unet_core.data.framing import check_scale, typical_scale
 from unet_core.data.guides import GuideEncoding, guide_channels
 from unet_core.model.checkpoint import CheckpointMeta, file_hash, load_checkpoint
+from unet_core.model.grow import with_classes
 from unet_core.model.unet import UNet, UNetConfig, build_model, check_input_size, with_guide_channels
 from unet_core.training.types import TrainConfig
 
@@ -65,13 +66,18 @@ class StartingModel:
 
 def starting_model(config: TrainConfig, classes: ClassTable, train_set: Sequence[Example], init: Path | None,
                    kind: str, resumed: CheckpointMeta | None) -> StartingModel:
-    """The model a run trains: ``init`` (fine-tuning; it may move to another input size or scale, and an
-    automatic model gains guide channels when trained with clicks), else a fresh one of ``config.arch`` whose
+    """The model a run trains: ``init`` (fine-tuning; it may move to another input size or scale, an
+    automatic model gains guide channels when trained with clicks, and one with fewer classes than
+    ``classes`` grows its head for the classes added since), else a fresh one of ``config.arch`` whose
     input size and scale come from the data's headers, or from ``resumed`` (the run being continued)."""
     if init is not None:
         model, meta = load_checkpoint(init, device="cpu")
-        if meta.classes.num_classes != classes.num_classes:
+        if meta.classes.num_classes > classes.num_classes:
             raise ValueError(f"{init}: model has {meta.classes.num_classes} classes, the data has {classes.num_classes}")
+        if meta.classes.num_classes < classes.num_classes:  # classes added to the project since: grow the head
+            model = with_classes(model, classes.num_classes)
+            meta.arch = model.config
+        meta.classes = classes  # the project's names and colours (renamed, recoloured, added)
         resumed_guides = resumed is not None and resumed.interactive  # a resumed run keeps its mode and encoding
         clicks = _share(config.clicks, meta.interactive or resumed_guides)
         if (clicks > 0 or resumed_guides) and not meta.interactive:  # an automatic model learns clicks too

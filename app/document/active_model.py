@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from app.document.background import run_in_background
 from unet_core.errors import CheckpointError, MaskloopError
+from unet_core.loop.classes import editable
 from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import adopt_run, import_model_file
 from unet_core.model.checkpoint import CheckpointMeta, inspect_checkpoint
@@ -111,7 +112,7 @@ class ActiveModel(QObject):
         if store is None:
             raise RuntimeError("open a folder before loading a model")
         layout = self.layout
-        expected = layout.classes.num_classes if layout is not None and layout.kind != "generic" else None
+        expected = layout.classes.num_classes if layout is not None and not editable(layout) else None
         version, dest, reused = import_model_file(store, Path(path), expected, note)  # the benchmark's routine too
         if reused:  # the same file opened again: its version becomes current
             self.set_version(version, strict=True)

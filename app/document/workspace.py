@@ -20,10 +20,11 @@ from unet_core.data.classes import ClassTable
 from unet_core.data.layouts import DatasetLayout, detect_layout
 from unet_core.data.lookalikes import ImageGroups
 from unet_core.errors import DataError
+from unet_core.loop.classes import editable, project_layout, save_edit, shown_classes
 from unet_core.loop.policy import is_correction, uncorrected_status
 from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import remove_orphan_runs
-from unet_core.store.project import ImageStatus, ProjectStore
+from unet_core.store.project import ImageStatus, ProjectStore, StoreError
 from unet_core.store.state import DONE_STATUSES
 
 log = logging.getLogger(__name__)
@@ -83,12 +84,29 @@ class Workspace(QObject):
     # -- dataset -------------------------------------------------------------------------------
     @property
     def classes(self) -> ClassTable:
-        """The class table of the loaded model, else of the dataset."""
-        if self.model.meta is not None:
-            return self.model.meta.classes
+        """The classes the project works with (:func:`unet_core.loop.classes.shown_classes`): the folder's own
+        table when the user made one that names at least the model's classes, else the model's, else the
+        dataset's."""
+        model = self.model.meta.classes if self.model.meta is not None else None
         if self.layout is not None:
-            return self.layout.classes
-        return ClassTable(("background", "foreground"), ((0, 0, 0), (255, 96, 0)))
+            return shown_classes(self.layout, model)
+        return model or ClassTable(("background", "foreground"), ((0, 0, 0), (255, 96, 0)))
+
+    def classes_editable(self) -> bool:
+        """Whether the open folder's classes can be added, renamed and recoloured now (its own table, a store
+        this window writes)."""
+        return self.layout is not None and self.store is not None and editable(self.layout) and not self.store.read_only
+
+    def edit_classes(self, table: ClassTable) -> None:
+        """Make ``table`` the folder's classes (saved in the store at once); ``ValueError`` for an edit that would
+        change what stored masks mean (a class removed or moved, two names alike), ``StoreError`` when it
+        cannot be saved. A model with fewer classes keeps predicting its own; the next fine-tune grows it."""
+        if self.layout is None or self.store is None:
+            raise RuntimeError("open a folder before editing its classes")
+        self.layout = save_edit(self.layout, self.store, table)
+        self.model.layout = self.layout
+        if self._cache is not None:
+            self._cache.num_classes = self.layout.classes.num_classes
 
     def open_folder(self, path: str | Path, store_dir: Path | None = None) -> None:
         """Open a dataset folder (layout detected); raises DataError/StoreError with a clear message."""
@@ -96,6 +114,11 @@ class Workspace(QObject):
         if self.layout is not None and self.layout.root.resolve() == layout.root.resolve():
             self.close_folder()  # the same folder again: let go of its store (and lock) first
         store = ProjectStore.for_dataset(layout.root, fallback=store_dir)
+        try:
+            layout = project_layout(layout, store)  # the classes the user made for this folder
+        except StoreError:
+            store.close()
+            raise
         pairs, skipped = layout.pairs()
         self.close_folder()
         self.layout, self.store = layout, store

@@ -92,6 +92,7 @@ class ClassesPanel(QWidget):
     visibilityChanged = Signal(int, bool)
     lockChanged = Signal(int, bool)  # class id, locked (user clicks only)
     opacityChanged = Signal(float)  # 0..1
+    editRequested = Signal()  # the user asked to add, rename or recolour classes
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -146,6 +147,10 @@ class ClassesPanel(QWidget):
         self.hide_all_button = QPushButton("Hide all", self)
         self.hide_all_button.setToolTip("Hide every class on the overlay")
         self.hide_all_button.clicked.connect(lambda: self._set_all_visible(False))
+        self.edit_button = QPushButton("Edit…", self)
+        self.edit_button.setToolTip("Add, rename and recolour this folder's classes (Ctrl+Shift+K)")
+        self.edit_button.clicked.connect(self.editRequested)
+        self.edit_button.setVisible(False)
 
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.opacity_slider.setRange(0, 100)
@@ -166,6 +171,7 @@ class ClassesPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.show_all_button)
         buttons.addWidget(self.hide_all_button)
+        buttons.addWidget(self.edit_button)
         opacity = QHBoxLayout()
         opacity.addWidget(opacity_title)
         opacity.addWidget(self.opacity_slider, 1)

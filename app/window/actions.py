@@ -113,6 +113,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["pick_class"] = _act(w, "&Pick Class…", w.open_class_picker, "C",
                            "Search the classes by name and pick the one to paint with (C or Ctrl+K)")
     a["pick_class"].setShortcuts([QKeySequence("C"), QKeySequence("Ctrl+K")])
+    a["edit_classes"] = _act(w, "&Edit Classes…", w.edit_classes, "Ctrl+Shift+K",
+                             "Add, rename and recolour this folder's classes (a folder of images, or images/ + masks/)")
     a["lock_here"] = _act(w, "&Lock Class Under Pointer", w.toggle_lock_here, "L",
                           "Lock or unlock the class under the pointer: no tool overwrites a locked class")
     a["paint_all"] = _act(w, "Paint Over &All Classes", lambda: w.set_paint_over(None), None,
@@ -157,6 +159,7 @@ def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
         paint.addAction(a[k])
     e.addAction(a["lock_here"])
     e.addAction(a["pick_class"])
+    e.addAction(a["edit_classes"])
     e.addSeparator()
     e.addAction(w.files.find_action)
     v = mb.addMenu("&View")

@@ -104,6 +104,32 @@ class EditingCommands:
         self.class_picker.open_at(classes.names, classes.colors, canvas.active_class(),
                                   canvas.mapToGlobal(local))
 
+    def edit_classes(self: MainWindow) -> None:
+        """Add, rename and recolour the folder's classes in a dialog; saved in the project store at once."""
+        from app.panels.class_editor import ClassEditor
+        from unet_core.store.project import StoreError
+
+        ws = self.ws
+        if not ws.classes_editable():
+            kind = ws.layout.kind if ws.layout is not None else None
+            why = ("open a folder first" if kind is None else "this window opened the folder read-only"
+                   if ws.store is not None and ws.store.read_only else f"a {kind} folder's classes are fixed by its masks' format")
+            self.status.showMessage(f"Classes cannot be edited: {why}", 6000)
+            return
+        dialog = ClassEditor(ws.classes, self)
+        if dialog.exec() != ClassEditor.DialogCode.Accepted:
+            return
+        table = dialog.result_table()
+        if table is None:
+            return
+        try:
+            ws.edit_classes(table)
+        except (ValueError, StoreError) as err:
+            self.show_problem(f"The classes were not changed: {err}")
+            return
+        self._apply_classes()
+        self.status.showMessage(f"{table.num_classes} classes saved", 4000)
+
     # -- image brightness and contrast ---------------------------------------------------------------
     def set_image_adjustment(self: MainWindow, brightness: int, contrast: int) -> None:
         """Brightness and contrast of the image layer (-100..100 each)."""

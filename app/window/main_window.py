@@ -113,6 +113,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         self.classes_panel.visibilityChanged.connect(c.set_class_visible)
         self.classes_panel.opacityChanged.connect(self._on_opacity)
         self.classes_panel.lockChanged.connect(lambda c, on: self.set_class_locked(c, on))
+        self.classes_panel.editRequested.connect(self.edit_classes)
         self.paint_over_combo.currentIndexChanged.connect(lambda _i: self._on_paint_over())
         self.class_picker.picked.connect(self.select_class)
         self.image_adjust.changed.connect(c.set_image_adjustment)
@@ -133,6 +134,8 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         for cid in self.classes_panel.locked_classes():  # locks and paint over belong to the folder
             self.classes_panel.set_class_locked(cid, False)
         self.paint_over_combo.setCurrentIndex(0)
+        self.actions_by_name["edit_classes"].setEnabled(ws.classes_editable())
+        self.classes_panel.edit_button.setVisible(ws.classes_editable())
         self._apply_classes()
         assert ws.layout is not None
         add_recent_folder(self.settings, ws.layout.root)

@@ -1,0 +1,172 @@
+"""A folder of plain images in the window: it opens, its classes are made in the app, painted and kept."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+from app.panels.class_editor import COL_NAME, ClassEditor
+from app.panels.train_form import TrainSettings
+from tests.gui.app_helpers import activate, make_window, paint_stroke, wait_for
+from unet_core.data.io import write_image
+from unet_core.store.project import ProjectStore
+
+
+def _photos(folder: Path, n: int = 4) -> Path:
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        image = rng.integers(0, 80, (120, 160, 3), dtype=np.uint8)
+        image[30:90, 40:120] += 120
+        write_image(folder / f"photo{i}.jpg", image)
+    return folder
+
+
+def _drive_editor(qtbot, steps) -> list[str]:  # type: ignore[no-untyped-def]
+    """Run ``steps(editor)`` on the class editor once it is open; it returns after the dialog closes."""
+    seen: list[str] = []
+
+    def run() -> None:
+        editor = QApplication.activeModalWidget()
+        if not isinstance(editor, ClassEditor):
+            QTimer.singleShot(50, run)
+            return
+        seen.append(steps(editor) or "")
+
+    QTimer.singleShot(50, run)
+    return seen
+
+
+def test_a_folder_of_photos_opens_gets_classes_and_keeps_them(qtbot, tmp_path: Path) -> None:
+    folder = _photos(tmp_path / "photos")
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    assert w.ws.layout.kind == "images" and len(w.ws.records) == 4
+    assert w.classes_panel.class_count() == 2 and w.actions_by_name["edit_classes"].isEnabled()
+
+    def add_sky(editor: ClassEditor) -> str:
+        ok = editor.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+        assert editor.table.rowCount() == 3
+        editor.table.item(2, COL_NAME).setText("object")  # the same name twice: refused, OK disabled
+        refused = editor.problem.text()
+        assert not ok.isEnabled()
+        editor.table.item(2, COL_NAME).setText("sky")
+        editor.set_color(2, (0, 120, 255))
+        assert ok.isEnabled()
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+        return refused
+
+    seen = _drive_editor(qtbot, add_sky)
+    assert w.classes_panel.edit_button.isVisible()
+    qtbot.mouseClick(w.classes_panel.edit_button, Qt.MouseButton.LeftButton)  # the panel's button opens it
+    assert seen and "both named 'object'" in seen[0]
+    assert w.ws.classes.names == ("background", "object", "sky")
+    assert w.classes_panel.class_count() == 3
+    store_file = w.ws.store.root / "classes.json"
+    assert store_file.is_file()
+
+    activate(qtbot, w)
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    w.select_class(2)
+    paint_stroke(qtbot, w, [(50, 50), (90, 60)])
+    w.ws.flush()
+    stem = w.ws.records[w.ws.current].stem
+    root = w.ws.store.root
+    assert sorted(p.name for p in folder.iterdir()) == [".maskloop"] + [f"photo{i}.jpg" for i in range(4)]
+    w.close()
+
+    with ProjectStore(root, read_only=True) as store:
+        mask = store.load_mask(stem)
+    assert mask is not None and (mask == 2).sum() > 50
+    again = make_window(qtbot, tmp_path / "again")
+    assert again.open_folder(folder)
+    assert again.ws.classes.names == ("background", "object", "sky") and again.classes_panel.class_count() == 3
+
+
+def test_cancelling_the_editor_changes_nothing(qtbot, tmp_path: Path) -> None:
+    folder = _photos(tmp_path / "photos", 2)
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+
+    def cancel(editor: ClassEditor) -> None:
+        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+        editor.reject()
+
+    seen = _drive_editor(qtbot, cancel)
+    w.actions_by_name["edit_classes"].trigger()  # the menu's action (Ctrl+Shift+K)
+    assert seen and w.ws.classes.num_classes == 2 and not (w.ws.store.root / "classes.json").exists()
+
+
+def test_a_carvana_folder_keeps_its_classes(qtbot, tmp_path: Path, carvana_dir: Path) -> None:
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(shutil.copytree(carvana_dir, tmp_path / "carvana"))  # the session's folder stays bare
+    assert not w.actions_by_name["edit_classes"].isEnabled() and not w.classes_panel.edit_button.isVisible()
+    w.edit_classes()  # from a shortcut or a stale menu: a message, no dialog
+    assert "fixed" in w.status.currentMessage()
+
+
+@pytest.mark.slow
+def test_from_photos_to_a_first_model_and_a_class_added_after_it(qtbot, tmp_path: Path) -> None:
+    """Paint a few photos with classes made in the app, train the first model with one click, then add a
+    class: the next fine-tune grows the model instead of asking for a restart."""
+    folder = _photos(tmp_path / "photos", 6)
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    w.train_ctl.refresh_availability()
+    assert not w.training.train_button.isEnabled()  # nothing painted yet
+
+    def rename(editor: ClassEditor) -> None:
+        editor.table.item(1, COL_NAME).setText("box")
+        qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+
+    _drive_editor(qtbot, rename)
+    w.edit_classes()
+    activate(qtbot, w)
+    for row in range(len(w.ws.records)):
+        w.show_row(row)
+        wait_for(qtbot, lambda row=row: w.ws.current == row and w.ws.loaded is not None)
+        w.select_class(1)
+        paint_stroke(qtbot, w, [(50, 45), (110, 45), (110, 75), (50, 75)])
+    w.ws.flush()
+    w.train_ctl.refresh_availability()
+    assert w.training.train_button.isEnabled()
+    w.train_ctl.choice_use_new = True
+    w.training.forms["scratch"].set_values(TrainSettings("scratch", None, 2, None, 3e-3, "cpu", 0.0, "unet-tiny"))
+    qtbot.mouseClick(w.training.train_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(w.train_ctl.runFinished, timeout=120000):
+        pass
+    wait_for(qtbot, lambda: w.ws.model.predictor is not None)
+    assert w.ws.model.meta.classes.names == ("background", "box")
+
+    def add_lid(editor: ClassEditor) -> None:
+        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+        editor.table.item(2, COL_NAME).setText("lid")
+        qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+
+    _drive_editor(qtbot, add_lid)
+    w.edit_classes()
+    assert w.ws.classes.names == ("background", "box", "lid") and w.classes_panel.class_count() == 3
+    activate(qtbot, w)
+    for row in range(len(w.ws.records)):
+        w.show_row(row)
+        wait_for(qtbot, lambda row=row: w.ws.current == row and w.ws.loaded is not None)
+        w.select_class(2)
+        paint_stroke(qtbot, w, [(60, 35), (100, 35)])
+    w.ws.flush()
+    w.train_ctl.refresh_availability()
+    assert w.training.finetune_button.isEnabled()
+    w.training.forms["finetune"].set_values(TrainSettings("finetune", None, 2, None, 3e-4, "cpu", 0.0, "unet-tiny"))
+    old = w.ws.model.version
+    qtbot.mouseClick(w.training.finetune_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(w.train_ctl.runFinished, timeout=120000) as blocker:
+        pass
+    assert blocker.args[0].epochs == 2
+    wait_for(qtbot, lambda: w.ws.model.version != old and w.ws.model.predictor is not None)
+    assert w.ws.model.meta.classes.names == ("background", "box", "lid")
+    assert w.ws.model.meta.arch.num_classes == 3
+    w.close()

@@ -1,4 +1,4 @@
-"""The ``unet-core`` command line (design.md 3.1): sample, train, predict, evaluate, info."""
+"""The ``unet-core`` command line (design.md 3.1): sample, train, predict, evaluate, info, export."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from unet_core import __version__
 from unet_core.devices import DEVICE_CHOICES
 from unet_core.errors import MaskloopError
+from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT
 from unet_core.limits import MAX_INPUT_SIDE, MAX_SCALE, MIN_SCALE
 from unet_core.training.recipes import RECIPES
 
@@ -135,6 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="show a checkpoint's architecture, classes and training summary")
     i.add_argument("model", metavar="MODEL")
     i.add_argument("--json", action="store_true")
+
+    x = sub.add_parser("export", help="write a folder's corrections and/or predictions in another tool's format")
+    x.add_argument("--data", required=True, metavar="DIR", help="the dataset folder (its project store is read, "
+                                                                "nothing in it is written)")
+    x.add_argument("--out", required=True, metavar="DIR", help="the folder to write into (created if missing)")
+    x.add_argument("--format", required=True, choices=EXPORT_FORMATS,
+                   help="native: the dataset's own folders and encoding; index: <stem>.png of class ids; color: "
+                        "<stem>.png in class colours; voc: SegmentationClass/<stem>.png palette PNGs (255 void); "
+                        "coco: annotations.json with run-length masks; kaggle-csv: masks.csv (img,rle_mask; two "
+                        "classes only)")
+    x.add_argument("--what", choices=EXPORT_WHAT, default="corrections",
+                   help="corrections (default), predictions of the current model, or all (a correction where "
+                        "there is one, else the prediction)")
     return p
 
 
@@ -142,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 bad input, 2 usage, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     try:
-        from unet_core.cli import commands  # heavy imports (torch) only after parsing
+        from unet_core.cli import commands, project_commands  # heavy imports (torch) only after parsing
 
         handler = {
             "sample": commands.cmd_sample,
@@ -150,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "predict": commands.cmd_predict,
             "evaluate": commands.cmd_evaluate,
             "info": commands.cmd_info,
+            "export": project_commands.cmd_export,
         }[args.command]
         return int(handler(args) or 0)
     except MaskloopError as err:

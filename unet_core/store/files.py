@@ -135,6 +135,16 @@ def fallback_store_dir(dataset_dir: Path) -> Path:
     return user_data_dir() / "stores" / f"{name or 'dataset'}-{digest}"
 
 
+def existing_store_root(dataset_dir: Path, marker: str) -> Path | None:
+    """The store folder of a dataset that already holds ``marker`` (its state file): ``<dataset_dir>/.maskloop``,
+    else the per-user one; ``None`` when neither does. Creates nothing (for commands that only read)."""
+    dataset = Path(dataset_dir).expanduser().absolute()
+    for root in (dataset / STORE_DIRNAME, fallback_store_dir(dataset)):
+        if (root / marker).is_file():
+            return root
+    return None
+
+
 def store_root_for(dataset_dir: Path) -> Path:
     """Where a dataset's project store lives: ``<dataset_dir>/.maskloop`` if writable, else per user."""
     dataset = Path(dataset_dir).expanduser().absolute()

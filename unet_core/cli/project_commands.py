@@ -1,0 +1,33 @@
+"""``unet-core export``: a folder's project store (corrections, predictions) written in another format."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from unet_core.errors import DataError
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``unet-core export --data DIR --out DIR --format F [--what W]``: read-only on the dataset and its store."""
+    from unet_core.data.layouts import detect_layout
+    from unet_core.formats.export import export_masks
+    from unet_core.loop.classes import project_layout
+    from unet_core.store.files import STORE_DIRNAME, existing_store_root
+    from unet_core.store.project import ProjectStore
+
+    layout = detect_layout(args.data)
+    root = existing_store_root(layout.root, ProjectStore.STATE_DB_NAME)
+    if root is None:
+        raise DataError(f"no project store ({STORE_DIRNAME}/): nothing was corrected or predicted in this folder yet",
+                        layout.root)
+    with ProjectStore(root, layout.root, read_only=True) as store:  # the app may have the folder open
+        layout = project_layout(layout, store)
+        result = export_masks(layout, store, Path(args.out), args.format, args.what)
+    where = result.files[0] if len(result.files) == 1 and args.format in ("coco", "kaggle-csv") else Path(args.out)
+    print(f"exported {result.count} mask(s) ({args.what}) as {args.format} to {where}", file=sys.stderr)
+    return 0
+
+
+__all__ = ["cmd_export"]

@@ -1,0 +1,187 @@
+"""Explicit export of a folder's corrections and/or predictions, in its own format or another tool's."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from unet_core.data.classes import ClassTable
+from unet_core.data.io import MaskFormat, encode_mask, encode_png
+from unet_core.data.layouts import DatasetLayout
+from unet_core.data.originals import originals_among
+from unet_core.errors import DataError
+from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT
+from unet_core.fsutil import atomic_write_bytes, atomic_write_json
+from unet_core.store.project import ProjectStore
+
+VOID = 255
+"""Pascal VOC's "void" index (object borders, unknown pixels); it has VOC's colour in exported palettes."""
+VOID_COLOR = (224, 224, 192)
+COCO_FILE = "annotations.json"
+KAGGLE_FILE = "masks.csv"
+_NATIVE = {  # mask folder (relative to the export folder), file name, encoding
+    "carvana": ("train_masks", "{stem}_mask.gif", MaskFormat.CARVANA_GIF),
+    "carla": ("CameraMask", "{stem}.png", MaskFormat.RED_CHANNEL),
+    "carla_lyft": ("CameraSeg", "{stem}.png", MaskFormat.RED_CHANNEL),
+    "generic": ("masks", "{stem}.png", MaskFormat.INDEX_PNG),
+    "images": ("masks", "{stem}.png", MaskFormat.INDEX_PNG),
+}
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: ``count`` masks into ``files`` (one per mask, or one file for all)."""
+
+    count: int
+    files: list[Path]
+
+
+def encode_voc(mask: np.ndarray, classes: ClassTable) -> bytes:
+    """A Pascal VOC mask: a palette PNG whose indices are the class ids, coloured with the class table, and
+    index 255 (void) in VOC's colour."""
+    palette = classes.palette()
+    palette[VOID] = VOID_COLOR
+    im = Image.fromarray(np.ascontiguousarray(mask))
+    im.putpalette(palette.tobytes())
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", compress_level=3)
+    return buf.getvalue()
+
+
+def encode_color(mask: np.ndarray, classes: ClassTable) -> bytes:
+    """An RGB PNG in which each pixel has its class's colour (for looking at, not for reading back ids)."""
+    return encode_png(classes.lut()[np.minimum(mask, classes.num_classes - 1)])
+
+
+def chosen_masks(store: ProjectStore, stems: Sequence[str], what: str) -> list[tuple[str, Callable[[], np.ndarray | None]]]:
+    """(stem, a loader of its mask) for those of ``stems`` that have one, in order: their corrections, the
+    current model's cached predictions, or ``all`` (a correction where there is one, else the prediction).
+    ``DataError`` when predictions are asked for and there is no model (said before anything is read)."""
+    if what not in EXPORT_WHAT:
+        raise ValueError(f"--what must be one of {', '.join(EXPORT_WHAT)}, got {what!r}")
+    version = store.current_model()
+    corrected = set(store.corrected_stems()) if what != "predictions" else set()
+    if what != "corrections" and version is None:
+        raise DataError("no model in the project store, so no predictions to export: train or open one first",
+                        store.root)
+
+    def correction(stem: str) -> np.ndarray | None:
+        return store.load_mask(stem)
+
+    def prediction(stem: str) -> np.ndarray | None:
+        assert version is not None
+        cached = store.load_prediction(stem, version.id)
+        return cached[0] if cached is not None else None
+
+    chosen: list[tuple[str, Callable[[], np.ndarray | None]]] = []
+    for stem in stems:
+        if stem in corrected:
+            chosen.append((stem, lambda s=stem: correction(s)))
+        elif what != "corrections" and version is not None and store.has_prediction(stem, version.id):
+            chosen.append((stem, lambda s=stem: prediction(s)))
+    return chosen
+
+
+def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str, what: str = "corrections",
+                 classes: ClassTable | None = None, replace_originals: bool = False,
+                 progress: Callable[[int], None] | None = None) -> ExportResult:
+    """Write the chosen masks (:func:`chosen_masks`) of ``layout``'s images into the folder ``out``.
+
+    ``native``: the dataset's own folder structure and encoding (``train_masks/<stem>_mask.gif`` for
+    Carvana, ``CameraMask/<stem>.png`` for CARLA, ``masks/<stem>.png`` otherwise); ``index``: ``<stem>.png``
+    of class ids; ``color``: ``<stem>.png`` in the class colours; ``voc``: ``SegmentationClass/<stem>.png``,
+    palette PNGs (255 = void); ``coco``: one ``annotations.json`` (run-length masks); ``kaggle-csv``: one
+    ``masks.csv`` (``img,rle_mask``, Kaggle's run-length encoding of class 1; two-class folders only).
+    Every file is written atomically. ``DataError`` for an export into the store, or one that would replace a
+    dataset's own files unless ``replace_originals`` (the caller asked the user and backed them up).
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    classes = classes or layout.classes
+    if fmt == "kaggle-csv" and classes.num_classes != 2:
+        raise DataError(f"kaggle-csv holds one foreground class; this folder has {classes.num_classes} classes "
+                        "(use coco, voc or index)", layout.root)
+    out = Path(out).expanduser().absolute()
+    if out.resolve() == store.root.resolve() or store.root.resolve() in out.resolve().parents:
+        raise DataError("cannot export into the project store itself; pick another folder", out)
+    pairs, _ = layout.pairs()
+    names = {p.stem: p.image.name for p in pairs}
+    chosen = chosen_masks(store, [p.stem for p in pairs], what)
+    targets = export_targets(layout, out, fmt, [stem for stem, _ in chosen])
+    if not replace_originals:
+        originals = originals_among(targets.values())
+        if originals:
+            raise DataError(f"the export would replace {len(originals)} of the dataset's own files (e.g. "
+                            f"{originals[0].name}): export to another folder", out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create the export folder ({exc.strerror or exc})", out) from None
+    masks = ((stem, mask) for stem, load in chosen if (mask := load()) is not None)  # gone meanwhile: left out
+    if fmt in ("coco", "kaggle-csv"):
+        collected = [(names[stem], mask) for stem, mask in masks]
+        target = out / (COCO_FILE if fmt == "coco" else KAGGLE_FILE)
+        if fmt == "coco":
+            from unet_core.formats.coco import coco_document
+
+            atomic_write_json(target, coco_document(collected, classes))
+        else:
+            atomic_write_bytes(target, kaggle_csv(collected))
+        return ExportResult(len(collected), [target])
+    written: list[Path] = []
+    encode = _encoder(layout, fmt, classes)
+    for stem, mask in masks:
+        path = targets[stem]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, encode(mask))
+        written.append(path)
+        if progress is not None:
+            progress(len(written))
+    return ExportResult(len(written), written)
+
+
+def export_targets(layout: DatasetLayout, out: Path, fmt: str, stems: Sequence[str]) -> dict[str, Path]:
+    """Where each stem's mask goes (one-file formats: every stem to that file)."""
+    if fmt == "coco":
+        return {s: out / COCO_FILE for s in stems}
+    if fmt == "kaggle-csv":
+        return {s: out / KAGGLE_FILE for s in stems}
+    if fmt == "native":
+        folder, pattern, _ = _NATIVE[layout.kind]
+        return {s: out / folder / pattern.format(stem=s) for s in stems}
+    if fmt == "voc":
+        return {s: out / "SegmentationClass" / f"{s}.png" for s in stems}
+    return {s: out / f"{s}.png" for s in stems}
+
+
+def _encoder(layout: DatasetLayout, fmt: str, classes: ClassTable) -> Callable[[np.ndarray], bytes]:
+    if fmt == "native":
+        encoding = _NATIVE[layout.kind][2]
+        return lambda m: encode_mask(m, encoding, classes if encoding is MaskFormat.INDEX_PNG else None)
+    if fmt == "voc":
+        return lambda m: encode_voc(m, classes)
+    if fmt == "color":
+        return lambda m: encode_color(m, classes)
+    return lambda m: encode_mask(m, MaskFormat.INDEX_PNG)  # index: an 8-bit grey PNG of the ids
+
+
+def kaggle_csv(items: Sequence[tuple[str, np.ndarray]]) -> bytes:
+    """Kaggle's submission CSV: ``img,rle_mask`` rows, the run-length encoding of class 1 per image."""
+    from unet_core.formats.rle import rle_encode
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["img", "rle_mask"])
+    for name, mask in items:
+        writer.writerow([name, rle_encode(mask == 1)])
+    return buf.getvalue().encode("utf-8")
+
+
+__all__ = ["COCO_FILE", "EXPORT_FORMATS", "EXPORT_WHAT", "KAGGLE_FILE", "VOID", "ExportResult", "chosen_masks",
+           "encode_color", "encode_voc", "export_masks", "export_targets", "kaggle_csv"]

@@ -56,8 +56,9 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["open"] = _act(w, "&Open Folder…", w.choose_folder, QKeySequence.StandardKey.Open, "Open a dataset folder", "open")
     a["open_model"] = _act(w, "Open &Model…", w.choose_model, "Ctrl+M", "Load a .safetensors checkpoint")
     a["save_model"] = _act(w, "&Save Model As…", w.save_model_as, "Ctrl+Shift+S", "Copy the active model to a file")
-    a["export"] = _act(w, "&Export Corrections…", w.export_corrections, "Ctrl+E",
-                       "Write the corrected masks in the dataset's own format to a folder")
+    a["export"] = _act(w, "&Export Masks…", w.choose_export, "Ctrl+E",
+                       "Write the corrections and/or predictions to a folder: the dataset's own format, index or "
+                       "colour PNGs, Pascal VOC, COCO or Kaggle CSV")
     a["quit"] = _act(w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
     undo = w.undo_group.createUndoAction(w, "&Undo")
     undo.setShortcut(QKeySequence("Ctrl+Z"))

@@ -100,45 +100,68 @@ class WindowCommands:
             return
         self.status.showMessage(f"Saved {self.ws.model.version} to {path}", 6000)
 
-    def export_corrections(self: MainWindow) -> None:
+    def choose_export(self: MainWindow) -> None:
+        """File › Export Masks: a folder, a format and which masks; the writing runs in the background."""
+        from app.window.export_dialog import ExportDialog
+
         ws = self.ws
         if ws.store is None or ws.layout is None:
             return
-        out = QFileDialog.getExistingDirectory(self, "Export corrected masks to…")
-        if not out:
+        last = self.settings
+        dialog = ExportDialog(str(last.value("export/folder", "")), str(last.value("export/format", "native")),
+                              str(last.value("export/what", "corrections")), self)
+        if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
-        self.export_to(Path(out))
+        out, fmt, what = dialog.choice()
+        for key, value in (("folder", str(out)), ("format", fmt), ("what", what)):
+            last.setValue(f"export/{key}", value)
+        self.export_to(out, fmt, what)
 
-    def export_to(self: MainWindow, out: Path) -> int:
-        """Write every correction in the dataset's native mask format into ``out`` (explicit).
+    def export_to(self: MainWindow, out: Path, fmt: str = "native", what: str = "corrections") -> bool:
+        """Export the chosen masks to ``out`` in ``fmt`` (explicit; :func:`unet_core.formats.export.export_masks`)
+        on a background thread; :attr:`exportFinished` carries the count (-1: nothing was written). Returns
+        whether it started.
 
-        Original files of a dataset (e.g. its own mask folder) are replaced only after the user
-        confirms a question naming how many, and only after they are copied into the project store.
+        Original files of a dataset (a native export into the dataset's own folder) are replaced only after the
+        user confirms a question naming how many, and only after they are copied into the project store.
         """
-        from unet_core.cli.commands import NATIVE_MASKS
-        from unet_core.data.io import write_mask
         from unet_core.data.originals import backup_files, originals_among
+        from unet_core.formats.export import chosen_masks, export_masks, export_targets
 
         ws = self.ws
         assert ws.store is not None and ws.layout is not None
         ws.flush()
-        fmt, pattern = NATIVE_MASKS.get(ws.layout.kind, NATIVE_MASKS["generic"])
-        classes = ws.classes
+        store, layout, classes = ws.store, ws.layout, ws.classes
         try:
-            originals = originals_among(out / pattern.format(stem=s) for s in ws.store.corrected_stems())
-            if originals and not self.confirm_replace_originals(len(originals), out):
-                self.status.showMessage("Export cancelled: nothing was written", 8000)
-                return 0
-            if originals:
-                backup = backup_files(originals, ws.store.root)
-                self.status.showMessage(f"Backed up {len(originals)} original(s) to {backup}", 8000)
-            n = ws.store.export_masks(out, lambda p, m: write_mask(p, m, fmt, classes),
-                                      lambda stem: pattern.format(stem=stem))
-        except (MaskloopError, OSError) as err:
+            stems = [stem for stem, _ in chosen_masks(store, [r.stem for r in ws.records], what)]
+            originals = originals_among(export_targets(layout, Path(out), fmt, stems).values())
+        except (MaskloopError, OSError, ValueError) as err:
             self.show_problem(f"Export failed: {err}")
-            return 0
-        self.status.showMessage(f"Exported {n} corrected mask(s) to {out}", 8000)
-        return n
+            self.exportFinished.emit(-1)
+            return False
+        if originals and not self.confirm_replace_originals(len(originals), Path(out)):
+            self.status.showMessage("Export cancelled: nothing was written", 8000)
+            self.exportFinished.emit(-1)
+            return False
+        self.status.showMessage(f"Exporting {len(stems)} mask(s) to {out}…")
+
+        def work() -> tuple[int, Path | None]:
+            backup = backup_files(originals, store.root) if originals else None
+            result = export_masks(layout, store, Path(out), fmt, what, classes, replace_originals=bool(originals))
+            return result.count, backup
+
+        def done(result: tuple[int, Path | None]) -> None:
+            count, backup = result
+            kept = f"; the {len(originals)} original(s) replaced are backed up in {backup}" if backup else ""
+            self.status.showMessage(f"Exported {count} mask(s) ({what}, {fmt}) to {out}{kept}", 10000)
+            self.exportFinished.emit(count)
+
+        def failed(message: str) -> None:
+            self.show_problem(f"Export failed: {message}")
+            self.exportFinished.emit(-1)
+
+        ws.run_in_background(work, done, failed)
+        return True
 
     def confirm_replace_originals(self: MainWindow, count: int, folder: Path) -> bool:
         """Ask before an export replaces ``count`` original files in ``folder``; the default is No."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -31,6 +31,8 @@ PROBABILITY_TOOLS = frozenset({"wand", "snap", "region"})  # the smart tools tha
 
 class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
     """Maskloop's window: file list | canvas | classes + training."""
+
+    exportFinished = Signal(int)  # masks written by File › Export Masks (-1: nothing was written)
 
     def __init__(self, settings: QSettings) -> None:
         super().__init__()

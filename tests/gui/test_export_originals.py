@@ -1,4 +1,4 @@
-"""Export Corrections into a dataset's own mask folder asks first, and backs the originals up before replacing."""
+"""Export Masks into a dataset's own folders asks first and backs the originals up before replacing; the dialog."""
 
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ def test_export_into_the_dataset_mask_folder_asks_and_no_writes_nothing(qtbot, t
     before = tree_hashes(data)
     asked: list[int] = []
     w.confirm_replace_originals = lambda count, folder: asked.append(count) or False
-    assert w.export_to(data / "train_masks") == 0
-    assert asked == [1]
+    with qtbot.waitSignal(w.exportFinished) as finished:
+        assert not w.export_to(data)  # native: into data/train_masks/, the dataset's own masks
+    assert finished.args == [-1] and asked == [1]
     assert tree_hashes(data) == before
     assert "nothing was written" in w.status.currentMessage()
 
@@ -39,7 +40,9 @@ def test_export_into_the_dataset_mask_folder_after_yes_keeps_a_backup(qtbot, tmp
     stem = w.ws.store.corrected_stems()[0]
     original = (data / "train_masks" / f"{stem}_mask.gif").read_bytes()
     w.confirm_replace_originals = lambda count, folder: True
-    assert w.export_to(data / "train_masks") == 1
+    with qtbot.waitSignal(w.exportFinished, timeout=10000) as finished:
+        assert w.export_to(data)
+    assert finished.args == [1] and "backed up" in w.status.currentMessage()
     backup = list((w.ws.store.root / "originals-backup").glob(f"*/train_masks/{stem}_mask.gif"))
     assert len(backup) == 1 and backup[0].read_bytes() == original
     assert (data / "train_masks" / f"{stem}_mask.gif").read_bytes() != original
@@ -48,5 +51,38 @@ def test_export_into_the_dataset_mask_folder_after_yes_keeps_a_backup(qtbot, tmp
 def test_export_elsewhere_does_not_ask(qtbot, tmp_path: Path, carvana_dir: Path) -> None:
     w, _ = _window_with_a_correction(qtbot, tmp_path, carvana_dir)
     w.confirm_replace_originals = lambda count, folder: (_ for _ in ()).throw(AssertionError("asked"))
-    assert w.export_to(tmp_path / "exported") == 1
-    assert w.export_to(tmp_path / "exported") == 1  # a second export replaces our own earlier files freely
+    for _ in range(2):  # a second export replaces our own earlier files freely
+        with qtbot.waitSignal(w.exportFinished, timeout=10000) as finished:
+            assert w.export_to(tmp_path / "exported")
+        assert finished.args == [1]
+    assert len(list((tmp_path / "exported" / "train_masks").glob("*_mask.gif"))) == 1
+
+
+def test_the_export_dialog_writes_the_chosen_format_and_remembers_it(qtbot, tmp_path: Path, carvana_dir: Path) -> None:
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    from app.window.export_dialog import ExportDialog
+    from unet_core.formats.coco import read_coco
+
+    w, _ = _window_with_a_correction(qtbot, tmp_path, carvana_dir)
+    target = tmp_path / "for_coco"
+
+    def fill() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, ExportDialog):
+            QTimer.singleShot(50, fill)
+            return
+        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        assert not ok.isEnabled()  # no folder yet
+        dialog.folder.setText(str(target))
+        dialog.format.setCurrentIndex(dialog.format.findData("coco"))
+        assert "annotations.json" in dialog.hint.text()
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(50, fill)
+    with qtbot.waitSignal(w.exportFinished, timeout=10000) as finished:
+        w.actions_by_name["export"].trigger()
+    assert finished.args == [1]
+    assert len(read_coco(target / "annotations.json")["annotations"]) >= 1
+    assert w.settings.value("export/format") == "coco" and w.settings.value("export/folder") == str(target)

@@ -1,0 +1,96 @@
+"""ExportDialog: where, in which format and which masks File › Export Masks writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT
+
+FORMAT_LABELS = {
+    "native": ("The dataset's own format", "Its own folders and encoding: train_masks/*_mask.gif (Carvana), "
+               "CameraMask/*.png (CARLA), masks/*.png (others)"),
+    "index": ("Index PNG", "<image>.png: one grey PNG per image whose pixel values are the class ids"),
+    "color": ("Colour PNG", "<image>.png in the class colours, to look at (ids are not kept)"),
+    "voc": ("Pascal VOC", "SegmentationClass/<image>.png: palette PNGs of class ids (255 = void)"),
+    "coco": ("COCO JSON", "annotations.json: one run-length mask per class and image, categories by name"),
+    "kaggle-csv": ("Kaggle run-length CSV", "masks.csv (img,rle_mask): Carvana's submission format; two classes only"),
+}
+WHAT_LABELS = {
+    "corrections": "Corrections",
+    "predictions": "Predictions of the current model",
+    "all": "Corrections, else predictions",
+}
+
+
+class ExportDialog(QDialog):
+    """The export's folder (typed or browsed), format and masks; OK stays disabled until a folder is given."""
+
+    def __init__(self, folder: str = "", fmt: str = "native", what: str = "corrections",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export Masks")
+        self.folder = QLineEdit(folder)
+        self.folder.setPlaceholderText("Folder to write into (created if missing)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.format = QComboBox()
+        for key in EXPORT_FORMATS:
+            label, tip = FORMAT_LABELS[key]
+            self.format.addItem(label, key)
+            self.format.setItemData(self.format.count() - 1, tip, 3)  # Qt.ToolTipRole
+        self.what = QComboBox()
+        for key in EXPORT_WHAT:
+            self.what.addItem(WHAT_LABELS[key], key)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Folder", row)
+        form.addRow("Format", self.format)
+        form.addRow("Masks", self.what)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.buttons)
+        self.format.setCurrentIndex(max(0, self.format.findData(fmt)))
+        self.what.setCurrentIndex(max(0, self.what.findData(what)))
+        self.format.currentIndexChanged.connect(self._update)
+        self.folder.textChanged.connect(self._update)
+        self.resize(560, 0)
+        self._update()
+
+    def choice(self) -> tuple[Path, str, str]:
+        """(folder, format, which masks) as chosen."""
+        return Path(self.folder.text().strip()).expanduser(), str(self.format.currentData()), str(self.what.currentData())
+
+    def _browse(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Export masks to…", self.folder.text())
+        if chosen:
+            self.folder.setText(chosen)
+
+    def _update(self) -> None:
+        self.hint.setText(FORMAT_LABELS[str(self.format.currentData())][1])
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.folder.text().strip()))
+
+
+__all__ = ["FORMAT_LABELS", "WHAT_LABELS", "ExportDialog"]

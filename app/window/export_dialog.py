@@ -27,6 +27,7 @@ FORMAT_LABELS = {
     "color": ("Colour PNG", "<image>.png in the class colours, to look at (ids are not kept)"),
     "voc": ("Pascal VOC", "SegmentationClass/<image>.png: palette PNGs of class ids (255 = void)"),
     "coco": ("COCO JSON", "annotations.json: one run-length mask per class and image, categories by name"),
+    "labelme": ("labelme JSON", "<image>.json: the classes' regions as polygons; put the files beside the images"),
     "kaggle-csv": ("Kaggle run-length CSV", "masks.csv (img,rle_mask): Carvana's submission format; two classes only"),
 }
 WHAT_LABELS = {

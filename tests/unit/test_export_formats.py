@@ -19,6 +19,7 @@ from unet_core.errors import DataError
 from unet_core.formats import EXPORT_FORMATS
 from unet_core.formats.coco import coco_document, coco_masks, read_coco
 from unet_core.formats.export import VOID, VOID_COLOR, export_masks
+from unet_core.formats.labelme import labelme_document, labelme_labels, labelme_mask, read_labelme
 from unet_core.formats.rle import rle_decode, rle_encode
 from unet_core.sample.writer import write_sample
 from unet_core.store.project import ProjectStore
@@ -71,6 +72,32 @@ def test_coco_run_lengths_and_polygons_read_back() -> None:
         coco_masks(polygon, THREE)
 
 
+def test_labelme_polygons_redraw_masks_exactly_holes_and_specks_included() -> None:
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        mask = _blobs(seed=seed)
+        mask[rng.random(mask.shape) < 0.03] = rng.integers(0, 3)  # one-pixel specks and notches
+        mask[20:30, 20:30], mask[23:27, 23:27], mask[24:26, 24:26] = 1, 0, 2  # a ring around a hole around a blob
+        doc = json.loads(json.dumps(labelme_document("x.png", mask, THREE)))
+        assert all(s["shape_type"] == "polygon" for s in doc["shapes"])
+        assert np.array_equal(labelme_mask(doc, THREE), mask), seed
+    assert labelme_labels(doc) == [n for n in ("car", "wheel") if n in {s["label"] for s in doc["shapes"]}]
+
+
+def test_labelme_files_from_elsewhere_read_with_their_shapes() -> None:
+    doc = {"imageHeight": 20, "imageWidth": 30, "shapes": [
+        {"label": "Car", "shape_type": "rectangle", "points": [[2, 2], [12, 8]]},
+        {"label": "wheel", "shape_type": "circle", "points": [[20, 10], [23, 10]]},
+        {"label": "_background_", "shape_type": "polygon", "points": [[4, 4], [6, 4], [6, 6], [4, 6]]},
+        {"label": "car", "shape_type": "point", "points": [[1, 1]]}]}
+    mask = labelme_mask(doc, THREE)
+    assert mask[3, 3] == 1 and mask[5, 5] == 0 and mask[10, 20] == 2 and mask[1, 1] == 0
+    assert labelme_labels(doc) == ["Car", "wheel"]
+    doc["shapes"].append({"label": "bus", "points": [[0, 0], [3, 0], [3, 3]]})
+    with pytest.raises(ValueError, match="'bus' is not a class"):
+        labelme_mask(doc, THREE)
+
+
 def _project(tmp_path: Path, kind: str = "carvana", count: int = 4) -> tuple[Path, dict[str, np.ndarray]]:
     root = write_sample(tmp_path / kind, kind, count=count, seed=1, size_hw=(48, 64))
     layout = detect_layout(root)
@@ -96,6 +123,12 @@ def test_every_format_reads_back_the_corrections(tmp_path: Path, fmt: str) -> No
     if fmt == "coco":
         back = coco_masks(read_coco(out / "annotations.json"), layout.classes)
         assert {names[s]: m.tolist() for s, m in corrected.items()} == {k: v.tolist() for k, v in back.items()}
+        return
+    if fmt == "labelme":
+        for stem, mask in corrected.items():
+            doc = read_labelme(out / f"{stem}.json")
+            assert doc["imagePath"] == names[stem] and (doc["imageHeight"], doc["imageWidth"]) == mask.shape
+            assert np.array_equal(labelme_mask(doc, layout.classes), mask)
         return
     if fmt == "kaggle-csv":
         rows = list(csv.DictReader((out / "masks.csv").open()))

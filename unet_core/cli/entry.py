@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--format", required=True, choices=EXPORT_FORMATS,
                    help="native: the dataset's own folders and encoding; index: <stem>.png of class ids; color: "
                         "<stem>.png in class colours; voc: SegmentationClass/<stem>.png palette PNGs (255 void); "
-                        "coco: annotations.json with run-length masks; kaggle-csv: masks.csv (img,rle_mask; two "
+                        "coco: annotations.json with run-length masks; labelme: <stem>.json polygons; kaggle-csv: masks.csv (img,rle_mask; two "
                         "classes only)")
     x.add_argument("--what", choices=EXPORT_WHAT, default="corrections",
                    help="corrections (default), predictions of the current model, or all (a correction where "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +97,8 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
     ``native``: the dataset's own folder structure and encoding (``train_masks/<stem>_mask.gif`` for
     Carvana, ``CameraMask/<stem>.png`` for CARLA, ``masks/<stem>.png`` otherwise); ``index``: ``<stem>.png``
     of class ids; ``color``: ``<stem>.png`` in the class colours; ``voc``: ``SegmentationClass/<stem>.png``,
-    palette PNGs (255 = void); ``coco``: one ``annotations.json`` (run-length masks); ``kaggle-csv``: one
+    palette PNGs (255 = void); ``coco``: one ``annotations.json`` (run-length masks); ``labelme``:
+    ``<stem>.json`` polygons that name the image (put them beside the images); ``kaggle-csv``: one
     ``masks.csv`` (``img,rle_mask``, Kaggle's run-length encoding of class 1; two-class folders only).
     Every file is written atomically. ``DataError`` for an export into the store, or one that would replace a
     dataset's own files unless ``replace_originals`` (the caller asked the user and backed them up).
@@ -135,11 +137,11 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
             atomic_write_bytes(target, kaggle_csv(collected))
         return ExportResult(len(collected), [target])
     written: list[Path] = []
-    encode = _encoder(layout, fmt, classes)
+    encode = _encoder(layout, fmt, classes, names)
     for stem, mask in masks:
         path = targets[stem]
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, encode(mask))
+        atomic_write_bytes(path, encode(stem, mask))
         written.append(path)
         if progress is not None:
             progress(len(written))
@@ -157,18 +159,26 @@ def export_targets(layout: DatasetLayout, out: Path, fmt: str, stems: Sequence[s
         return {s: out / folder / pattern.format(stem=s) for s in stems}
     if fmt == "voc":
         return {s: out / "SegmentationClass" / f"{s}.png" for s in stems}
+    if fmt == "labelme":
+        return {s: out / f"{s}.json" for s in stems}
     return {s: out / f"{s}.png" for s in stems}
 
 
-def _encoder(layout: DatasetLayout, fmt: str, classes: ClassTable) -> Callable[[np.ndarray], bytes]:
+def _encoder(layout: DatasetLayout, fmt: str, classes: ClassTable,
+             names: dict[str, str]) -> Callable[[str, np.ndarray], bytes]:
+    """(stem, mask) -> the file's bytes, for the formats written one file per image."""
     if fmt == "native":
         encoding = _NATIVE[layout.kind][2]
-        return lambda m: encode_mask(m, encoding, classes if encoding is MaskFormat.INDEX_PNG else None)
+        return lambda _s, m: encode_mask(m, encoding, classes if encoding is MaskFormat.INDEX_PNG else None)
     if fmt == "voc":
-        return lambda m: encode_voc(m, classes)
+        return lambda _s, m: encode_voc(m, classes)
     if fmt == "color":
-        return lambda m: encode_color(m, classes)
-    return lambda m: encode_mask(m, MaskFormat.INDEX_PNG)  # index: an 8-bit grey PNG of the ids
+        return lambda _s, m: encode_color(m, classes)
+    if fmt == "labelme":
+        from unet_core.formats.labelme import labelme_document
+
+        return lambda s, m: json.dumps(labelme_document(names[s], m, classes), indent=1).encode("utf-8")
+    return lambda _s, m: encode_mask(m, MaskFormat.INDEX_PNG)  # index: an 8-bit grey PNG of the ids
 
 
 def kaggle_csv(items: Sequence[tuple[str, np.ndarray]]) -> bytes:

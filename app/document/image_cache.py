@@ -58,8 +58,9 @@ class ImageCache:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="maskloop-prefetch", initializer=lower_priority)
 
-    def get(self, image_path: Path, mask_path: Path | None) -> LoadedImage:
-        """The decoded image (from cache, a finished/ongoing prefetch, or decoded now)."""
+    def get(self, image_path: Path, mask_path: Path | None, mask_format: MaskFormat | None = None) -> LoadedImage:
+        """The decoded image (from cache, a finished/ongoing prefetch, or decoded now); its mask in
+        ``mask_format`` (default: the folder's)."""
         with self._lock:
             hit = self._items.get(image_path)
             if hit is not None:
@@ -69,7 +70,7 @@ class ImageCache:
         if pending is not None:
             loaded = pending.result()  # usually done already; otherwise it was started ahead of us
         else:
-            loaded = load_image(image_path, mask_path, self.mask_format, self.num_classes)
+            loaded = load_image(image_path, mask_path, mask_format or self.mask_format, self.num_classes)
         self._put(image_path, loaded)
         return loaded
 
@@ -78,12 +79,12 @@ class ImageCache:
         with self._lock:
             return image_path in self._items
 
-    def prefetch(self, image_path: Path, mask_path: Path | None) -> None:
+    def prefetch(self, image_path: Path, mask_path: Path | None, mask_format: MaskFormat | None = None) -> None:
         """Start decoding in the background (errors surface later, at :meth:`get`)."""
         with self._lock:
             if image_path in self._items or image_path in self._pending:
                 return
-            fut = self._pool.submit(load_image, image_path, mask_path, self.mask_format, self.num_classes)
+            fut = self._pool.submit(load_image, image_path, mask_path, mask_format or self.mask_format, self.num_classes)
             self._pending[image_path] = fut
         fut.add_done_callback(lambda f, p=image_path: self._finish(p, f))
 

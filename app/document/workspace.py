@@ -17,6 +17,7 @@ from app.document.background import run_in_background
 from app.document.image_cache import ImageCache, LoadedImage
 from app.document.mask_writer import MaskWriter
 from unet_core.data.classes import ClassTable
+from unet_core.data.io import MaskFormat
 from unet_core.data.layouts import DatasetLayout, detect_layout
 from unet_core.data.lookalikes import ImageGroups
 from unet_core.errors import DataError
@@ -24,6 +25,7 @@ from unet_core.loop.classes import editable, project_layout, save_edit, shown_cl
 from unet_core.loop.policy import is_correction, uncorrected_status
 from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import remove_orphan_runs
+from unet_core.loop.truth import project_pairs
 from unet_core.store.project import ImageStatus, ProjectStore, StoreError
 from unet_core.store.state import DONE_STATUSES
 
@@ -119,14 +121,19 @@ class Workspace(QObject):
         except StoreError:
             store.close()
             raise
-        pairs, skipped = layout.pairs()
+        try:
+            pairs, skipped = project_pairs(layout, store)  # imported masks in place of the dataset's
+        except StoreError:
+            store.close()
+            raise
         self.close_folder()
         self.layout, self.store = layout, store
         states = store.states()
         self.records = []
         for pair in pairs:
             st = states.get(pair.stem)
-            rec = ImageRecord(stem=pair.stem, image_path=pair.image, mask_path=pair.mask)
+            rec = ImageRecord(stem=pair.stem, image_path=pair.image, mask_path=pair.mask,
+                              mask_format=pair.mask_format.value if pair.mask_format else None)
             if st is not None:
                 rec.status = st.status.value if isinstance(st.status, ImageStatus) else str(st.status)
                 rec.uncertainty, rec.error = st.uncertainty, st.error
@@ -200,7 +207,7 @@ class Workspace(QObject):
             self.save_row(self.current)
         rec = self.records[row]
         try:
-            loaded = self._cache.get(rec.image_path, rec.mask_path)
+            loaded = self._cache.get(rec.image_path, rec.mask_path, _format(rec))
         except DataError as err:
             reason = readable_reason(err, rec.image_path)
             self._mark_error(row, reason)
@@ -225,7 +232,7 @@ class Workspace(QObject):
         if row is None or self._cache is None or not (0 <= row < len(self.records)):
             return
         rec = self.records[row]
-        self._cache.prefetch(rec.image_path, rec.mask_path)
+        self._cache.prefetch(rec.image_path, rec.mask_path, _format(rec))
         self.model.request_prediction(row, urgent=False)
 
     def is_prefetched(self, row: int) -> bool:
@@ -430,6 +437,11 @@ class Workspace(QObject):
     def run_in_background(self, fn, on_done, on_error=None) -> None:  # type: ignore[no-untyped-def]
         """Convenience for collaborators (model loading, exports)."""
         run_in_background(fn, on_done, on_error or (lambda m: self.problem.emit(m)))
+
+
+def _format(rec: ImageRecord) -> MaskFormat | None:
+    """The record's own mask format (an imported mask's), or None for the folder's."""
+    return MaskFormat(rec.mask_format) if rec.mask_format else None
 
 
 def readable_reason(err: Exception, path: Path) -> str:

@@ -37,11 +37,30 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def project_view(layout: DatasetLayout) -> tuple[DatasetLayout, list, int]:
+    """The folder as its project store sees it (read-only, created by nothing): its own class table and the
+    masks imported into it in place of the dataset's; the layout as detected when it has no store."""
+    from unet_core.loop.classes import project_layout
+    from unet_core.loop.truth import project_pairs
+    from unet_core.store.files import existing_store_root
+    from unet_core.store.project import ProjectStore
+
+    root = existing_store_root(layout.root, ProjectStore.STATE_DB_NAME)
+    if root is None:
+        pairs, skipped = layout.pairs()
+        return layout, pairs, skipped
+    with ProjectStore(root, layout.root, read_only=True) as store:
+        layout = project_layout(layout, store)
+        pairs, skipped = project_pairs(layout, store)
+    return layout, pairs, skipped
+
+
 def labelled_examples(layout: DatasetLayout, command: str) -> list:
-    """The folder's image/mask pairs as training examples; none is an error naming the folder."""
+    """The folder's image/mask pairs (imported masks included) as training examples; none is an error naming
+    the folder. ``layout`` should come from :func:`project_view` (its class table)."""
     from unet_core.data.dataset import examples_from_layout
 
-    pairs, skipped = layout.pairs()
+    _, pairs, skipped = project_view(layout)
     if skipped:
         warn(command, f"{skipped} item(s) in {layout.image_dir.name}/ and {layout.mask_dir.name}/ skipped "
                       "(masks without an image, repeated names, links that cannot be followed or "
@@ -73,11 +92,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         require_resume_state(Path(args.out))
     layout = detect_layout(args.data)
+    layout = project_view(layout)[0]  # the project's own classes, if it has a store
     examples = labelled_examples(layout, "train")
     classes = layout.classes
     if args.init:
+        from unet_core.loop.classes import editable, shown_classes
+
         classes = read_metadata(args.init).classes
-        if layout.kind != "generic" and layout.classes.num_classes != classes.num_classes:
+        if editable(layout):  # the folder's own table, when it names at least the model's classes
+            classes = shown_classes(layout, classes)
+        elif layout.classes.num_classes != classes.num_classes:
             raise DataError(f"the model has {classes.num_classes} classes but this {layout.kind} folder has "
                             f"{layout.classes.num_classes}", args.init)
     groups = [e.group for e in examples]
@@ -201,7 +225,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     predictor = Predictor.from_checkpoint(args.model, device=args.device, tta=args.tta)
     layout = detect_layout(args.data)
     classes = predictor.meta.classes
-    if layout.kind != "generic" and layout.classes.num_classes != classes.num_classes:
+    if layout.kind not in ("generic", "images") and layout.classes.num_classes != classes.num_classes:
         raise DataError(f"the model predicts {classes.num_classes} classes but this {layout.kind} folder has "
                         f"{layout.classes.num_classes}", layout.root)
     examples = labelled_examples(layout, "evaluate")

@@ -1,4 +1,4 @@
-"""The ``unet-core`` command line (design.md 3.1): sample, train, predict, evaluate, info, export."""
+"""The ``unet-core`` command line (design.md 3.1): sample, train, predict, evaluate, info, export, import."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from unet_core import __version__
 from unet_core.devices import DEVICE_CHOICES
 from unet_core.errors import MaskloopError
-from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT
+from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT, IMPORT_FORMATS
 from unet_core.limits import MAX_INPUT_SIDE, MAX_SCALE, MIN_SCALE
 from unet_core.training.recipes import RECIPES
 
@@ -149,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--what", choices=EXPORT_WHAT, default="corrections",
                    help="corrections (default), predictions of the current model, or all (a correction where "
                         "there is one, else the prediction)")
+
+    m = sub.add_parser("import", help="take masks from another tool as the truth a folder's images start from")
+    m.add_argument("--data", required=True, metavar="DIR", help="the dataset folder (masks go into its project "
+                                                                "store; its own files are not written)")
+    m.add_argument("--from", dest="source", required=True, metavar="FILE_OR_DIR",
+                   help="a COCO .json, a labelme .json or folder of them, a folder of VOC palette PNGs (or one "
+                        "holding SegmentationClass/), or a Kaggle run-length .csv (img,rle_mask)")
+    m.add_argument("--format", choices=IMPORT_FORMATS, default=None,
+                   help="the source's format (default: detected from it)")
     return p
 
 
@@ -165,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "evaluate": commands.cmd_evaluate,
             "info": commands.cmd_info,
             "export": project_commands.cmd_export,
+            "import": project_commands.cmd_import,
         }[args.command]
         return int(handler(args) or 0)
     except MaskloopError as err:

@@ -1,4 +1,4 @@
-"""``unet-core export``: a folder's project store (corrections, predictions) written in another format."""
+"""``unet-core export`` and ``import``: a folder's project store to and from other tools' formats."""
 
 from __future__ import annotations
 
@@ -30,4 +30,30 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["cmd_export"]
+def cmd_import(args: argparse.Namespace) -> int:
+    """``unet-core import --data DIR --from SOURCE [--format F]``: masks from another tool into DIR's store."""
+    from unet_core.data.layouts import detect_layout
+    from unet_core.formats.importer import import_masks
+    from unet_core.loop.classes import project_layout
+    from unet_core.store.project import ProjectStore
+
+    layout = detect_layout(args.data)
+    with ProjectStore.for_dataset(layout.root) as store:
+        if store.read_only:
+            raise DataError("another window or command writes this folder's project store: close it first",
+                            store.root)
+        layout = project_layout(layout, store)
+        result, layout = import_masks(layout, store, Path(args.source), args.format)
+    for stem, why in list(result.skipped.items())[:10]:
+        print(f"unet-core import: warning: skipped {stem}: {why}", file=sys.stderr)
+    if result.unmatched:
+        shown = ", ".join(result.unmatched[:5]) + (", ..." if len(result.unmatched) > 5 else "")
+        print(f"unet-core import: warning: {len(result.unmatched)} mask(s) match no image of the folder ({shown})",
+              file=sys.stderr)
+    added = f"; classes added: {', '.join(result.added_classes)}" if result.added_classes else ""
+    print(f"imported {result.count} mask(s) into {layout.root}'s project store ({len(result.skipped)} skipped)"
+          f"{added}", file=sys.stderr)
+    return 0 if result.count else 1
+
+
+__all__ = ["cmd_export", "cmd_import"]

@@ -35,9 +35,9 @@ class Example:
 
 
 def examples_from_layout(layout: DatasetLayout, pairs: Sequence[Pair]) -> list[Example]:
-    """Examples for the ``pairs`` that have a mask, in the layout's mask format."""
+    """Examples for the ``pairs`` that have a mask, in each pair's mask format (else the layout's)."""
     return [
-        Example(image_path=p.image, mask_path=p.mask, mask_format=layout.mask_format, group=p.group)
+        Example(image_path=p.image, mask_path=p.mask, mask_format=p.mask_format or layout.mask_format, group=p.group)
         for p in pairs
         if p.mask is not None
     ]

@@ -31,12 +31,14 @@ _CARVANA_VIEW = re.compile(r"^(.+)_(\d+)$")
 
 @dataclass(frozen=True)
 class Pair:
-    """One image and its mask file (``None`` when the image is unlabelled)."""
+    """One image and its mask file (``None`` when the image is unlabelled), in ``mask_format`` (``None``: the
+    layout's own; masks imported into the project store are index PNGs)."""
 
     image: Path
     mask: Path | None
     stem: str
     group: str
+    mask_format: MaskFormat | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class DatasetLayout:
         if pair.mask is None:
             raise DataError("image has no mask", pair.image)
         image = read_image(pair.image)
-        mask = read_mask(pair.mask, self.mask_format)
+        mask = read_mask(pair.mask, pair.mask_format or self.mask_format)
         check_same_size(image, mask, pair.image, pair.mask)
         check_mask(mask, self.classes.num_classes, pair.mask)
         return image, mask

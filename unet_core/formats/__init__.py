@@ -2,3 +2,4 @@
 
 EXPORT_FORMATS = ("native", "index", "color", "voc", "coco", "labelme", "kaggle-csv")
 EXPORT_WHAT = ("corrections", "predictions", "all")
+IMPORT_FORMATS = ("coco", "labelme", "voc", "kaggle-csv")

@@ -22,6 +22,7 @@ class ImageRecord:
     stem: str
     image_path: Path
     mask_path: Path | None = None
+    mask_format: str | None = None  # a MaskFormat value; None: the layout's own (imported masks: index PNGs)
     status: str = "unlabelled"
     uncertainty: float | None = None
     error: str | None = None

@@ -161,6 +161,30 @@ class ProjectStore:
         except OSError as exc:
             raise StoreError(str(write_error(exc, path)), path) from exc
 
+    # ---- imported masks ----------------------------------------------------------------------
+    def import_path(self, stem: str) -> Path:
+        """Where a mask imported from another tool lives: ``<root>/imported/<stem>.png`` (the truth the image
+        starts from, like a dataset's own mask; corrections are kept apart and win)."""
+        return self.root / "imported" / f"{check_name(stem)}.png"
+
+    def save_import(self, stem: str, mask: np.ndarray) -> None:
+        """Save an imported mask (2-D ``uint8`` class ids) atomically."""
+        path = self.import_path(stem)
+        self._check_writable()
+        path.parent.mkdir(exist_ok=True)
+        self._write_png(path, check_mask_array(mask))
+
+    def imported_stems(self) -> list[str]:
+        """Stems with an imported mask, sorted."""
+        folder = self.root / "imported"
+        try:
+            with os.scandir(folder) as entries:
+                return sorted(e.name[:-4] for e in entries if e.name.endswith(".png") and e.is_file())
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError(f"cannot list imported masks ({exc.strerror or exc})", folder) from exc
+
     # ---- corrected masks ---------------------------------------------------------------------
     def mask_path(self, stem: str) -> Path:
         """Where the corrected mask of ``stem`` lives: ``<root>/corrections/<stem>.png``."""

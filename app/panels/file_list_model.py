@@ -415,7 +415,8 @@ class FileListModel(QAbstractTableModel):
             lines.append(f"Uncertainty: {u:.3f}" + (f" (from model {rec.scored_by}, not the active "
                                                      f"{self._active_version}; predict again to update)"
                                                      if self._stale(rec) else ""))
-        lines.append(
-            f"Original mask: {rec.mask_path.name}" if rec.mask_path is not None else "No original mask"
-        )
+        if rec.mask_path is None:
+            lines.append("No original mask")
+        else:
+            lines.append(f"{'Imported' if rec.mask_format else 'Original'} mask: {rec.mask_path.name}")
         return "\n".join(lines)

@@ -59,6 +59,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["export"] = _act(w, "&Export Masks…", w.choose_export, "Ctrl+E",
                        "Write the corrections and/or predictions to a folder: the dataset's own format, index or "
                        "colour PNGs, Pascal VOC, COCO or Kaggle CSV")
+    a["import"] = _act(w, "&Import Masks…", w.choose_import, "Ctrl+I",
+                       "Take masks from COCO, labelme, Pascal VOC or a Kaggle CSV as what the images start from")
     a["quit"] = _act(w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
     undo = w.undo_group.createUndoAction(w, "&Undo")
     undo.setShortcut(QKeySequence("Ctrl+Z"))
@@ -142,7 +144,7 @@ def _menus(w: MainWindow, a: dict[str, QAction]) -> None:
     w.recent_menu = QMenu("Open &Recent", w)
     f.addMenu(w.recent_menu)
     f.addSeparator()
-    for k in ("open_model", "save_model", "export"):
+    for k in ("open_model", "save_model", "import", "export"):
         f.addAction(a[k])
     w.versions_menu = QMenu("Model &Versions", w)
     f.addMenu(w.versions_menu)

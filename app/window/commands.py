@@ -163,6 +163,59 @@ class WindowCommands:
         ws.run_in_background(work, done, failed)
         return True
 
+    def choose_import(self: MainWindow) -> None:
+        """File › Import Masks: a file or folder of another tool's masks becomes what the images start from."""
+        from app.window.import_dialog import ImportDialog
+
+        if self.ws.store is None or self.ws.layout is None:
+            return
+        dialog = ImportDialog(str(self.settings.value("import/source", "")), self)
+        if dialog.exec() != ImportDialog.DialogCode.Accepted:
+            return
+        source, fmt = dialog.choice()
+        self.settings.setValue("import/source", str(source))
+        self.import_from(source, fmt)
+
+    def import_from(self: MainWindow, source: Path, fmt: str | None = None) -> bool:
+        """Import ``source`` into the open folder's store on a background thread, then reopen the folder so
+        the images show their imported masks (and any classes added); :attr:`importFinished` carries the count
+        (-1: nothing was imported). Refused while training runs or when this window only reads the folder."""
+        from unet_core.formats.importer import import_masks
+
+        ws = self.ws
+        if ws.store is None or ws.layout is None:
+            return False
+        if self.train_ctl.is_running() or ws.read_only:
+            why = "training is running" if self.train_ctl.is_running() else "another window writes this folder"
+            self.show_problem(f"Cannot import now: {why}.")
+            self.importFinished.emit(-1)
+            return False
+        ws.flush()
+        store, layout, root = ws.store, ws.layout, ws.layout.root
+        self.status.showMessage(f"Importing masks from {source}…")
+
+        def done(outcome: tuple[Any, Any]) -> None:
+            result, _ = outcome
+            parts = [f"Imported {result.count} mask(s) from {Path(source).name}"]
+            if result.added_classes:
+                parts.append(f"classes added: {', '.join(result.added_classes)}")
+            if result.skipped:
+                parts.append(f"{len(result.skipped)} skipped (e.g. {next(iter(result.skipped))}: "
+                             f"{next(iter(result.skipped.values()))})")
+            if result.unmatched:
+                parts.append(f"{len(result.unmatched)} match no image")
+            if result.count or result.added_classes:
+                self.open_folder(root)  # records, classes and base masks as imported
+            self.status.showMessage("; ".join(parts), 15000)
+            self.importFinished.emit(result.count)
+
+        def failed(message: str) -> None:
+            self.show_problem(f"Import failed: {message}")
+            self.importFinished.emit(-1)
+
+        ws.run_in_background(lambda: import_masks(layout, store, Path(source), fmt), done, failed)
+        return True
+
     def confirm_replace_originals(self: MainWindow, count: int, folder: Path) -> bool:
         """Ask before an export replaces ``count`` original files in ``folder``; the default is No."""
         answer = QMessageBox.question(

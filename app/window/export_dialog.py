@@ -77,7 +77,7 @@ class ExportDialog(QDialog):
         self.what.setCurrentIndex(max(0, self.what.findData(what)))
         self.format.currentIndexChanged.connect(self._update)
         self.folder.textChanged.connect(self._update)
-        self.resize(560, 0)
+        self.setMinimumWidth(560)
         self._update()
 
     def choice(self) -> tuple[Path, str, str]:

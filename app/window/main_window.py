@@ -33,6 +33,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
     """Maskloop's window: file list | canvas | classes + training."""
 
     exportFinished = Signal(int)  # masks written by File › Export Masks (-1: nothing was written)
+    importFinished = Signal(int)  # masks stored by File › Import Masks (-1: nothing was imported)
 
     def __init__(self, settings: QSettings) -> None:
         super().__init__()

@@ -170,3 +170,42 @@ def test_from_photos_to_a_first_model_and_a_class_added_after_it(qtbot, tmp_path
     assert w.ws.model.meta.classes.names == ("background", "box", "lid")
     assert w.ws.model.meta.arch.num_classes == 3
     w.close()
+
+
+def test_importing_labelme_files_shows_their_masks_and_classes(qtbot, tmp_path: Path) -> None:
+    import json
+
+    folder = _photos(tmp_path / "photos", 3)
+    labels = tmp_path / "labelme"
+    labels.mkdir()
+    for i in range(2):
+        doc = {"imagePath": f"../photos/photo{i}.jpg", "imageHeight": 120, "imageWidth": 160,
+               "shapes": [{"label": "box", "shape_type": "rectangle", "points": [[40, 30], [119, 89]]},
+                          {"label": "lid", "shape_type": "rectangle", "points": [[40, 30], [119, 40]]}]}
+        (labels / f"photo{i}.json").write_text(json.dumps(doc))
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    with qtbot.waitSignal(w.importFinished, timeout=15000) as finished:
+        assert w.import_from(labels)
+    assert finished.args == [2]
+    assert w.ws.classes.names == ("background", "box", "lid") and w.classes_panel.class_count() == 3
+    assert "Imported 2 mask(s)" in w.status.currentMessage()
+    w.show_row(w.ws.row_of["photo1"])
+    wait_for(qtbot, lambda: w.ws.loaded is not None and w.ws.current == w.ws.row_of["photo1"])
+    mask = w.ws.working_mask()
+    assert mask[60, 80] == 1 and mask[35, 80] == 2 and mask[10, 10] == 0
+    assert w.ws.records[w.ws.row_of["photo2"]].mask_path is None
+    assert sorted(p.name for p in folder.iterdir()) == [".maskloop"] + [f"photo{i}.jpg" for i in range(3)]
+
+
+def test_a_bad_import_source_is_reported_and_changes_nothing(qtbot, tmp_path: Path) -> None:
+    folder = _photos(tmp_path / "photos", 2)
+    (tmp_path / "notes.txt").write_text("hello")
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    problems: list[str] = []
+    w.show_problem = problems.append
+    with qtbot.waitSignal(w.importFinished, timeout=15000) as finished:
+        w.import_from(tmp_path / "notes.txt")
+    assert finished.args == [-1] and problems and "cannot tell the format" in problems[0]
+    assert w.ws.classes.num_classes == 2 and not (w.ws.store.root / "imported").exists()

@@ -22,12 +22,12 @@ class ImageRecord:
     stem: str
     image_path: Path
     mask_path: Path | None = None
-    mask_format: str | None = None  # a MaskFormat value; None: the layout's own (imported masks: index PNGs)
     status: str = "unlabelled"
     uncertainty: float | None = None
     error: str | None = None
     scored_by: str | None = None
     corrected_with: str | None = None  # the model version active at the last edit (None: no model yet)
+    mask_format: str | None = None  # a MaskFormat value; None: the layout's own (imported masks: index PNGs)
 
     def __post_init__(self) -> None:
         self.image_path = Path(self.image_path)

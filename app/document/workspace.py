@@ -352,8 +352,10 @@ class Workspace(QObject):
             self.stored.emit(row)
 
     def _is_correction(self, row: int) -> bool:
-        starts = (self._bases.get(row), self.model.labels(row), self._originals.get(row))
-        return is_correction(self._masks[row], starts)
+        base, original, mask = self._bases.get(row), self._originals.get(row), self._masks[row]
+        if base is None and original is None and not mask.any():
+            return False  # it started empty (no prediction, no mask of its own) and is empty again: undone
+        return is_correction(mask, (base, self.model.labels(row), original))
 
     def _drop_correction(self, row: int, state: dict) -> None:
         assert self._writer is not None

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -130,19 +131,43 @@ class ClassEditor(QDialog):
 
     def result_table(self) -> ClassTable | None:
         """The edited classes, or ``None`` while they are not valid (:attr:`problem` says why)."""
+        return None if self._problem() else ClassTable(tuple(n.strip() for n in self.names()), tuple(self._colors))
+
+    def changed(self) -> bool:
+        """Whether anything differs from the classes the dialog opened with."""
+        return tuple(self.names()) != self._original.names or tuple(self._colors) != self._original.colors
+
+    def reject(self) -> None:
+        """Cancel (Esc, the Cancel button, closing): asks first when there are edits to lose."""
+        if self.changed() and not self.property("quiet_dialogs"):
+            answer = QMessageBox.question(self, "Discard the changes?", "Discard the changes to the classes?",
+                                          QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                                          QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Discard:
+                return
+        super().reject()
+
+    def _problem(self) -> str:
+        """Why the table cannot be saved as it is ("" when it can), in the words of the table."""
+        names = self.names()
+        for i, name in enumerate(names):
+            if not name.strip():
+                return f"class {i} needs a name"
+        seen: dict[str, int] = {}
+        for i, name in enumerate(names):
+            key = name.strip().casefold()
+            if key in seen:
+                j = seen[key]
+                return f"class {j} ({names[j].strip()!r}) and class {i} ({name.strip()!r}) have the same name"
+            seen[key] = i
         try:
-            table = ClassTable(tuple(n.strip() for n in self.names()), tuple(self._colors))
-            check_edit(self._original, table)
-        except ValueError:
-            return None
-        return table
+            check_edit(self._original, ClassTable(tuple(n.strip() for n in names), tuple(self._colors)))
+        except ValueError as exc:
+            return str(exc)
+        return ""
 
     def _validate(self) -> None:
-        message = ""
-        try:
-            check_edit(self._original, ClassTable(tuple(n.strip() for n in self.names()), tuple(self._colors)))
-        except ValueError as exc:
-            message = str(exc)
+        message = self._problem()
         self.problem.setText(message)
         self.problem.setVisible(bool(message))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not message)

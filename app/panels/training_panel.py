@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.panels.train_form import MODES, TrainForm, TrainSettings
 from app.panels.training_plots import TrainingPlots
+from unet_core.loop.policy import trained_dice
 
 SETTINGS_PREFIX = "training"
 PROGRESS_STEPS = 1000
@@ -279,13 +280,14 @@ class TrainingPanel(QWidget):
         head = _STOP_TEXT.get(result.stop_reason, result.stop_reason)
         parts = [f"{head} after {result.epochs} epoch{'s' if result.epochs != 1 else ''}"
                  f" ({result.steps} steps) in {format_duration(result.seconds)}"]
-        if result.best_val_dice is not None:
+        trained = trained_dice(result.history)  # what the new weights scored, never the start's own score
+        if trained is not None:
             if result.initial_val_dice is not None:
-                delta = result.best_val_dice - result.initial_val_dice
-                parts.append(f"validation Dice {result.initial_val_dice:.3f} → {result.best_val_dice:.3f}"
+                delta = trained - result.initial_val_dice
+                parts.append(f"validation Dice {result.initial_val_dice:.3f} before, best epoch {trained:.3f}"
                              f" ({delta:+.3f})")
             else:
-                parts.append(f"best validation Dice {result.best_val_dice:.3f}")
+                parts.append(f"best validation Dice {trained:.3f}")
         self.status_label.setText(" · ".join(parts))
         self.eta_label.setText(f"Done in {format_duration(result.seconds)}")
 

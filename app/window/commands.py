@@ -42,6 +42,9 @@ SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>F</b></td><td>region click (Shift: model's second choice)</td><td><b>I</b></td><td>intelligent scissors</td></tr>
 <tr><td><b>X</b></td><td>superpixel brush</td><td><b>K</b></td><td>clean up holes and specks (Enter applies)</td></tr>
 <tr><td><b>T</b></td><td>edge-aware brush (Shift: erase)</td><td><b>Enter / Esc</b></td><td>apply / cancel a preview</td></tr>
+<tr><td><b>U</b></td><td>click tool (interactive model): left click the class, right click not it; Enter: next object</td>
+<td><b>Ctrl+Shift+K</b></td><td>edit classes (add, rename, recolour)</td></tr>
+<tr><td><b>Ctrl+I / Ctrl+E</b></td><td>import / export masks (COCO, labelme, VOC, Kaggle CSV, ...)</td><td></td><td></td></tr>
 </table>"""
 
 

@@ -128,6 +128,7 @@ class EditingCommands:
             self.show_problem(f"The classes were not changed: {err}")
             return
         self._apply_classes()
+        self.shares.schedule(now=True)  # the panel was rebuilt: its share column too
         self.status.showMessage(f"{table.num_classes} classes saved", 4000)
 
     # -- image brightness and contrast ---------------------------------------------------------------

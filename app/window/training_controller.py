@@ -239,10 +239,14 @@ class TrainingController(QObject):
         version = None
         try:
             if not keep_new:
-                keep_new = self._ask(before, after, result)
-                if keep_new and info["mode"] == "finetune" and result.last_path.exists():
+                # a fine-tune's file holds the start's weights when no epoch beat them: what "use the new model"
+                # gives is then the last epoch's weights, so the question names their Dice, not the best epoch's
+                last = info["mode"] == "finetune" and result.last_path.exists()
+                offered = last_dice(result.history) if last else after
+                keep_new = self._ask(before, offered, result, last)
+                if keep_new and last:
                     atomic_copy(result.last_path, out)  # the last epoch's weights, as the user chose
-                    after = last_dice(result.history)  # ... and the Dice those weights scored
+                    after = offered
             if keep_new and out.exists() and self.ws.store is not None:
                 note = f"{kind}: {result.epochs} epochs, stop: {result.stop_reason}"
                 version = self.ws.model.register_trained(out, info["parent"], after, note)
@@ -275,7 +279,7 @@ class TrainingController(QObject):
         self._cleanup()
         self.runFinished.emit(result)
 
-    def _ask(self, before: float | None, after: float | None, result: TrainResult) -> bool:
+    def _ask(self, before: float | None, after: float | None, result: TrainResult, last: bool = False) -> bool:
         if not self.ask_user:
             return self.choice_use_new
         box = QMessageBox(self.parent_widget)
@@ -286,7 +290,8 @@ class TrainingController(QObject):
                         "Keep the current model, or use the new one anyway?")
         else:
             box.setWindowTitle("Validation Dice dropped")
-            box.setText(f"Validation Dice before: {_fmt(before)}, best after training: {_fmt(after)}.\n"
+            which = "the last epoch's weights" if last else "the new model"
+            box.setText(f"Validation Dice before: {_fmt(before)}; {which}: {_fmt(after)}.\n"
                         "Keep the current model, or use the newly trained one anyway?")
         keep = box.addButton("Keep current model", QMessageBox.ButtonRole.RejectRole)
         box.addButton("Use new model", QMessageBox.ButtonRole.AcceptRole)

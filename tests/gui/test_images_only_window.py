@@ -64,7 +64,7 @@ def test_a_folder_of_photos_opens_gets_classes_and_keeps_them(qtbot, tmp_path: P
     seen = _drive_editor(qtbot, add_sky)
     assert w.classes_panel.edit_button.isVisible()
     qtbot.mouseClick(w.classes_panel.edit_button, Qt.MouseButton.LeftButton)  # the panel's button opens it
-    assert seen and "both named 'object'" in seen[0]
+    assert seen and "class 1 ('object') and class 2 ('object') have the same name" in seen[0]
     assert w.ws.classes.names == ("background", "object", "sky")
     assert w.classes_panel.class_count() == 3
     store_file = w.ws.store.root / "classes.json"
@@ -95,6 +95,19 @@ def test_cancelling_the_editor_changes_nothing(qtbot, tmp_path: Path) -> None:
 
     def cancel(editor: ClassEditor) -> None:
         qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+        editor.table.item(2, COL_NAME).setText("")
+        assert editor.problem.text() == "class 2 needs a name"
+        asked: list[str] = []
+
+        def answer() -> None:  # Esc with edits asks before throwing them away; the first answer keeps them
+            box = QApplication.activeModalWidget()
+            asked.append(box.text())
+            box.reject()
+
+        QTimer.singleShot(100, answer)
+        qtbot.keyClick(editor, Qt.Key.Key_Escape)
+        assert asked == ["Discard the changes to the classes?"] and editor.isVisible()
+        editor.setProperty("quiet_dialogs", True)
         editor.reject()
 
     seen = _drive_editor(qtbot, cancel)
@@ -209,3 +222,24 @@ def test_a_bad_import_source_is_reported_and_changes_nothing(qtbot, tmp_path: Pa
         w.import_from(tmp_path / "notes.txt")
     assert finished.args == [-1] and problems and "cannot tell the format" in problems[0]
     assert w.ws.classes.num_classes == 2 and not (w.ws.store.root / "imported").exists()
+
+
+def test_undoing_every_stroke_on_an_image_without_a_prediction_leaves_no_correction(qtbot, tmp_path: Path) -> None:
+    folder = _photos(tmp_path / "photos", 2)
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    activate(qtbot, w)
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    w.select_class(1)
+    paint_stroke(qtbot, w, [(50, 50), (90, 60)])
+    paint_stroke(qtbot, w, [(60, 80), (100, 80)])
+    w.ws.flush()
+    wait_for(qtbot, lambda: w.ws.store.corrected_stems() == ["photo0"])
+    assert w.ws.records[0].status == "corrected"
+    w.actions_by_name["undo"].trigger()
+    w.actions_by_name["undo"].trigger()
+    assert not w.ws.working_mask().any()
+    w.next_image()  # leaving the image saves it
+    w.ws.flush()
+    wait_for(qtbot, lambda: w.ws.store.corrected_stems() == [])
+    assert w.ws.records[0].status == "unlabelled"

@@ -38,8 +38,11 @@ def epoch_info(e: int, dice: float | None) -> EpochInfo:
     return EpochInfo(e, 0.5, dice, None, dice, True, e * 5.0, e / 10)
 
 
-def result(reason: str = "completed", best: float | None = 0.9, initial: float | None = None) -> TrainResult:
-    return TrainResult(Path("best"), Path("last"), best, initial, 3, 30, 83.0, reason)
+def result(reason: str = "completed", best: float | None = 0.9, initial: float | None = None,
+           epochs: list[float] | None = None) -> TrainResult:
+    history = [{"epoch": i + 1, "val_dice": d} for i, d in enumerate(epochs if epochs is not None else
+                                                                     ([] if best is None else [best]))]
+    return TrainResult(Path("best"), Path("last"), best, initial, 3, 30, 83.0, reason, history)
 
 
 @pytest.fixture
@@ -187,8 +190,11 @@ def test_finished_and_failed_messages(panel: TrainingPanel) -> None:
     panel.on_started({})
     panel.on_finished(result("completed", best=0.947, initial=0.912))
     assert not panel.is_busy() and not panel.stop_button.isEnabled()
-    assert "0.912 → 0.947 (+0.035)" in panel.status_label.text()
+    assert "validation Dice 0.912 before, best epoch 0.947 (+0.035)" in panel.status_label.text()
     assert "3 epochs" in panel.status_label.text() and "1:23" in panel.status_label.text()
+    panel.on_started({})  # a fine-tune whose epochs all scored lower: its file keeps the start, 0.888 ...
+    panel.on_finished(result("early_stop", best=0.888, initial=0.888, epochs=[0.740, 0.654]))
+    assert "0.888 before, best epoch 0.740 (-0.148)" in panel.status_label.text()  # ... said as it is
     assert panel.progress.value() == panel.progress.maximum()
     panel.on_started({})
     panel.on_finished(result("stopped", best=None))

@@ -10,7 +10,7 @@ CORE = ROOT / "unet_core"
 APP = ROOT / "app"
 
 # lowest first: a module may import its own layer and those before it
-LAYERS = ["plumbing", "data", "store", "edit", "model", "clicks", "sample", "training", "loop", "sim", "cli"]
+LAYERS = ["plumbing", "data", "store", "edit", "model", "clicks", "sample", "training", "loop", "formats", "sim", "cli"]
 PLUMBING = {"__init__", "__main__", "errors", "fsutil", "devices", "limits"}
 
 

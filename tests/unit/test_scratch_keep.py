@@ -20,6 +20,7 @@ class Record:
     image_path: Path
     mask_path: Path | None
     error: str | None = None
+    mask_format: str | None = None
 
 
 class StopAfterFirstEpoch(Callback):

@@ -96,12 +96,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     examples = labelled_examples(layout, "train")
     classes = layout.classes
     if args.init:
-        from unet_core.loop.classes import editable, shown_classes
+        from unet_core.loop.classes import shown_classes
 
         classes = read_metadata(args.init).classes
-        if editable(layout):  # the folder's own table, when it names at least the model's classes
+        if layout.own_classes:  # the table the user made for the folder, when it names at least the model's
             classes = shown_classes(layout, classes)
-        elif layout.classes.num_classes != classes.num_classes:
+        elif layout.kind != "generic" and layout.classes.num_classes != classes.num_classes:
             raise DataError(f"the model has {classes.num_classes} classes but this {layout.kind} folder has "
                             f"{layout.classes.num_classes}", args.init)
     groups = [e.group for e in examples]

@@ -52,6 +52,7 @@ class DatasetLayout:
     mask_format: MaskFormat
     classes: ClassTable
     image_suffix: str
+    own_classes: bool = False  # ``classes`` is the table the user made for this folder (kept in its store)
 
     def mask_path_for(self, stem: str) -> Path:
         """The native mask path for an image stem (whether or not it exists yet)."""

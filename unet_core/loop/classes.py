@@ -30,14 +30,15 @@ def project_layout(layout: DatasetLayout, store: ProjectStore) -> DatasetLayout:
     saved = store.load_classes()
     if saved is None or saved.num_classes < layout.classes.num_classes:
         return layout
-    return replace(layout, classes=saved)
+    return replace(layout, classes=saved, own_classes=True)
 
 
 def shown_classes(layout: DatasetLayout, model: ClassTable | None) -> ClassTable:
-    """The classes a project works with: an editable folder's own table when it names at least the model's
-    classes (classes added since the model was trained are painted, and the next fine-tune grows the model),
-    else the model's (it was trained on them), else the folder's."""
-    if model is None or (editable(layout) and layout.classes.num_classes >= model.num_classes):
+    """The classes a project works with: the table the user made for the folder when it names at least the
+    model's classes (classes added since the model was trained are painted, and the next fine-tune grows the
+    model), else the model's (it was trained on them), else the folder's as detected. A table guessed from a
+    folder's mask values never grows a model: ids beyond the model's are a mistake to report, not classes."""
+    if model is None or (layout.own_classes and layout.classes.num_classes >= model.num_classes):
         return layout.classes
     return model
 
@@ -68,7 +69,7 @@ def save_edit(layout: DatasetLayout, store: ProjectStore, new: ClassTable) -> Da
     check_edit(layout.classes, new)
     stripped = ClassTable(tuple(n.strip() for n in new.names), new.colors)
     store.save_classes(stripped)
-    return replace(layout, classes=stripped)
+    return replace(layout, classes=stripped, own_classes=True)
 
 
 __all__ = ["EDITABLE_KINDS", "check_edit", "editable", "project_layout", "save_edit", "shown_classes"]

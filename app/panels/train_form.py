@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.duration_box import DurationBox
 from unet_core.devices import DEVICE_CHOICES, select_device
 from unet_core.errors import MaskloopError
 from unet_core.training.recipes import DEFAULT_RECIPE, RECIPES
@@ -153,12 +154,10 @@ class TrainForm(QWidget):
         self._limit_group = QButtonGroup(self)
         self._limit_group.addButton(self.by_time)
         self._limit_group.addButton(self.by_epochs)
-        self.minutes = QSpinBox()
-        self.minutes.setRange(1, 24 * 60)
-        self.minutes.setSuffix(" min")
+        self.duration = DurationBox()
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 10_000)
-        form.addRow(self.by_time, self.minutes)
+        form.addRow(self.by_time, self.duration)
         form.addRow(self.by_epochs, self.epochs)
         self.by_time.toggled.connect(self._sync_limit)
 
@@ -188,7 +187,7 @@ class TrainForm(QWidget):
     def _describe(self) -> None:
         tips = {
             self.by_time: "Train for a fixed time (validation included)",
-            self.minutes: "Minutes the whole run may take",
+            self.duration: "How long the whole run may take: 30 s, 2 min, 1:30, 1.5 h (a number alone is minutes)",
             self.by_epochs: "Train for a fixed number of passes over the images",
             self.epochs: "Number of epochs",
             self.size: "Model input size HxW; auto keeps the images' aspect with a long side of 384",
@@ -205,7 +204,7 @@ class TrainForm(QWidget):
             widget.setAccessibleName(f"{self.mode} {tip.split(';')[0].split('(')[0].strip().lower()}")
 
     def _sync_limit(self) -> None:
-        self.minutes.setEnabled(self.by_time.isChecked())
+        self.duration.setEnabled(self.by_time.isChecked())
         self.epochs.setEnabled(not self.by_time.isChecked())
 
     # -- values ----------------------------------------------------------------------------------
@@ -213,7 +212,7 @@ class TrainForm(QWidget):
         """The form's current values."""
         return TrainSettings(
             mode=self.mode,
-            time_limit_s=float(self.minutes.value() * 60) if self.by_time.isChecked() else None,
+            time_limit_s=float(self.duration.value()) if self.by_time.isChecked() else None,
             epochs=None if self.by_time.isChecked() else int(self.epochs.value()),
             size_hw=parse_size(self.size.currentText()),
             lr=float(self.lr.value()),
@@ -228,9 +227,9 @@ class TrainForm(QWidget):
         by_time = s.time_limit_s is not None or s.epochs is None
         (self.by_time if by_time else self.by_epochs).setChecked(True)
         if s.time_limit_s is not None:
-            self.minutes.setValue(max(1, round(s.time_limit_s / 60)))
+            self.duration.setValue(round(s.time_limit_s))
         elif by_time:
-            self.minutes.setValue(max(1, round((DEFAULTS[self.mode].time_limit_s or 60) / 60)))
+            self.duration.setValue(round(DEFAULTS[self.mode].time_limit_s or 60))
         if s.epochs is not None:
             self.epochs.setValue(int(s.epochs))
         elif self.epochs.value() == 1:
@@ -250,7 +249,7 @@ class TrainForm(QWidget):
     def summary(self) -> str:
         """One short line, e.g. ``2 min · lr 3e-4 · auto size``."""
         v = self.values()
-        limit = f"{self.minutes.value()} min" if v.time_limit_s else f"{v.epochs} epochs"
+        limit = self.duration.text() if v.time_limit_s else f"{v.epochs} epochs"
         return f"{limit} · lr {format_lr(v.lr)} · {format_size(v.size_hw)} size" + (" · clicks" if v.clicks else "")
 
     # -- persistence ------------------------------------------------------------------------------
@@ -259,7 +258,7 @@ class TrainForm(QWidget):
         v = self.values()
         base = f"{prefix}/{self.mode}"
         qs.setValue(f"{base}/limit", "time" if self.by_time.isChecked() else "epochs")
-        qs.setValue(f"{base}/minutes", int(self.minutes.value()))
+        qs.setValue(f"{base}/seconds", int(self.duration.value()))
         qs.setValue(f"{base}/epochs", int(self.epochs.value()))
         qs.setValue(f"{base}/size", format_size(v.size_hw))
         qs.setValue(f"{base}/lr", float(v.lr))
@@ -272,7 +271,8 @@ class TrainForm(QWidget):
         """Read values saved by :meth:`save`; missing or malformed entries keep the defaults."""
         base = f"{prefix}/{self.mode}"
         d = DEFAULTS[self.mode]
-        minutes = _number(qs.value(f"{base}/minutes"), int, (d.time_limit_s or 60) / 60)
+        seconds = _number(qs.value(f"{base}/seconds"), int,  # settings from before seconds: minutes
+                          60 * _number(qs.value(f"{base}/minutes"), int, (d.time_limit_s or 60) / 60))
         epochs = _number(qs.value(f"{base}/epochs"), int, self.epochs.value())
         by_time = str(qs.value(f"{base}/limit", "time")) != "epochs"
         try:
@@ -283,7 +283,7 @@ class TrainForm(QWidget):
         self.set_values(
             TrainSettings(
                 mode=self.mode,
-                time_limit_s=minutes * 60.0 if by_time else None,
+                time_limit_s=float(seconds) if by_time else None,
                 epochs=None if by_time else int(epochs),
                 size_hw=size,
                 lr=lr if 0 < lr < 1 else d.lr,

@@ -63,7 +63,7 @@ def enable_all(panel: TrainingPanel, corrected: int = 24) -> None:
 def test_fine_tune_request_carries_form_values(qtbot, panel: TrainingPanel) -> None:
     enable_all(panel)
     form = panel.forms["finetune"]
-    form.minutes.setValue(7)
+    form.duration.setValue(7 * 60)
     form.size.setCurrentText("320x480")
     form.lr.setValue(5e-4)
     form.replay.setValue(0.45)
@@ -90,7 +90,7 @@ def test_train_request_uses_scratch_defaults_and_epochs(qtbot, panel: TrainingPa
     assert not form.clicks.isChecked()  # off by default: it costs steps (docs/training.md)
     form.clicks.setChecked(True)
     assert form.summary().endswith("· clicks")
-    assert not form.minutes.isEnabled() and form.epochs.isEnabled()
+    assert not form.duration.isEnabled() and form.epochs.isEnabled()
     with qtbot.waitSignal(panel.trainRequested, timeout=1000) as blocker:
         qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     s = blocker.args[0]
@@ -239,7 +239,7 @@ def test_settings_persist_through_ini(qtbot, tmp_path: Path) -> None:
     ini = tmp_path / "settings.ini"
     a = TrainingPanel()
     qtbot.addWidget(a)
-    a.forms["finetune"].minutes.setValue(4)
+    a.forms["finetune"].duration.setValue(4 * 60)
     a.forms["finetune"].lr.setValue(2e-4)
     a.forms["finetune"].replay.setValue(0.5)
     a.forms["scratch"].by_epochs.setChecked(True)
@@ -356,3 +356,40 @@ def test_stop_button_stops_real_job(qtbot, panel: TrainingPanel, carvana_dir: Pa
     assert thread.wait(10_000)
     assert worker.result is not None and worker.result.stop_reason == "stopped" and worker.result.epochs < 500
     assert panel.status_label.text().startswith("Stopped") and out.exists()
+
+
+@pytest.mark.parametrize(("typed", "seconds"), [("30 s", 30), ("0.5", 30), ("1:30", 90), ("2 min", 120),
+                                                ("1 min 30 s", 90), ("1.5 h", 5400), ("5", 300), ("2 s", 10)])
+def test_the_time_limit_takes_what_is_typed_with_its_unit(qtbot, typed: str, seconds: int) -> None:
+    from app.panels.train_form import TrainForm
+
+    form = TrainForm("finetune")
+    qtbot.addWidget(form)
+    form.show()
+    form.by_time.setChecked(True)
+    box = form.duration
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), typed)
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    assert box.value() == seconds  # 2 s is below the 10 s the box allows
+    assert form.values().time_limit_s == float(seconds)
+    before = box.value()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box.lineEdit(), "soon")
+    qtbot.keyClick(box.lineEdit(), Qt.Key.Key_Return)
+    box.clearFocus()
+    assert box.value() == before  # not a duration: nothing changes
+
+
+def test_old_settings_in_minutes_still_restore(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from app.panels.train_form import TrainForm
+
+    qs = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    qs.setValue("train/finetune/limit", "time")
+    qs.setValue("train/finetune/minutes", 3)
+    form = TrainForm("finetune")
+    qtbot.addWidget(form)
+    form.restore(qs, "train")
+    assert form.values().time_limit_s == 180.0 and form.duration.text() == "3 min"

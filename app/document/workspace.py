@@ -25,7 +25,7 @@ from unet_core.loop.classes import editable, project_layout, save_edit, shown_cl
 from unet_core.loop.policy import is_correction, uncorrected_status
 from unet_core.loop.records import ImageRecord
 from unet_core.loop.runs import remove_orphan_runs
-from unet_core.loop.truth import project_pairs
+from unet_core.loop.truth import project_records
 from unet_core.store.project import ImageStatus, ProjectStore, StoreError
 from unet_core.store.state import DONE_STATUSES
 
@@ -122,25 +122,13 @@ class Workspace(QObject):
             store.close()
             raise
         try:
-            pairs, skipped = project_pairs(layout, store)  # imported masks in place of the dataset's
+            records, skipped = project_records(layout, store)  # imported masks in place of the dataset's
         except StoreError:
             store.close()
             raise
         self.close_folder()
         self.layout, self.store = layout, store
-        states = store.states()
-        self.records = []
-        for pair in pairs:
-            st = states.get(pair.stem)
-            rec = ImageRecord(stem=pair.stem, image_path=pair.image, mask_path=pair.mask,
-                              mask_format=pair.mask_format.value if pair.mask_format else None)
-            if st is not None:
-                rec.status = st.status.value if isinstance(st.status, ImageStatus) else str(st.status)
-                rec.uncertainty, rec.error = st.uncertainty, st.error
-                rec.scored_by = st.model_version if st.uncertainty is not None else None
-                if rec.status in DONE_STATUSES:
-                    rec.corrected_with = st.model_version
-            self.records.append(rec)
+        self.records = records
         self.row_of = {r.stem: i for i, r in enumerate(self.records)}
         self._cache = ImageCache(layout.mask_format, layout.classes.num_classes)
         remove_orphan_runs(store)  # runs a killed session left (no run of ours is alive yet)

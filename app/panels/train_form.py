@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.panels.duration_box import DurationBox
 from unet_core.devices import DEVICE_CHOICES, select_device
 from unet_core.errors import MaskloopError
+from unet_core.loop.rounds import FINETUNE_SECONDS, REPLAY_FRACTION, SCRATCH_SECONDS
 from unet_core.training.recipes import DEFAULT_RECIPE, RECIPES
 
 MODES = ("finetune", "scratch")
@@ -47,8 +48,9 @@ class TrainSettings:
 
 _RECIPE = RECIPES[DEFAULT_RECIPE]  # the CLI's defaults: one recipe for both
 DEFAULTS: dict[str, TrainSettings] = {
-    "finetune": TrainSettings("finetune", 120.0, None, None, _RECIPE.finetune_lr, "auto", 0.3, "unet-small"),
-    "scratch": TrainSettings("scratch", 300.0, None, None, _RECIPE.lr, "auto", 0.0, "unet-small"),
+    "finetune": TrainSettings("finetune", FINETUNE_SECONDS, None, None, _RECIPE.finetune_lr, "auto", REPLAY_FRACTION,
+                              "unet-small"),
+    "scratch": TrainSettings("scratch", SCRATCH_SECONDS, None, None, _RECIPE.lr, "auto", 0.0, "unet-small"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The ``unet-core`` command line (design.md 3.1): sample, train, predict, evaluate, info, export, import."""
+"""The ``unet-core`` command line (design.md 3.1): sample, train, predict, evaluate, info, export, import, finetune."""
 
 from __future__ import annotations
 
@@ -150,6 +150,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="corrections (default), predictions of the current model, or all (a correction where "
                         "there is one, else the prediction)")
 
+    f = sub.add_parser("finetune", help="the app's one-click fine-tune, headless, on a folder's stored corrections")
+    f.add_argument("--data", required=True, metavar="DIR", help="the dataset folder whose project store holds the "
+                                                                "corrections (read only)")
+    f.add_argument("--out", required=True, metavar="MODEL", help="the fine-tuned checkpoint to write (.safetensors)")
+    f.add_argument("--from", dest="init", metavar="MODEL", default=None,
+                   help="the model to start from (default: the project's current model version)")
+    f.add_argument("--time-limit", type=float, default=None, metavar="SEC",
+                   help="stop after this many seconds (default: 120, as the app, unless --epochs is given)")
+    f.add_argument("--epochs", type=int, default=None, help="train this many epochs instead of for a time")
+    f.add_argument("--lr", type=float, default=None, help="learning rate (default: the recipe's fine-tune rate)")
+    f.add_argument("--replay", type=_fraction, default=0.3,
+                   help="share of samples from the folder's own or imported masks, against forgetting (default 0.3)")
+    f.add_argument("--clicks", type=_share, default=None, metavar="F",
+                   help="share of samples trained with simulated clicks (default: 0.5 for a model that takes "
+                        "clicks, else none)")
+    f.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="auto picks CUDA, then MPS, then CPU")
+    f.add_argument("--log-dir", default=None, metavar="DIR", help="write TensorBoard events and curves here")
+    f.add_argument("--quiet", action="store_true", help="no progress bar")
+
     m = sub.add_parser("import", help="take masks from another tool as the truth a folder's images start from")
     m.add_argument("--data", required=True, metavar="DIR", help="the dataset folder (masks go into its project "
                                                                 "store; its own files are not written)")
@@ -175,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "info": commands.cmd_info,
             "export": project_commands.cmd_export,
             "import": project_commands.cmd_import,
+            "finetune": project_commands.cmd_finetune,
         }[args.command]
         return int(handler(args) or 0)
     except MaskloopError as err:

@@ -1,4 +1,4 @@
-"""``unet-core export`` and ``import``: a folder's project store to and from other tools' formats."""
+"""``unet-core export``, ``import`` and ``finetune``: a folder's project store from the command line."""
 
 from __future__ import annotations
 
@@ -56,4 +56,57 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0 if result.count else 1
 
 
-__all__ = ["cmd_export", "cmd_import"]
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """``unet-core finetune --data DIR --out MODEL``: the app's one-click fine-tune, headless (its job, its round
+    settings and defaults), on the corrections stored for DIR; the store is only read."""
+    from unet_core.cli.progress import TerminalProgress
+    from unet_core.data.layouts import detect_layout
+    from unet_core.loop.classes import project_layout
+    from unet_core.loop.corrections import finetune_job
+    from unet_core.loop.policy import keep_new_version, trained_dice
+    from unet_core.loop.rounds import FINETUNE_SECONDS, round_config
+    from unet_core.loop.truth import project_records
+    from unet_core.model.checkpoint_header import check_checkpoint_output
+    from unet_core.store.files import STORE_DIRNAME, existing_store_root
+    from unet_core.store.project import ProjectStore
+    from unet_core.training.distributed import dist_from_env
+    from unet_core.training.recipes import DEFAULT_RECIPE, RECIPES
+    from unet_core.training.threads import FreeCoreThreads
+
+    check_checkpoint_output(args.out)
+    layout = detect_layout(args.data)
+    root = existing_store_root(layout.root, ProjectStore.STATE_DB_NAME)
+    if root is None:
+        raise DataError(f"no project store ({STORE_DIRNAME}/): correct some images in the app first", layout.root)
+    with ProjectStore(root, layout.root, read_only=True) as store:
+        layout = project_layout(layout, store)
+        records, _ = project_records(layout, store)
+        current = store.current_model()
+        if args.init is None and current is None:
+            raise DataError("the project has no model yet: give one with --from, or train one first", root)
+        start = Path(args.init) if args.init else current.path  # type: ignore[union-attr]
+        time_limit = args.time_limit if args.time_limit is not None else (None if args.epochs else FINETUNE_SECONDS)
+        lr = args.lr if args.lr is not None else RECIPES[DEFAULT_RECIPE].finetune_lr
+        config = round_config(arch="unet-small", size_hw=None, epochs=args.epochs, time_limit=time_limit, lr=lr,
+                              device=args.device, clicks=args.clicks)
+        if args.log_dir:
+            from dataclasses import replace
+
+            config = replace(config, log_dir=Path(args.log_dir))
+        version = current.id if current is not None and (args.init is None or Path(args.init) == current.path) else None
+        job = finetune_job(start, version, layout, store, records, Path(args.out), config, args.replay)
+        result = job(callbacks=[TerminalProgress(quiet=args.quiet), FreeCoreThreads()])
+    if not dist_from_env().is_main:
+        return 0
+    before, after = result.initial_val_dice, trained_dice(result.history)
+    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    kept = keep_new_version(before, after)
+    verdict = ("the app's rule keeps it" if kept else
+               f"no epoch beat the start: {args.out} holds the starting weights; the last epoch's are in "
+               f"{result.last_path}")
+    print(f"{result.stop_reason}: {result.epochs} epochs, {result.steps} steps in {result.seconds:.0f} s; validation "
+          f"Dice {fmt(before)} before, best epoch {fmt(after)}; {verdict}", file=sys.stderr)
+    return 0
+
+
+__all__ = ["cmd_export", "cmd_finetune", "cmd_import"]

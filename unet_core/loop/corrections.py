@@ -174,10 +174,11 @@ def count_usable(layout: DatasetLayout, store: ProjectStore, records: Sequence[I
     return c_train, c_val, originals
 
 
-def finetune_job(checkpoint: Path, version: str, layout: DatasetLayout, store: ProjectStore,
+def finetune_job(checkpoint: Path, version: str | None, layout: DatasetLayout, store: ProjectStore,
                  records: Sequence[ImageRecord], out: Path, config: TrainConfig,
                  replay_fraction: float) -> Callable[..., TrainResult]:
-    """A job (callbacks, stop) -> TrainResult fine-tuning ``checkpoint`` on the corrections."""
+    """A job (callbacks, stop) -> TrainResult fine-tuning ``checkpoint`` on the corrections (``version``: the
+    store's version it is, whose cached predictions weight the corrected pixels; None: no weighting)."""
     from unet_core.loop.classes import shown_classes
     from unet_core.model.checkpoint import read_metadata
     from unet_core.training.finetune import fine_tune

@@ -7,6 +7,12 @@ from unet_core.training.types import TrainConfig
 
 ROUND_BATCH_SIZE = 4
 """Images per optimisation step in a round (small sets on 2 CPU cores)."""
+FINETUNE_SECONDS = 120.0
+"""How long a one-click fine-tune runs by default (the app's form and ``unet-core finetune``)."""
+SCRATCH_SECONDS = 300.0
+"""How long a one-click training from scratch runs by default."""
+REPLAY_FRACTION = 0.3
+"""Share of a fine-tune's samples drawn from the folder's own (or imported) masks, so the model does not forget."""
 
 
 def round_config(*, arch: str, size_hw: tuple[int, int] | None, epochs: int | None, time_limit: float | None,

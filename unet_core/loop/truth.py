@@ -1,4 +1,4 @@
-"""The masks a project's images start from: a mask imported into the store, else the dataset's own."""
+"""A project's images as the loop sees them: the masks they start from (imported, else the dataset's) and their state."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from dataclasses import replace
 
 from unet_core.data.io import MaskFormat
 from unet_core.data.layouts import DatasetLayout, Pair
-from unet_core.store.project import ProjectStore
+from unet_core.loop.records import ImageRecord
+from unet_core.store.project import ImageStatus, ProjectStore
+from unet_core.store.state import DONE_STATUSES
 
 
 def project_pairs(layout: DatasetLayout, store: ProjectStore | None) -> tuple[list[Pair], int]:
@@ -22,4 +24,25 @@ def project_pairs(layout: DatasetLayout, store: ProjectStore | None) -> tuple[li
             else p for p in pairs], skipped
 
 
-__all__ = ["project_pairs"]
+def project_records(layout: DatasetLayout, store: ProjectStore) -> tuple[list[ImageRecord], int]:
+    """One :class:`ImageRecord` per image of the folder (:func:`project_pairs`), with its stored status,
+    uncertainty, error and model versions; and the number of items skipped while listing. The app's file list
+    and ``unet-core finetune`` start from these."""
+    pairs, skipped = project_pairs(layout, store)
+    states = store.states()
+    records = []
+    for pair in pairs:
+        st = states.get(pair.stem)
+        rec = ImageRecord(stem=pair.stem, image_path=pair.image, mask_path=pair.mask,
+                          mask_format=pair.mask_format.value if pair.mask_format else None)
+        if st is not None:
+            rec.status = st.status.value if isinstance(st.status, ImageStatus) else str(st.status)
+            rec.uncertainty, rec.error = st.uncertainty, st.error
+            rec.scored_by = st.model_version if st.uncertainty is not None else None
+            if rec.status in DONE_STATUSES:
+                rec.corrected_with = st.model_version
+        records.append(rec)
+    return records, skipped
+
+
+__all__ = ["project_pairs", "project_records"]

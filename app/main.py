@@ -13,7 +13,7 @@ from typing import Any
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="maskloop", description="Predict, correct and fine-tune segmentation masks.")
     p.add_argument("folder", nargs="?", metavar="DIR",
-                   help="dataset folder (Carvana, CARLA or images/+masks/); default: the bundled demo")
+                   help="dataset folder (Carvana, CARLA, images/+masks/ or just images); default: the bundled demo")
     p.add_argument("--model", metavar="M", help="a .safetensors checkpoint to predict with")
     p.add_argument("--screenshot", metavar="PNG",
                    help="open DIR, show the first image with its overlay, save the window to PNG and exit")
@@ -35,6 +35,13 @@ XCB_LIBS = ("libxcb-cursor.so.0", "libxcb-icccm.so.4", "libxcb-keysyms.so.1", "l
             "libxcb-image.so.0", "libxcb-render-util.so.0", "libxcb-shape.so.0")
 XCB_PACKAGES = ("libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-image0 "
                 "libxcb-render-util0 libxcb-shape0")
+
+
+def missing_gui_packages() -> list[str]:
+    """The Qt packages of the ``gui`` extra that cannot be imported (the core runs without them)."""
+    import importlib.util
+
+    return [name for name in ("PySide6", "qimage2ndarray") if importlib.util.find_spec(name) is None]
 
 
 def missing_x11_libraries() -> list[str]:
@@ -71,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Start the app; returns the exit code."""
     args = parse_args(argv)
     _prepare_environment(bool(args.screenshot))
+    gui = missing_gui_packages()
+    if gui:
+        print(f"maskloop: error: the app needs {', '.join(gui)} (the gui extra): python -m pip install -e '.[gui]' "
+              "in this repository, or pip install 'maskloop[gui]'; the unet-core command works without them",
+              file=sys.stderr)
+        return 2
     missing = missing_x11_libraries()
     if missing:
         print(f"maskloop: error: Qt needs X11 libraries that are not installed ({', '.join(missing)}); "

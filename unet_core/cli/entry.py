@@ -51,6 +51,17 @@ def _share(text: str) -> float:
     return value
 
 
+class _Help(argparse.HelpFormatter):
+    """Each option's help ends with its default, unless it says it already or there is none to say."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, argparse.SUPPRESS) or action.required:
+            return text
+        return f"{text} (default: {default})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used by the docs and tests)."""
     p = argparse.ArgumentParser(
@@ -61,12 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"unet-core {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: add_parser(*a, formatter_class=_Help, **k)  # type: ignore[method-assign]
 
     s = sub.add_parser("sample", help="write a generated Carvana- or CARLA-format dataset (no download)")
     s.add_argument("out", metavar="OUT", help="folder to create")
-    s.add_argument("--layout", choices=("carvana", "carla"), required=True)
+    s.add_argument("--layout", choices=("carvana", "carla"), required=True, help="which dataset's formats to write")
     s.add_argument("--count", type=int, default=16, help="number of image/mask pairs (default 16)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="random seed of the generated scenes")
     s.add_argument("--size", type=_size, help="image size HxW (default: the dataset's native 1280x1918 / 480x640)")
 
     t = sub.add_parser("train", help="train from scratch, or fine-tune with --from, on a folder with masks")
@@ -78,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--size", type=_size, help="model input HxW, one tile (default: long side 384, the data's aspect)")
     t.add_argument("--scale", type=_scale, help="model pixels per image pixel, aspect always kept (default: the typical "
                    "image just fills --size; 1 trains on full-resolution crops and predicts in tiles)")
-    t.add_argument("--batch-size", type=int, default=4)
+    t.add_argument("--batch-size", type=int, default=4, help="images per optimisation step")
     t.add_argument("--epoch-samples", type=int, default=None, metavar="N",
                    help="an epoch (one validation) repeats a small set up to N samples (default: the recipe's, 48 for short)")
     t.add_argument("--class-balance", type=float, metavar="P",
@@ -99,9 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()) + " (default short)")
     t.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's; short: 1e-3, 3e-4 with --from)")
     t.add_argument("--arch", default="unet-small", help=ARCH_HELP)
-    t.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    t.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="auto picks CUDA, then MPS, then CPU")
     t.add_argument("--val-fraction", type=_fraction, default=0.2, help="validation share, split by car id / image")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="random seed (weights, split, augmentation)")
     t.add_argument("--log-dir", metavar="DIR", help="write the run's log here: TensorBoard events (open with tensorboard --logdir DIR), "
                    "metrics.jsonl and steps.jsonl")
     t.add_argument("--resume", action="store_true", help="continue from <MODEL stem>.last.safetensors")
@@ -112,30 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     pr = sub.add_parser("predict", help="write predicted masks for a folder or one image")
-    pr.add_argument("--model", required=True, metavar="MODEL")
-    pr.add_argument("--input", required=True, metavar="DIR_OR_FILE")
-    pr.add_argument("--out", required=True, metavar="DIR")
+    pr.add_argument("--model", required=True, metavar="MODEL", help="the checkpoint (.safetensors) to predict with")
+    pr.add_argument("--input", required=True, metavar="DIR_OR_FILE", help="one image, a dataset folder or a folder of images")
+    pr.add_argument("--out", required=True, metavar="DIR", help="folder to write the masks into (created if missing)")
     pr.add_argument("--format", choices=("index", "native", "color"), default="index",
                     help="index: class-id PNG; native: the dataset's own mask format; color: palette colours")
-    pr.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
-    pr.add_argument("--batch-size", type=int, default=4)
+    pr.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="auto picks CUDA, then MPS, then CPU")
+    pr.add_argument("--batch-size", type=int, default=4, help="images predicted together")
     pr.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
     pr.add_argument("--overwrite-originals", action="store_true",
                     help="allow --out to be a dataset's own mask folder: the originals are copied into "
                          "the project store's originals-backup/ first (refused without this flag)")
-    pr.add_argument("--quiet", action="store_true")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="Dice, IoU and pixel accuracy of a model on a labelled folder")
-    e.add_argument("--model", required=True, metavar="MODEL")
-    e.add_argument("--data", required=True, metavar="DIR")
+    e.add_argument("--model", required=True, metavar="MODEL", help="the checkpoint (.safetensors) to evaluate")
+    e.add_argument("--data", required=True, metavar="DIR", help="a folder with masks (its imported masks included)")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    e.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
-    e.add_argument("--tta", action="store_true")
-    e.add_argument("--quiet", action="store_true")
+    e.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="auto picks CUDA, then MPS, then CPU")
+    e.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
 
     i = sub.add_parser("info", help="show a checkpoint's architecture, classes and training summary")
-    i.add_argument("model", metavar="MODEL")
-    i.add_argument("--json", action="store_true")
+    i.add_argument("model", metavar="MODEL", help="the checkpoint (.safetensors) to describe")
+    i.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     x = sub.add_parser("export", help="write a folder's corrections and/or predictions in another tool's format")
     x.add_argument("--data", required=True, metavar="DIR", help="the dataset folder (its project store is read, "

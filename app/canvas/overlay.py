@@ -10,6 +10,7 @@ from PySide6.QtCore import QRect, QRectF
 from PySide6.QtGui import QImage, QPainter, qRgba
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from unet_core.data.classes import VOID, VOID_COLOR
 from unet_core.edit.patches import Rect
 
 Color = tuple[int, int, int]
@@ -88,13 +89,14 @@ class MaskOverlayItem(QGraphicsItem):
 
     # ------------------------------------------------------------ appearance
     def set_colors(self, colors: Sequence[tuple[int, int, int]]) -> None:
-        """Colour of each class id (index = id); ids beyond the list keep a default colour."""
+        """Colour of each class id (index = id); ids beyond the list keep a default colour, and the ignore label
+        (255, VOC's void) its own pale colour."""
         for i in range(256):
             if i < len(colors):
                 r, g, b = (int(c) for c in tuple(colors[i])[:3])
                 self._colors[i] = (r, g, b)
             else:
-                self._colors[i] = default_color(i)
+                self._colors[i] = VOID_COLOR if i == VOID else default_color(i)
         self._apply_table()
 
     def colors(self) -> list[Color]:

@@ -424,3 +424,17 @@ def test_replace_mask_pixels_is_one_small_undo_step(qtbot) -> None:  # type: ign
     stack.undo()
     assert not mask.any()
     assert not view.replace_mask_pixels(mask.copy())  # no change, no step
+
+
+def test_void_pixels_are_drawn_in_their_own_colour(canvas, qtbot):
+    from unet_core.data.classes import VOID, VOID_COLOR
+
+    view, mask = canvas
+    assert view._overlay.colors()[VOID] == VOID_COLOR
+    mask[2:6, 2:6] = VOID
+    view.set_mask(mask)
+    qtbot.wait(50)
+    shot = view.viewport().grab().toImage()
+    p = view.mapFromScene(4.5, 4.5)
+    pixel = shot.pixelColor(p.x(), p.y())
+    assert (pixel.red(), pixel.green(), pixel.blue()) == VOID_COLOR  # opacity 1: the overlay's colour alone

@@ -110,7 +110,7 @@ def test_a_fixed_class_folder_refuses_unknown_classes_and_stores_nothing(tmp_pat
         assert store.imported_stems() == []
 
 
-def test_masks_of_the_wrong_size_or_with_void_are_skipped_with_the_reason(tmp_path: Path) -> None:
+def test_masks_of_the_wrong_size_are_skipped_with_the_reason_and_void_is_kept(tmp_path: Path) -> None:
     root = _photos(tmp_path / "photos")
     voc = tmp_path / "voc"
     from unet_core.data.io import write_mask
@@ -124,8 +124,8 @@ def test_masks_of_the_wrong_size_or_with_void_are_skipped_with_the_reason(tmp_pa
     write_mask(voc / "p2.png", good, MaskFormat.INDEX_PNG)
     with ProjectStore.for_dataset(root) as store:
         result, _ = import_masks(detect_layout(root), store, voc)
-        assert result.count == 1 and store.imported_stems() == ["p2"]
-    assert "mask is 10x10, image is 30x20" in result.skipped["p0"] and "void" in result.skipped["p1"]
+        assert result.count == 2 and store.imported_stems() == ["p1", "p2"]  # void (255) is an ignore label
+    assert result.skipped == {"p0": "mask is 10x10, image is 30x20"}
 
 
 @pytest.mark.parametrize(("name", "text", "why"), [("bad.json", "{oops", "not JSON"), ("bad.csv", "a,b\n1,2\n", "img,rle_mask"),

@@ -15,6 +15,10 @@ from unet_core.errors import DataError
 from unet_core.limits import MAX_CLASSES
 
 Color = tuple[int, int, int]
+VOID = 255
+"""The ignore label a mask may hold besides its class ids (Pascal VOC's object borders, pixels nobody labelled):
+never trained on, left out of every metric, drawn in :data:`VOID_COLOR`."""
+VOID_COLOR: Color = (224, 224, 192)
 MAX_CLASS_FILE_BYTES = 1 << 20
 """A class file larger than this (256 names and colours take a few kB) is refused before it is read."""
 
@@ -202,6 +206,8 @@ __all__ = [
     "CARLA_CLASSES",
     "CARVANA_CLASSES",
     "LYFT_CLASSES",
+    "VOID",
+    "VOID_COLOR",
     "ClassTable",
     "numbered_colors",
 ]

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
+from unet_core.data.classes import VOID
 from unet_core.data.framing import Framing, pad_to
 from unet_core.data.io import MaskFormat, check_mask, check_same_size, read_image, read_mask
 from unet_core.data.layouts import DatasetLayout, Pair
@@ -48,7 +49,8 @@ def load_example(example: Example, framing: Framing | Sequence[int], num_classes
 
     ``framing`` may be a plain (H, W) size: every image is then stretched to it (the old rule).
     Raises :class:`DataError` naming the file for unreadable files, mismatched sizes or
-    class ids ``>= num_classes``; ``ValueError`` for a weight map of the wrong shape.
+    class ids ``>= num_classes``; ``ValueError`` for a weight map of the wrong shape. Pixels of the ignore label
+    (:data:`~unet_core.data.classes.VOID`) get weight 0.
     """
     frame = framing if isinstance(framing, Framing) else Framing((int(framing[0]), int(framing[1])))
     image = read_image(example.image_path)
@@ -61,7 +63,13 @@ def load_example(example: Example, framing: Framing | Sequence[int], num_classes
             raise ValueError(
                 f"weight map for {example.image_path.name} is {example.weight.shape}, expected {mask.shape}"
             )
-        weight = frame.scaled(example.weight.astype(np.float32, copy=False))
+        weight = example.weight.astype(np.float32, copy=False)
+    void = mask == VOID
+    if void.any():  # the ignore label: weight 0, so it is never trained on (its label is a stand-in)
+        weight = np.where(void, np.float32(0), np.float32(1) if weight is None else weight).astype(np.float32)
+        mask = np.where(void, np.uint8(0), mask)
+    if weight is not None:
+        weight = frame.scaled(weight)
     return frame.scaled(image), frame.scaled_mask(mask), weight
 
 

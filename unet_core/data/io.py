@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from unet_core.data.classes import ClassTable
+from unet_core.data.classes import VOID, ClassTable
 from unet_core.data.file_guard import (
     PIL_ERRORS,
     imdecode,
@@ -259,10 +259,11 @@ def read_mask(path: str | Path, fmt: MaskFormat | str) -> np.ndarray:
 
 
 def check_mask(mask: np.ndarray, num_classes: int, path: str | Path | None) -> None:
-    """Raise :class:`DataError` naming the largest class id that is ``>= num_classes``."""
+    """Raise :class:`DataError` naming the largest class id that is ``>= num_classes`` (the ignore label
+    :data:`~unet_core.data.classes.VOID` is allowed)."""
     if mask.size == 0:
         return
-    top = int(mask.max())
+    top = int(mask.max(where=mask != VOID, initial=0))
     if top >= num_classes:
         raise DataError(f"class id {top} out of range 0..{num_classes - 1}", path)
     if mask.dtype.kind == "i" and int(mask.min()) < 0:

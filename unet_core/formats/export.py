@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from unet_core.data.classes import ClassTable
+from unet_core.data.classes import VOID, VOID_COLOR, ClassTable
 from unet_core.data.io import MaskFormat, encode_mask, encode_png
 from unet_core.data.layouts import DatasetLayout
 from unet_core.data.originals import originals_among
@@ -21,9 +21,6 @@ from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT
 from unet_core.fsutil import atomic_write_bytes, atomic_write_json
 from unet_core.store.project import ProjectStore
 
-VOID = 255
-"""Pascal VOC's "void" index (object borders, unknown pixels); it has VOC's colour in exported palettes."""
-VOID_COLOR = (224, 224, 192)
 COCO_FILE = "annotations.json"
 KAGGLE_FILE = "masks.csv"
 _NATIVE = {  # mask folder (relative to the export folder), file name, encoding
@@ -57,7 +54,10 @@ def encode_voc(mask: np.ndarray, classes: ClassTable) -> bytes:
 
 def encode_color(mask: np.ndarray, classes: ClassTable) -> bytes:
     """An RGB PNG in which each pixel has its class's colour (for looking at, not for reading back ids)."""
-    return encode_png(classes.lut()[np.minimum(mask, classes.num_classes - 1)])
+    lut = np.zeros((256, 3), np.uint8)
+    lut[: classes.num_classes] = classes.lut()
+    lut[VOID] = VOID_COLOR
+    return encode_png(lut[mask])
 
 
 def chosen_masks(store: ProjectStore, stems: Sequence[str], what: str) -> list[tuple[str, Callable[[], np.ndarray | None]]]:

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_core.data.classes import ClassTable, numbered_colors
+from unet_core.data.classes import VOID, ClassTable, numbered_colors
 from unet_core.data.file_guard import file_size_hw
 from unet_core.data.io import MaskFormat, read_mask
 from unet_core.data.layouts import IMAGES_CLASSES, DatasetLayout
 from unet_core.errors import DataError
 from unet_core.formats import IMPORT_FORMATS
-from unet_core.formats.export import VOID
 from unet_core.loop.classes import editable, save_edit
 from unet_core.store.project import ProjectStore
 
@@ -87,11 +86,9 @@ def import_masks(layout: DatasetLayout, store: ProjectStore, source: Path, fmt: 
             if size is not None and size != mask.shape:
                 result.skipped[stem] = f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {size[1]}x{size[0]}"
                 continue
-            if fmt == "voc" and (mask == VOID).any():
-                result.skipped[stem] = "holds void (255) pixels: training around them is not supported yet"
-                continue
-            if int(mask.max(initial=0)) >= layout.classes.num_classes:
-                result.skipped[stem] = f"class id {int(mask.max())} is not one of the {layout.classes.num_classes} classes"
+            top = int(mask.max(where=mask != VOID, initial=0))  # void (255) is kept: an ignore label
+            if top >= layout.classes.num_classes:
+                result.skipped[stem] = f"class id {top} is not one of the {layout.classes.num_classes} classes"
                 continue
             store.save_import(stem, mask)
             result.count += 1

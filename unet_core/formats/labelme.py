@@ -13,13 +13,15 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from unet_core.data.classes import ClassTable
+from unet_core.data.classes import VOID, ClassTable
 from unet_core.limits import MAX_IMAGE_PIXELS
 
 LABELME_VERSION = "5.5.0"
 MAX_LABELME_BYTES = 256 << 20
 """A labelme file larger than this is refused before it is read (they embed the image at most)."""
 BACKGROUND_LABELS = frozenset({"_background_", "background"})
+IGNORE_LABEL = "__ignore__"
+"""labelme's label for pixels to leave out (labelme2voc writes them as 255): the ignore label, :data:`VOID`."""
 
 
 def labelme_shapes(mask: np.ndarray, classes: ClassTable, passes: int = 4) -> list[dict[str, Any]]:
@@ -31,6 +33,8 @@ def labelme_shapes(mask: np.ndarray, classes: ClassTable, passes: int = 4) -> li
     the pixels still wrong get polygons of their own, drawn last (``passes`` rounds; exact in practice).
     """
     names = [classes.names[c] if c < classes.num_classes else str(c) for c in range(int(mask.max(initial=0)) + 1)]
+    if len(names) > VOID:
+        names[VOID] = IGNORE_LABEL
     shapes = _region_shapes(mask, np.ones(mask.shape, bool), names, skip_open_background=True)
     h, w = mask.shape
     for _ in range(passes):
@@ -102,20 +106,21 @@ def labelme_labels(doc: Mapping[str, Any]) -> list[str]:
     seen: dict[str, str] = {}  # one label however it is cased, as classes match
     for shape in doc["shapes"]:
         label = str(shape.get("label", "")).strip()
-        if label and label.casefold() not in BACKGROUND_LABELS:
+        if label and label.casefold() not in BACKGROUND_LABELS and label != IGNORE_LABEL:
             seen.setdefault(label.casefold(), label)
     return list(seen.values())
 
 
 def labelme_mask(doc: Mapping[str, Any], classes: ClassTable, shape_hw: tuple[int, int] | None = None) -> np.ndarray:
     """The class-id mask of a labelme file: shapes filled in order (polygon, rectangle, circle, line, linestrip,
-    mask), each label the class of that name (case and spaces ignored; ``_background_`` is class 0).
+    mask), each label the class of that name (case and spaces ignored; ``_background_`` is class 0,
+    ``__ignore__`` the ignore label).
     ``ValueError`` for a label no class has or a size out of range."""
     h = int(doc.get("imageHeight") or (shape_hw[0] if shape_hw else 0))
     w = int(doc.get("imageWidth") or (shape_hw[1] if shape_hw else 0))
     if not (h > 0 and w > 0 and h * w <= MAX_IMAGE_PIXELS):
         raise ValueError(f"image size {h}x{w} is out of range")
-    by_name = {n.strip().casefold(): i for i, n in enumerate(classes.names)}
+    by_name = {n.strip().casefold(): i for i, n in enumerate(classes.names)} | {IGNORE_LABEL: VOID}
     canvas = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(canvas)
     for shape in doc["shapes"]:

@@ -7,16 +7,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from unet_core.data.classes import VOID
+
 
 def confusion_matrix(truth: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
     """Return the K x K int64 matrix whose [t, p] entry counts pixels of true class t predicted as p.
 
-    Both arrays must have the same shape and hold ids in ``0..num_classes-1``.
+    Both arrays must have the same shape and hold ids in ``0..num_classes-1``; truth pixels of the ignore label
+    (:data:`~unet_core.data.classes.VOID`) are left out.
     """
     if truth.shape != pred.shape:
         raise ValueError(f"truth shape {truth.shape} differs from prediction shape {pred.shape}")
     t = np.asarray(truth, dtype=np.int64).ravel()
     p = np.asarray(pred, dtype=np.int64).ravel()
+    if num_classes <= VOID and t.size and t.max() == VOID:
+        keep = t != VOID
+        t, p = t[keep], p[keep]
     if t.size and (t.max() >= num_classes or p.max() >= num_classes or t.min() < 0 or p.min() < 0):
         raise ValueError(f"class ids must lie in 0..{num_classes - 1}")
     counts = np.bincount(t * num_classes + p, minlength=num_classes * num_classes)

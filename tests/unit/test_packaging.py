@@ -23,7 +23,7 @@ def test_the_core_needs_no_qt_and_the_app_names_its_extra() -> None:
     assert "PySide6" not in core and "qimage2ndarray" not in core
     gui = " ".join(project["optional-dependencies"]["gui"])
     assert "PySide6" in gui and "!=6.12.0" in gui and "qimage2ndarray" in gui
-    assert "maskloop[gui]" in project["optional-dependencies"]["dev"]
+    assert "maskloop[gui,onnx]" in project["optional-dependencies"]["dev"]
     assert {"maskloop", "unet-core"} <= set(project["scripts"]) | set(project["gui-scripts"])
 
 

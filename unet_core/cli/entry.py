@@ -1,4 +1,4 @@
-"""The ``unet-core`` command line (design.md 3.1): sample, train, predict, evaluate, info, export, import, finetune."""
+"""The ``unet-core`` command line (design.md 3.1): sample, train, predict, evaluate, info, export, import, finetune, export-model."""
 
 from __future__ import annotations
 
@@ -182,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--log-dir", default=None, metavar="DIR", help="write TensorBoard events and curves here")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    xm = sub.add_parser("export-model", help="write a checkpoint's model as ONNX or TorchScript, checked against "
+                                             "PyTorch (the checkpoint stays the source of truth)")
+    xm.add_argument("--model", required=True, metavar="MODEL", help="the checkpoint (.safetensors) to export")
+    xm.add_argument("--out", required=True, metavar="FILE", help="the file to write (.onnx or .pt)")
+    xm.add_argument("--format", required=True, choices=("onnx", "torchscript"),
+                    help="onnx (needs the onnx package; checked with onnxruntime when installed) or torchscript")
+
     m = sub.add_parser("import", help="take masks from another tool as the truth a folder's images start from")
     m.add_argument("--data", required=True, metavar="DIR", help="the dataset folder (masks go into its project "
                                                                 "store; its own files are not written)")
@@ -208,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "export": project_commands.cmd_export,
             "import": project_commands.cmd_import,
             "finetune": project_commands.cmd_finetune,
+            "export-model": project_commands.cmd_export_model,
         }[args.command]
         return int(handler(args) or 0)
     except MaskloopError as err:

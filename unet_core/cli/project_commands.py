@@ -1,4 +1,4 @@
-"""``unet-core export``, ``import`` and ``finetune``: a folder's project store from the command line."""
+"""``unet-core export``, ``import``, ``finetune`` (a folder's project store) and ``export-model``, from the command line."""
 
 from __future__ import annotations
 
@@ -109,4 +109,19 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["cmd_export", "cmd_finetune", "cmd_import"]
+def cmd_export_model(args: argparse.Namespace) -> int:
+    """``unet-core export-model --model M --out F --format onnx|torchscript``: checked against PyTorch first."""
+    from unet_core.model.interchange import TOLERANCE, export_model
+
+    if Path(args.out).suffix.lower() == ".safetensors" or Path(args.out).resolve() == Path(args.model).resolve():
+        raise DataError("--out would replace a checkpoint: give an .onnx or .pt file", args.out)
+    report = export_model(args.model, args.out, args.format)
+    if report.unchecked:
+        print(f"unet-core export-model: warning: {report.unchecked}", file=sys.stderr)
+    checked = ", ".join(f"{size}: {diff:.1e}" for size, diff in report.max_abs_diff.items())
+    print(f"wrote {args.format} model to {report.path}" + (f" (largest logit difference to PyTorch {checked}; "
+                                                          f"allowed {TOLERANCE:g})" if checked else ""), file=sys.stderr)
+    return 0
+
+
+__all__ = ["cmd_export", "cmd_export_model", "cmd_finetune", "cmd_import"]

@@ -169,7 +169,9 @@ def test_read_image_formats(tmp_path: Path) -> None:
     g = read_image(tmp_path / "gray.png")
     assert g.shape == (20, 30, 3) and all(np.array_equal(g[:, :, c], gray) for c in range(3))
     cv2.imwrite(str(tmp_path / "16.png"), gray.astype(np.uint16) * 257)
-    assert np.array_equal(read_image(tmp_path / "16.png")[:, :, 1], gray)
+    wide = read_image(tmp_path / "16.png")[:, :, 1].astype(int)
+    order = np.argsort(gray.ravel(), kind="stable")
+    assert (np.diff(wide.ravel()[order]) >= 0).all() and wide.min() <= 5 and wide.max() >= 250  # windowed, in order
     pal = Image.fromarray(_ids(n=2))
     pal.putpalette([10, 20, 30, 200, 100, 50])
     pal.save(tmp_path / "pal.png")
@@ -353,3 +355,27 @@ def test_importing_data_package_does_not_import_torch() -> None:
         "sys.exit(1 if bad else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_twelve_bit_and_float_images_are_windowed_not_dark_or_clipped(tmp_path: Path) -> None:
+    ramp = np.tile(np.linspace(0, 4095, 64), (16, 1)).astype(np.uint16)  # 12-bit data in a 16-bit file
+    cv2.imwrite(str(tmp_path / "12bit.png"), ramp)
+    out = read_image(tmp_path / "12bit.png")[:, :, 0]
+    assert out[:, -1].min() >= 250 and out[:, 0].max() <= 5 and out.mean() > 100  # was near-black (max 16)
+    from unet_core.data.io import read_image_reduced
+
+    thumb = read_image_reduced(tmp_path / "12bit.png", 2)[:, :, 0]
+    assert thumb.shape == (8, 32) and thumb.mean() > 100  # the thumbnail too
+    floats = np.tile(np.linspace(-3.0, 40.0, 64), (16, 1)).astype(np.float32)
+    cv2.imwrite(str(tmp_path / "f.tiff"), floats)
+    f = read_image(tmp_path / "f.tiff")[:, :, 0]
+    assert f[:, 0].max() <= 5 and f[:, -1].min() >= 250 and len(np.unique(f)) > 50  # not clipped to 0..1
+
+
+def test_a_multi_page_tiff_is_refused_with_its_page_count(tmp_path: Path) -> None:
+    pages = [Image.fromarray(np.full((8, 8), v, np.uint8)) for v in (10, 200, 90)]
+    pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
+    with pytest.raises(DataError, match=r"multi-page TIFF \(3 pages\)"):
+        read_image(tmp_path / "stack.tif")
+    pages[0].save(tmp_path / "one.tif")
+    assert read_image(tmp_path / "one.tif").shape == (8, 8, 3)

@@ -37,14 +37,33 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # ----------------------------------------------------------------------------------------------- reading
 
 
+WINDOW_PERCENTILES = (0.5, 99.5)
+"""16-bit and float images are windowed to 8 bits between these percentiles of their own values: a 12-bit
+microscope or X-ray image in a 16-bit file is not near-black, a float image not clipped to 0..1."""
+
+
+def _window(arr: np.ndarray) -> tuple[float, float]:
+    """The (low, high) window of a 16-bit or float image: its WINDOW_PERCENTILES, over at most ~1M samples."""
+    flat = arr.reshape(-1)
+    step = max(1, flat.size // 1_000_000)
+    sample = flat[::step].astype(np.float64)
+    sample = sample[np.isfinite(sample)]
+    if not sample.size:
+        return 0.0, 1.0
+    lo, hi = np.percentile(sample, WINDOW_PERCENTILES)
+    if hi <= lo:  # a flat image: its one value mid-grey unless it is the range's bottom
+        lo, hi = (float(sample.min()), float(sample.max())) if sample.max() > sample.min() else (lo - 1.0, lo + 1.0)
+    return float(lo), float(hi)
+
+
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
-    """Scale 16-bit / float / wider integer pixels to uint8."""
+    """Scale 16-bit / float / wider integer pixels to uint8 (16-bit and float: windowed, see :data:`WINDOW_PERCENTILES`)."""
     if arr.dtype == np.uint8:
         return arr
-    if arr.dtype == np.uint16:
-        return ((arr.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    if arr.dtype.kind == "f":
-        return (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if arr.dtype == np.uint16 or arr.dtype.kind == "f":
+        lo, hi = _window(arr)
+        scaled = (arr.astype(np.float32) - np.float32(lo)) * np.float32(255.0 / (hi - lo))
+        return np.nan_to_num(np.clip(scaled + 0.5, 0, 255), nan=0.0).astype(np.uint8)
     if arr.dtype == np.bool_:
         return arr.astype(np.uint8) * 255
     top = float(arr.max()) if arr.size else 0.0
@@ -83,14 +102,16 @@ def _pil_to_rgb(im: Image.Image) -> np.ndarray:
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image as HxWx3 uint8 RGB.
 
-    Alpha is dropped, grayscale expanded to three channels, 16-bit scaled to 8-bit and
-    palette images converted to RGB. JPEG/PNG/BMP/TIFF/WebP are decoded with OpenCV, other
+    Alpha is dropped, grayscale expanded to three channels, 16-bit and float windowed to 8-bit
+    (:data:`WINDOW_PERCENTILES`), palette images converted to RGB, a multi-page TIFF refused. JPEG/PNG/BMP/TIFF/WebP are decoded with OpenCV, other
     formats (GIF, ...) with Pillow. EXIF orientation is ignored so pixels line up with masks.
     A missing, empty, truncated or undecodable file raises :class:`DataError` naming it.
     """
     p = Path(path)
     data = read_bytes(p, "image")
     arr: np.ndarray | None = None
+    if p.suffix.lower() in (".tif", ".tiff"):
+        _refuse_multipage(p, data)
     if p.suffix.lower() in CV2_IMAGE_EXTS:
         arr = imdecode(p, data, cv2.IMREAD_UNCHANGED)
     if arr is not None and arr.size:
@@ -101,6 +122,19 @@ def read_image(path: str | Path) -> np.ndarray:
             return _pil_to_rgb(im)
     except PIL_ERRORS as exc:
         raise UnreadableFileError(f"cannot read image: {pil_reason(exc)}", p) from None
+
+
+def _refuse_multipage(p: Path, data: bytes) -> None:
+    """A TIFF of several pages (a stack, a time series) is refused with its page count: reading only its first
+    page would silently drop the rest."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            pages = int(getattr(im, "n_frames", 1))
+    except PIL_ERRORS:
+        return  # not for Pillow: the decoders below say what is wrong
+    if pages > 1:
+        raise UnreadableFileError(f"a multi-page TIFF ({pages} pages): Maskloop reads one image per file; save each "
+                                  "page as its own file", p)
 
 
 _REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
@@ -117,8 +151,9 @@ def read_image_reduced(path: str | Path, factor: int) -> np.ndarray:
         raise ValueError(f"factor must be 2, 4 or 8, got {factor}")
     if p.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".png"):
         data = read_bytes(p, "image")
-        bgr = imdecode(p, data, _REDUCED_FLAGS[factor])
-        if bgr is not None and bgr.size:
+        header = _png_color_type(data)
+        bgr = None if header is not None and header[0] == 16 else imdecode(p, data, _REDUCED_FLAGS[factor])
+        if bgr is not None and bgr.size:  # (a 16-bit PNG is windowed by read_image, not cut to its top byte)
             return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     full = read_image(p)
     h, w = full.shape[:2]

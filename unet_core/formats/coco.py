@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from unet_core.data.classes import ClassTable
+from unet_core.formats.jsonfile import read_json
 from unet_core.limits import MAX_IMAGE_PIXELS
 
 MAX_COCO_BYTES = 2 << 30
@@ -50,13 +50,7 @@ def coco_document(items: Iterable[tuple[str, np.ndarray]], classes: ClassTable) 
 
 def read_coco(path: Path) -> dict[str, Any]:
     """The decoded JSON of a COCO file; ``ValueError`` for one too large, unreadable or not COCO-shaped."""
-    size = path.stat().st_size
-    if size > MAX_COCO_BYTES:
-        raise ValueError(f"{path}: {size} bytes, more than a COCO file is read ({MAX_COCO_BYTES})")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not JSON ({exc})") from None
+    doc = read_json(path, MAX_COCO_BYTES, "COCO")
     if not isinstance(doc, Mapping) or not isinstance(doc.get("images"), list) \
             or not isinstance(doc.get("annotations"), list):
         raise ValueError(f"{path}: not a COCO file (no 'images' and 'annotations' lists)")

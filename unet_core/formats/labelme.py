@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from unet_core.data.classes import VOID, ClassTable
+from unet_core.formats.jsonfile import read_json
 from unet_core.limits import MAX_IMAGE_PIXELS
 
 LABELME_VERSION = "5.5.0"
@@ -89,13 +89,7 @@ def labelme_document(image_name: str, mask: np.ndarray, classes: ClassTable) -> 
 
 def read_labelme(path: Path) -> dict[str, Any]:
     """The decoded JSON of a labelme file; ``ValueError`` for one too large, unreadable or without shapes."""
-    size = path.stat().st_size
-    if size > MAX_LABELME_BYTES:
-        raise ValueError(f"{path}: {size} bytes, more than a labelme file is read ({MAX_LABELME_BYTES})")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not JSON ({exc})") from None
+    doc = read_json(path, MAX_LABELME_BYTES, "labelme")
     if not isinstance(doc, Mapping) or not isinstance(doc.get("shapes"), list):
         raise ValueError(f"{path}: not a labelme file (no 'shapes' list)")
     return dict(doc)

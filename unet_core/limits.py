@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-MAX_CLASSES = 256
-"""Class ids are stored in uint8 masks, so a class table holds at most 256 classes."""
+MAX_CLASSES = 255
+"""Class ids are stored in uint8 masks and 255 is the ignore label (void), so a class table holds at most 255
+classes (ids 0..254)."""
 
 MAX_IN_CHANNELS = 16
 """Input channels of a UNet's image (RGB, or a few more)."""

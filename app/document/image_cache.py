@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from app.workers.common import lower_priority
-from unet_core.data.classes import VOID
-from unet_core.data.io import MaskFormat, read_image, read_mask
+from unet_core.data.io import MaskFormat, class_id_max, read_image, read_mask
 from unet_core.errors import DataError
 
 
@@ -39,7 +38,7 @@ def load_image(image_path: Path, mask_path: Path | None, mask_format: MaskFormat
             if mask.shape != image.shape[:2]:
                 error = f"{mask_path.name}: mask is {mask.shape[1]}x{mask.shape[0]}, image is {image.shape[1]}x{image.shape[0]}"
                 mask = None
-            elif (top := int(mask.max(where=mask != VOID, initial=0))) >= num_classes:  # void (255) is allowed
+            elif (top := class_id_max(mask)) >= num_classes:  # void (255) is allowed
                 error = f"{mask_path.name}: class id {top} out of range 0..{num_classes - 1}"
                 mask = None
         except DataError as err:

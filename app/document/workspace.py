@@ -67,6 +67,7 @@ class Workspace(QObject):
         self._masks: OrderedDict[int, np.ndarray] = OrderedDict()  # row -> working mask (the truth)
         self._bases: dict[int, np.ndarray | None] = {}  # row -> what the working mask started from
         self._originals: dict[int, np.ndarray | None] = {}  # row -> the dataset's own mask (not a correction)
+        self._started_empty: set[int] = set()  # rows painted from an empty mask (no prediction, mask or correction)
         self._dirty: set[int] = set()
         self._pending_seconds: dict[int, float] = {}
         self._pending_strokes: dict[int, int] = {}
@@ -184,6 +185,7 @@ class Workspace(QObject):
         self._masks.clear()
         self._bases.clear()
         self._originals.clear()
+        self._started_empty.clear()
         self._dirty.clear()
 
     # -- current image -------------------------------------------------------------------------
@@ -252,6 +254,10 @@ class Workspace(QObject):
         self._masks[row] = saved if saved is not None else (base.copy() if base is not None else np.zeros((h, w), np.uint8))
         self._bases[row] = base
         self._originals[row] = loaded.original_mask
+        if saved is None and base is None and loaded.original_mask is None:
+            self._started_empty.add(row)  # painted from nothing: empty again means undone
+        else:
+            self._started_empty.discard(row)
         self._evict()
 
     def base_mask(self, row: int, loaded: LoadedImage | None = None) -> np.ndarray | None:
@@ -272,6 +278,7 @@ class Workspace(QObject):
             del self._masks[row]
             self._bases.pop(row, None)
             self._originals.pop(row, None)
+            self._started_empty.discard(row)
             self.maskDropped.emit(row)
 
     def working_mask(self, row: int | None = None) -> np.ndarray | None:
@@ -340,10 +347,10 @@ class Workspace(QObject):
             self.stored.emit(row)
 
     def _is_correction(self, row: int) -> bool:
-        base, original, mask = self._bases.get(row), self._originals.get(row), self._masks[row]
-        if base is None and original is None and not mask.any():
-            return False  # it started empty (no prediction, no mask of its own) and is empty again: undone
-        return is_correction(mask, (base, self.model.labels(row), original))
+        mask = self._masks[row]
+        if row in self._started_empty and not mask.any():
+            return False  # it started empty (no prediction, no mask, no saved correction) and is empty again: undone
+        return is_correction(mask, (self._bases.get(row), self.model.labels(row), self._originals.get(row)))
 
     def _drop_correction(self, row: int, state: dict) -> None:
         assert self._writer is not None
@@ -412,6 +419,7 @@ class Workspace(QObject):
             if pred is not None and pred.shape == self._masks[row].shape:
                 self._masks[row][...] = pred
                 self._bases[row] = pred
+                self._started_empty.discard(row)
                 self.maskReplaced.emit(row)
 
     @property

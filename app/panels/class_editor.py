@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.classes_panel import swatch_icon
-from unet_core.data.classes import ClassTable, numbered_colors
+from unet_core.data.classes import ClassTable, spare_colors
 from unet_core.limits import MAX_CLASSES
-from unet_core.loop.classes import check_edit
+from unet_core.loop.classes import check_edit, name_problem
 
 COL_ID, COL_COLOR, COL_NAME = range(3)
 
@@ -102,9 +102,7 @@ class ClassEditor(QDialog):
         n = self.table.rowCount()
         if n >= MAX_CLASSES:
             return
-        used = set(self._colors)
-        spare = [c for c in numbered_colors(min(MAX_CLASSES, n + 32)) if c not in used]
-        self._colors.append(spare[0] if spare else numbered_colors(n + 1)[n])
+        self._colors.append(spare_colors(self._colors, 1)[0])
         self._append_row(n, f"class {n}")
         self.table.setCurrentCell(n, COL_NAME)
         self.table.editItem(self.table.item(n, COL_NAME))
@@ -150,16 +148,9 @@ class ClassEditor(QDialog):
     def _problem(self) -> str:
         """Why the table cannot be saved as it is ("" when it can), in the words of the table."""
         names = self.names()
-        for i, name in enumerate(names):
-            if not name.strip():
-                return f"class {i} needs a name"
-        seen: dict[str, int] = {}
-        for i, name in enumerate(names):
-            key = name.strip().casefold()
-            if key in seen:
-                j = seen[key]
-                return f"class {j} ({names[j].strip()!r}) and class {i} ({name.strip()!r}) have the same name"
-            seen[key] = i
+        problem = name_problem(names)
+        if problem:
+            return problem
         try:
             check_edit(self._original, ClassTable(tuple(n.strip() for n in names), tuple(self._colors)))
         except ValueError as exc:

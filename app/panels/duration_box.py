@@ -16,9 +16,9 @@ def parse_duration(text: str) -> int | None:
     """Seconds in ``text``: "90 s", "2 min", "1 min 30 s", "1:30" (minutes:seconds), "1.5 h"; a bare number
     is minutes. ``None`` when it is not a duration."""
     t = text.strip().lower()
-    if not t:
+    if not t or len(t) > 40:  # nothing a duration needs; and no 400-digit number reaches float()
         return None
-    if re.fullmatch(r"\d+:\d{1,2}", t):
+    if re.fullmatch(r"\d{1,6}:\d{1,2}", t):
         minutes, seconds = t.split(":")
         return int(minutes) * 60 + int(seconds)
     total, pos = 0.0, 0
@@ -30,7 +30,7 @@ def parse_duration(text: str) -> int | None:
             return None
         total += float(m.group(1).replace(",", ".")) * _UNITS[unit]
         pos = m.end()
-    if pos == 0 or t[pos:].strip():
+    if pos == 0 or t[pos:].strip() or not total < 1e9:
         return None
     return round(total)
 

@@ -128,8 +128,8 @@ class WindowCommands:
         Original files of a dataset (a native export into the dataset's own folder) are replaced only after the
         user confirms a question naming how many, and only after they are copied into the project store.
         """
-        from unet_core.data.originals import backup_files, originals_among
-        from unet_core.formats.export import chosen_masks, export_masks, export_targets
+        from unet_core.data.originals import backup_files
+        from unet_core.formats.export import chosen_masks, export_masks, export_originals, export_targets
 
         ws = self.ws
         assert ws.store is not None and ws.layout is not None
@@ -137,7 +137,7 @@ class WindowCommands:
         store, layout, classes = ws.store, ws.layout, ws.classes
         try:
             stems = [stem for stem, _ in chosen_masks(store, [r.stem for r in ws.records], what)]
-            originals = originals_among(export_targets(layout, Path(out), fmt, stems).values())
+            originals = export_originals(layout, export_targets(layout, Path(out), fmt, stems).values())
         except (MaskloopError, OSError, ValueError) as err:
             self.show_problem(f"Export failed: {err}")
             self.exportFinished.emit(-1)
@@ -150,7 +150,9 @@ class WindowCommands:
 
         def work() -> tuple[int, Path | None]:
             backup = backup_files(originals, store.root) if originals else None
-            result = export_masks(layout, store, Path(out), fmt, what, classes, replace_originals=bool(originals))
+            # only what was asked about: the images checked here, and the originals the user agreed to replace
+            result = export_masks(layout, store, Path(out), fmt, what, classes, replace_originals=originals,
+                                  stems=set(stems))
             return result.count, backup
 
         def done(result: tuple[int, Path | None]) -> None:
@@ -188,16 +190,21 @@ class WindowCommands:
         ws = self.ws
         if ws.store is None or ws.layout is None:
             return False
-        if self.train_ctl.is_running() or ws.read_only:
+        if self.train_ctl.is_running() or ws.read_only:  # a run reads the store; a read-only window cannot write
             why = "training is running" if self.train_ctl.is_running() else "another window writes this folder"
             self.show_problem(f"Cannot import now: {why}.")
             self.importFinished.emit(-1)
             return False
+        if self._importing:
+            self.status.showMessage("An import is already running", 5000)
+            return False
         ws.flush()
         store, layout, root = ws.store, ws.layout, ws.layout.root
         self.status.showMessage(f"Importing masks from {source}…")
+        self._importing = True
 
         def done(outcome: tuple[Any, Any]) -> None:
+            self._importing = False
             result, _ = outcome
             parts = [f"Imported {result.count} mask(s) from {Path(source).name}"]
             if result.added_classes:
@@ -213,6 +220,7 @@ class WindowCommands:
             self.importFinished.emit(result.count)
 
         def failed(message: str) -> None:
+            self._importing = False
             self.show_problem(f"Import failed: {message}")
             self.importFinished.emit(-1)
 

@@ -110,6 +110,9 @@ class EditingCommands:
         from unet_core.store.project import StoreError
 
         ws = self.ws
+        if self._importing:
+            self.status.showMessage("Classes cannot be edited while masks are being imported", 5000)
+            return
         if not ws.classes_editable():
             kind = ws.layout.kind if ws.layout is not None else None
             why = ("open a folder first" if kind is None else "this window opened the folder read-only"

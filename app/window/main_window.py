@@ -53,6 +53,8 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         self.class_picker = ClassPicker(self)
         self.training = TrainingPanel()
         self.train_ctl = TrainingController(self.ws, self.training, self)
+        self._importing = False  # File › Import Masks is writing the store: no training, no class edit meanwhile
+        self.train_ctl.blocked = lambda: "masks are being imported" if self._importing else None
         display = QWidget()  # the classes, then the image's brightness and contrast
         column = QVBoxLayout(display)
         column.setContentsMargins(0, 0, 0, 0)

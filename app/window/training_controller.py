@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ class TrainingController(QObject):
         self._closed = False
         self.ask_user = True  # tests switch the dialog off and set `choice`
         self.choice_use_new = False
+        self.blocked: Callable[[], str | None] = lambda: None  # why no run may start now (the window's other work)
         panel.fineTuneRequested.connect(self.start_finetune)
         panel.trainRequested.connect(self.start_scratch)
         panel.stopRequested.connect(self.stop)
@@ -134,6 +136,10 @@ class TrainingController(QObject):
             return False
         if self.ws.read_only:
             self._refuse(f"{READ_ONLY_NOTICE}: a trained model could not be saved")
+            return False
+        busy = self.blocked()
+        if busy:
+            self._refuse(f"Cannot train now: {busy}")
             return False
         self.ws.flush()  # every correction on disk before the job reads them
         return True

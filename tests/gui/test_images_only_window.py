@@ -243,3 +243,23 @@ def test_undoing_every_stroke_on_an_image_without_a_prediction_leaves_no_correct
     w.ws.flush()
     wait_for(qtbot, lambda: w.ws.store.corrected_stems() == [])
     assert w.ws.records[0].status == "unlabelled"
+
+
+def test_an_empty_mask_is_kept_as_truth_when_marked_reviewed(qtbot, tmp_path: Path) -> None:
+    """Painted from nothing and erased again is no correction (undone); a photo with nothing in it is labelled
+    by marking it reviewed, which keeps its empty mask as the truth."""
+    folder = _photos(tmp_path / "photos", 2)
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    activate(qtbot, w)
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    w.select_class(1)
+    paint_stroke(qtbot, w, [(50, 50), (90, 50)])
+    w.set_tool("eraser")
+    w.canvas.set_brush_radius(30)
+    paint_stroke(qtbot, w, [(40, 50), (100, 50)])
+    assert not w.ws.working_mask().any()
+    w.actions_by_name["reviewed"].trigger()
+    w.ws.flush()
+    wait_for(qtbot, lambda: w.ws.store.corrected_stems() == ["photo0"])
+    assert w.ws.records[0].status == "reviewed" and not w.ws.store.load_mask("photo0").any()

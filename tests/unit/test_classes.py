@@ -56,8 +56,8 @@ def test_lists_are_normalised_to_tuples() -> None:
         ({"names": ["a", "b"], "colors": [[0, 0, 0]]}, "2 names but 1 colours"),
         ({"names": ["a"], "colors": [[0, 0, 256]]}, "0..255"),
         ({"names": ["a"], "colors": [[0, 0]]}, "[r, g, b]"),
-        ({"names": [], "colors": []}, "1..256 classes"),
-        ({"names": [f"c{i}" for i in range(257)]}, "1..256 classes"),
+        ({"names": [], "colors": []}, "1..255 classes"),
+        ({"names": [f"c{i}" for i in range(256)]}, "1..255 classes"),
         ({"colors": [[0, 0, 0]]}, "missing 'names'"),
         ({"names": ["a", ""], "colors": [[0, 0, 0], [1, 1, 1]]}, "non-empty"),
         ([1, 2], "mapping"),
@@ -70,7 +70,7 @@ def test_from_dict_rejects_bad_tables(data: object, fragment: str) -> None:
 
 
 def test_numbered_has_distinct_colours_and_black_background() -> None:
-    for n in (1, 2, 5, 256):
+    for n in (1, 2, 5, 255):
         t = ClassTable.numbered(n)
         assert t.num_classes == n
         assert t.names[0] == "class 0" and t.names[-1] == f"class {n - 1}"

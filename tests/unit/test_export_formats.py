@@ -60,8 +60,9 @@ def test_coco_run_lengths_and_polygons_read_back() -> None:
     doc = json.loads(json.dumps(coco_document(masks, THREE)))  # through JSON, as a file holds it
     assert [c["name"] for c in doc["categories"]] == ["car", "wheel"]
     back = coco_masks(doc, THREE)
-    for name, mask in masks:
+    for name, mask in masks[:2]:
         assert np.array_equal(back[name], mask), name
+    assert "c.jpg" not in back  # listed without annotations: a partial export says nothing about it
     polygon = {"images": [{"id": 7, "file_name": "p.png", "height": 20, "width": 30}],
                "categories": [{"id": 3, "name": "Wheel"}],
                "annotations": [{"id": 1, "image_id": 7, "category_id": 3, "segmentation": [[5, 5, 15, 5, 15, 10, 5, 10]]}]}
@@ -91,7 +92,7 @@ def test_labelme_files_from_elsewhere_read_with_their_shapes() -> None:
         {"label": "_background_", "shape_type": "polygon", "points": [[4, 4], [6, 4], [6, 6], [4, 6]]},
         {"label": "car", "shape_type": "point", "points": [[1, 1]]}]}
     mask = labelme_mask(doc, THREE)
-    assert mask[3, 3] == 1 and mask[5, 5] == 0 and mask[10, 20] == 2 and mask[1, 1] == 0
+    assert mask[3, 3] == 1 and mask[5, 5] == 0 and mask[10, 20] == 2 and mask[1, 1] == 1  # a point: labelme's disk
     assert labelme_labels(doc) == ["Car", "wheel"]
     doc["shapes"].append({"label": "bus", "points": [[0, 0], [3, 0], [3, 3]]})
     with pytest.raises(ValueError, match="'bus' is not a class"):
@@ -222,3 +223,37 @@ def test_the_cli_exports_without_writing_to_the_dataset(tmp_path: Path) -> None:
                           check=False)
     assert proc.returncode == 1 and "no project store" in proc.stderr and "Traceback" not in proc.stderr
     assert not (bare / ".maskloop").exists() and not (tmp_path / "x").exists()
+
+
+def test_an_export_into_a_folder_of_photos_never_replaces_them(tmp_path: Path) -> None:
+    from unet_core.data.io import write_image
+
+    root = tmp_path / "photos"
+    write_image(root / "a.png", np.full((12, 16, 3), 90, np.uint8))
+    (root / "a.json").write_text("{}")  # the user's own labelme file beside the photo
+    before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
+    layout = detect_layout(root)
+    with ProjectStore.for_dataset(root) as store:
+        store.save_mask("a", np.ones((12, 16), np.uint8))
+        for fmt in ("index", "color", "labelme"):
+            with pytest.raises(DataError, match="replace 1 of the dataset's own files"):
+                export_masks(layout, store, root, fmt)
+        # permission covers only the files named: a file it does not name is still refused
+        with pytest.raises(DataError, match="replace 1"):
+            export_masks(layout, store, root, "index", replace_originals=[root / "other.png"])
+    assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
+
+
+def test_void_is_exported_natively_where_the_format_can_hold_it(tmp_path: Path) -> None:
+    root, _ = _project(tmp_path)
+    layout = detect_layout(root)
+    stem = layout.pairs()[0][0].stem
+    with ProjectStore.for_dataset(root) as store:
+        mask = store.load_mask(stem)
+        mask[0, :] = 255
+        store.save_mask(stem, mask)
+        export_masks(layout, store, tmp_path / "native", "native")  # Carvana's {0, 1} GIF: void as background
+        export_masks(_three(layout), store, tmp_path / "index", "voc")
+    gif = read_mask(tmp_path / "native" / "train_masks" / f"{stem}_mask.gif", MaskFormat.CARVANA_GIF)
+    assert (gif[0] == 0).all() and np.array_equal(gif[1:], mask[1:])
+    assert (np.asarray(Image.open(tmp_path / "index" / "SegmentationClass" / f"{stem}.png"))[0] == VOID).all()

@@ -159,3 +159,74 @@ def test_the_cli_imports_and_train_uses_the_imported_masks(tmp_path: Path) -> No
 
     assert read_metadata(out).classes.names == ("background", "cat", "dog")
     assert IMAGES_CLASSES.names != ("background", "cat", "dog")
+
+
+def test_a_source_that_fails_part_way_leaves_nothing_behind(tmp_path: Path) -> None:
+    root = _photos(tmp_path / "photos", 2)
+    labels = tmp_path / "labelme"
+    labels.mkdir()
+    good = {"imageHeight": 20, "imageWidth": 30, "imagePath": "p0.jpg",
+            "shapes": [{"label": "cat", "points": [[1, 1], [9, 1], [9, 9]]}]}
+    (labels / "a.json").write_text(json.dumps(good))
+    (labels / "b.json").write_text(json.dumps({"imagePath": "p1.jpg", "imageHeight": 20, "imageWidth": 30,
+                                               "shapes": ["not a shape"]}))
+    with ProjectStore.for_dataset(root) as store:
+        with pytest.raises(DataError, match="not an object"):
+            import_masks(detect_layout(root), store, labels)
+        assert store.imported_stems() == [] and store.load_classes() is None
+        assert not list(store.root.glob(".import-*"))
+    csv_path = tmp_path / "masks.csv"
+    csv_path.write_text("\ufeffimg,rle_mask\np0.jpg,1 5\np1.jpg,1 2 3\n")  # Excel's BOM; a bad second row
+    with ProjectStore.for_dataset(root) as store:
+        with pytest.raises(DataError, match="pairs"):
+            import_masks(detect_layout(root), store, csv_path)
+        assert store.imported_stems() == []
+
+
+def test_a_nameless_category_is_its_id_and_unannotated_images_keep_their_masks(tmp_path: Path) -> None:
+    root = write_sample(tmp_path / "g", "carvana", count=2, seed=3, size_hw=(20, 30))
+    layout = detect_layout(root)
+    names = [p.image.name for p in layout.pairs()[0]]
+    doc = {"images": [{"id": 1, "file_name": names[0], "height": 20, "width": 30},
+                      {"id": 2, "file_name": names[1], "height": 20, "width": 30}],
+           "categories": [{"id": 1}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[2, 2, 12, 2, 12, 9, 2, 9]]}]}
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    with ProjectStore.for_dataset(root) as store:
+        result, after = import_masks(layout, store, tmp_path / "c.json")
+        assert result.count == 1 and after.classes == layout.classes and not result.added_classes
+        assert store.imported_stems() == [Path(names[0]).stem]  # the second image keeps the dataset's own mask
+
+
+@pytest.mark.parametrize("segmentation", [[[0, 0, 4e7, 0, 4e7, 4e7, 0, 4e7]], {"counts": [5, -3]},
+                                          {"counts": [10**30]}, {"counts": "!!!"}])
+def test_hostile_segmentations_are_bounded_or_named(tmp_path: Path, segmentation: object) -> None:
+    root = _photos(tmp_path / "photos", 1)
+    doc = {"images": [{"id": 1, "file_name": "p0.jpg", "height": 20, "width": 30}],
+           "categories": [{"id": 1, "name": "cat"}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": segmentation}]}
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    with ProjectStore.for_dataset(root) as store:
+        try:
+            result, _ = import_masks(detect_layout(root), store, tmp_path / "c.json")
+        except DataError as err:
+            assert "cannot import" in str(err)
+        else:
+            assert result.count == 1  # a huge square, clipped to the image: all of it
+            assert (read_mask(store.import_path("p0"), MaskFormat.INDEX_PNG) == 1).all()
+
+
+def test_run_lengths_past_any_image_are_refused() -> None:
+    from unet_core.formats.rle import rle_decode
+
+    with pytest.raises(ValueError, match="past"):
+        rle_decode("9223372036854775000 9223372036854775000", (4, 5))
+    with pytest.raises(ValueError, match="past"):
+        rle_decode("3 99999999999", (4, 5))
+
+
+def test_a_labelme_folder_beside_png_photos_is_labelme(tmp_path: Path) -> None:
+    folder = tmp_path / "shots"
+    write_image(folder / "a.png", np.zeros((8, 8, 3), np.uint8))
+    (folder / "a.json").write_text(json.dumps({"shapes": [], "imagePath": "a.png"}))
+    assert detect_import_format(folder) == "labelme"

@@ -13,13 +13,6 @@ from unet_core.data.io import MaskFormat, read_image, write_color_mask, write_ma
 from unet_core.data.layouts import DatasetLayout, NoLayoutError, detect_layout, image_files
 from unet_core.errors import DataError, MaskloopError
 
-NATIVE_MASKS = {
-    "carvana": (MaskFormat.CARVANA_GIF, "{stem}_mask.gif"),
-    "carla": (MaskFormat.RED_CHANNEL, "{stem}.png"),
-    "carla_lyft": (MaskFormat.RED_CHANNEL, "{stem}.png"),
-    "generic": (MaskFormat.INDEX_PNG, "{stem}.png"),
-}
-
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """``unet-core sample OUT --layout L``."""
@@ -166,7 +159,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise MaskloopError("--out must be a folder", out)
     kind = layout.kind if layout is not None else predictor.meta.dataset_kind
-    fmt, pattern = NATIVE_MASKS.get(kind, NATIVE_MASKS["generic"])
+    from unet_core.formats.export import NATIVE_MASKS
+
+    _, pattern, fmt = NATIVE_MASKS.get(kind, NATIVE_MASKS["generic"])
     classes = predictor.meta.classes
     single = Path(args.input).is_file()
 

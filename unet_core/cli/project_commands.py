@@ -85,6 +85,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         if args.init is None and current is None:
             raise DataError("the project has no model yet: give one with --from, or train one first", root)
         start = Path(args.init) if args.init else current.path  # type: ignore[union-attr]
+        out = Path(args.out).absolute()
+        if out.resolve() == start.resolve() or store.root.resolve() in out.resolve().parents:
+            raise DataError("--out must be a new file outside the project store (not the model it starts from)",
+                            args.out)
         time_limit = args.time_limit if args.time_limit is not None else (None if args.epochs else FINETUNE_SECONDS)
         lr = args.lr if args.lr is not None else RECIPES[DEFAULT_RECIPE].finetune_lr
         config = round_config(arch="unet-small", size_hw=None, epochs=args.epochs, time_limit=time_limit, lr=lr,

@@ -65,7 +65,7 @@ class ClassTable:
 
     def palette(self) -> np.ndarray:
         """A (256, 3) uint8 palette: row ``i`` is class ``i``'s colour, unused rows black."""
-        pal = np.zeros((MAX_CLASSES, 3), dtype=np.uint8)
+        pal = np.zeros((256, 3), dtype=np.uint8)
         pal[: self.num_classes] = np.asarray(self.colors, dtype=np.uint8)
         return pal
 
@@ -149,6 +149,14 @@ def _table_from_json(data: Any) -> ClassTable:
     raise ValueError(f"expected an object or a list, got {type(data).__name__}")
 
 
+def spare_colors(used: Sequence[Color], n: int) -> list[Color]:
+    """``n`` distinct colours for classes added to a table whose classes have ``used`` colours: the numbered
+    palette's colours not in use yet, in order."""
+    taken = set(map(tuple, used))
+    pool = [c for c in numbered_colors(min(MAX_CLASSES, len(taken) + n + 32)) if c not in taken]
+    return (pool + list(numbered_colors(MAX_CLASSES)))[:n]
+
+
 def numbered_colors(n: int) -> tuple[Color, ...]:
     """``n`` distinct, well-spread colours; colour 0 is black (background)."""
     colors: list[Color] = [(0, 0, 0)]
@@ -210,4 +218,5 @@ __all__ = [
     "VOID_COLOR",
     "ClassTable",
     "numbered_colors",
+    "spare_colors",
 ]

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from unet_core.data.classes import VOID, ClassTable
+from unet_core.data.classes import VOID, VOID_COLOR, ClassTable
 from unet_core.data.file_guard import (
     PIL_ERRORS,
     imdecode,
@@ -293,12 +293,17 @@ def read_mask(path: str | Path, fmt: MaskFormat | str) -> np.ndarray:
 # -------------------------------------------------------------------------------------------- validation
 
 
+def class_id_max(mask: np.ndarray) -> int:
+    """The largest class id in ``mask``, the ignore label (:data:`~unet_core.data.classes.VOID`) left out."""
+    return int(mask.max(where=mask != VOID, initial=0)) if mask.size else 0
+
+
 def check_mask(mask: np.ndarray, num_classes: int, path: str | Path | None) -> None:
     """Raise :class:`DataError` naming the largest class id that is ``>= num_classes`` (the ignore label
     :data:`~unet_core.data.classes.VOID` is allowed)."""
     if mask.size == 0:
         return
-    top = int(mask.max(where=mask != VOID, initial=0))
+    top = class_id_max(mask)
     if top >= num_classes:
         raise DataError(f"class id {top} out of range 0..{num_classes - 1}", path)
     if mask.dtype.kind == "i" and int(mask.min()) < 0:
@@ -363,10 +368,13 @@ def encode_mask(mask: np.ndarray, fmt: MaskFormat | str, classes: ClassTable | N
         return encode_png(rgba)
     if classes is None:
         return encode_png(mask)
+    top = class_id_max(mask)
     if top >= classes.num_classes:
         raise ValueError(f"class id {top} out of range 0..{classes.num_classes - 1}")
+    palette = classes.palette()
+    palette[VOID] = VOID_COLOR
     im = Image.fromarray(np.ascontiguousarray(mask))
-    im.putpalette(classes.palette().tobytes())
+    im.putpalette(palette.tobytes())
     buf = io.BytesIO()
     im.save(buf, format="PNG", compress_level=3)
     return buf.getvalue()

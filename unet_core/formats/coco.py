@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,57 +57,117 @@ def read_coco(path: Path) -> dict[str, Any]:
     return dict(doc)
 
 
+MAX_POLYGON_POINTS = 1_000_000
+"""Vertices one annotation's polygons may have in all (a traced outline of a 80-megapixel image has far fewer)."""
+
+
 def _segmentation_mask(seg: Any, h: int, w: int) -> np.ndarray:
-    """H x W bool of one annotation's ``segmentation``: polygons, uncompressed or compressed run lengths."""
+    """H x W bool of one annotation's ``segmentation``: polygons (coordinates clipped to just outside the image,
+    so a coordinate cannot size pycocotools' work), uncompressed or compressed run lengths (their size must be
+    the image's). ``ValueError`` saying what is wrong with it."""
     from pycocotools import mask as coco_mask
 
     if isinstance(seg, list):  # polygons: [[x0, y0, x1, y1, ...], ...]
         polygons = [p for p in seg if isinstance(p, list) and len(p) >= 6]
         if not polygons:
             return np.zeros((h, w), bool)
-        rle = coco_mask.merge(coco_mask.frPyObjects(polygons, h, w))
+        if sum(len(p) for p in polygons) > 2 * MAX_POLYGON_POINTS:
+            raise ValueError(f"polygons of more than {MAX_POLYGON_POINTS} points")
+        try:
+            points = [np.asarray(p, np.float64).reshape(-1, 2) for p in polygons]
+        except (TypeError, ValueError):
+            raise ValueError("polygon coordinates must be numbers") from None
+        clipped = [np.clip(np.nan_to_num(q), [-1.0, -1.0], [w + 1.0, h + 1.0]).ravel().tolist() for q in points]
+        rle = _coco(lambda: coco_mask.merge(coco_mask.frPyObjects(clipped, h, w)))
     elif isinstance(seg, Mapping) and isinstance(seg.get("counts"), list):
-        rle = coco_mask.frPyObjects(dict(seg), h, w)
+        counts = seg["counts"]
+        if not all(isinstance(c, int) and c >= 0 for c in counts) or sum(counts) > h * w:
+            raise ValueError("run-length counts must be whole numbers >= 0 adding up to at most the image's pixels")
+        _same_size(seg, h, w)
+        rle = _coco(lambda: coco_mask.frPyObjects({"size": [h, w], "counts": counts}, h, w))
     elif isinstance(seg, Mapping) and isinstance(seg.get("counts"), str):
-        rle = {"size": [h, w], "counts": seg["counts"].encode("ascii")}
+        _same_size(seg, h, w)
+        rle = {"size": [h, w], "counts": seg["counts"].encode("ascii", "replace")}
     else:
         raise ValueError("a segmentation must be polygons or a run-length object")
-    if isinstance(seg, Mapping) and list(seg.get("size", [h, w])) != [h, w]:
+    return _coco(lambda: coco_mask.decode(rle)).astype(bool)
+
+
+def _same_size(seg: Mapping[str, Any], h: int, w: int) -> None:
+    if "size" in seg and list(seg["size"]) != [h, w]:
         raise ValueError(f"a run-length mask of size {seg.get('size')} on a {h}x{w} image")
-    return coco_mask.decode(rle).astype(bool)
 
 
-def coco_masks(doc: Mapping[str, Any], classes: ClassTable) -> dict[str, np.ndarray]:
-    """Class-id masks by image file name. A category becomes the class of the same name (case and spaces
-    ignored), else of the same id; annotations are painted in file order, so a later one wins where two
-    overlap. ``ValueError`` for a category no class matches, a bad size or a bad segmentation."""
+def _coco(call: Any) -> Any:
+    """A pycocotools call whose own errors (it raises bare Exceptions) become ``ValueError``."""
+    try:
+        return call()
+    except Exception as exc:  # pycocotools raises Exception itself
+        raise ValueError(f"pycocotools: {exc}") from None
+
+
+def category_name(cat: Mapping[str, Any]) -> str | None:
+    """A category's name as the import matches it (stripped), or None when it has none (then its id counts)."""
+    name = str(cat.get("name") or "").strip()
+    return name or None
+
+
+def iter_coco_masks(doc: Mapping[str, Any], classes: ClassTable,
+                    keep: Callable[[str], bool] | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """(image file name, class-id mask) of each image that has annotations and passes ``keep``, one at a time.
+
+    A category becomes the class of the same name (case and spaces ignored), else (a category without a name)
+    of the same id; annotations are painted in file order, so a later one wins where two overlap. Images the
+    file lists without annotations are not yielded: a partial export says nothing about them. ``ValueError``
+    for a category no class matches, a file name given twice, a bad size or a bad segmentation."""
     by_name = {n.strip().casefold(): i for i, n in enumerate(classes.names)}
     category: dict[int, int] = {}
     for cat in doc.get("categories", []):
-        cid, name = int(cat["id"]), str(cat.get("name", "")).strip().casefold()
-        if name in by_name:
-            category[cid] = by_name[name]
-        elif 0 < cid < classes.num_classes:
+        if not isinstance(cat, Mapping):
+            raise ValueError("a category is not an object")
+        cid, name = int(cat["id"]), category_name(cat)
+        if name is not None and name.casefold() in by_name:
+            category[cid] = by_name[name.casefold()]
+        elif name is None and 0 < cid < classes.num_classes:
             category[cid] = cid
         else:
             raise ValueError(f"category {cid} ({cat.get('name')!r}) matches no class of {list(classes.names)}")
     images: dict[int, tuple[str, int, int]] = {}
+    names: set[str] = set()
     for im in doc["images"]:
-        h, w = int(im["height"]), int(im["width"])
+        if not isinstance(im, Mapping):
+            raise ValueError("an image entry is not an object")
+        h, w, name = int(im["height"]), int(im["width"]), str(im["file_name"])
         if not (h > 0 and w > 0 and h * w <= MAX_IMAGE_PIXELS):
-            raise ValueError(f"image {im.get('file_name')!r} has size {h}x{w}, out of range")
-        images[int(im["id"])] = (str(im["file_name"]), h, w)
-    masks: dict[str, np.ndarray] = {}
+            raise ValueError(f"image {name!r} has size {h}x{w}, out of range")
+        if name in names:
+            raise ValueError(f"image {name!r} is listed twice")
+        names.add(name)
+        images[int(im["id"])] = (name, h, w)
+    by_image: dict[int, list[Mapping[str, Any]]] = {}
     for ann in doc["annotations"]:
-        name, h, w = images[int(ann["image_id"])]
-        cls = category.get(int(ann["category_id"]))
-        if cls is None:
-            raise ValueError(f"annotation {ann.get('id')} has category {ann['category_id']}, not in 'categories'")
-        mask = masks.setdefault(name, np.zeros((h, w), np.uint8))
-        mask[_segmentation_mask(ann["segmentation"], h, w)] = cls
-    for name, h, w in images.values():  # an image without annotations is all background
-        masks.setdefault(name, np.zeros((h, w), np.uint8))
-    return masks
+        if not isinstance(ann, Mapping):
+            raise ValueError("an annotation is not an object")
+        image_id = int(ann["image_id"])
+        if image_id not in images:
+            raise ValueError(f"annotation {ann.get('id')} is on image {image_id}, not in 'images'")
+        if keep is None or keep(images[image_id][0]):
+            by_image.setdefault(image_id, []).append(ann)
+    for image_id, anns in by_image.items():
+        name, h, w = images[image_id]
+        mask = np.zeros((h, w), np.uint8)
+        for ann in anns:
+            cls = category.get(int(ann["category_id"]))
+            if cls is None:
+                raise ValueError(f"annotation {ann.get('id')} has category {ann['category_id']}, not in 'categories'")
+            mask[_segmentation_mask(ann["segmentation"], h, w)] = cls
+        yield name, mask
 
 
-__all__ = ["MAX_COCO_BYTES", "class_rle", "coco_document", "coco_masks", "read_coco"]
+def coco_masks(doc: Mapping[str, Any], classes: ClassTable) -> dict[str, np.ndarray]:
+    """:func:`iter_coco_masks` of every annotated image, by file name (for small files)."""
+    return dict(iter_coco_masks(doc, classes))
+
+
+__all__ = ["MAX_COCO_BYTES", "MAX_POLYGON_POINTS", "category_name", "class_rle", "coco_document", "coco_masks",
+           "iter_coco_masks", "read_coco"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from unet_core.store.project import ProjectStore
 
 COCO_FILE = "annotations.json"
 KAGGLE_FILE = "masks.csv"
-_NATIVE = {  # mask folder (relative to the export folder), file name, encoding
+NATIVE_MASKS = {  # mask folder (relative to the export folder), file name, encoding
     "carvana": ("train_masks", "{stem}_mask.gif", MaskFormat.CARVANA_GIF),
     "carla": ("CameraMask", "{stem}.png", MaskFormat.RED_CHANNEL),
     "carla_lyft": ("CameraSeg", "{stem}.png", MaskFormat.RED_CHANNEL),
@@ -90,7 +90,8 @@ def chosen_masks(store: ProjectStore, stems: Sequence[str], what: str) -> list[t
 
 
 def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str, what: str = "corrections",
-                 classes: ClassTable | None = None, replace_originals: bool = False,
+                 classes: ClassTable | None = None, replace_originals: Collection[Path] = (),
+                 stems: Collection[str] | None = None,
                  progress: Callable[[int], None] | None = None) -> ExportResult:
     """Write the chosen masks (:func:`chosen_masks`) of ``layout``'s images into the folder ``out``.
 
@@ -100,8 +101,9 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
     palette PNGs (255 = void); ``coco``: one ``annotations.json`` (run-length masks); ``labelme``:
     ``<stem>.json`` polygons that name the image (put them beside the images); ``kaggle-csv``: one
     ``masks.csv`` (``img,rle_mask``, Kaggle's run-length encoding of class 1; two-class folders only).
-    Every file is written atomically. ``DataError`` for an export into the store, or one that would replace a
-    dataset's own files unless ``replace_originals`` (the caller asked the user and backed them up).
+    Every file is written atomically. ``DataError`` (nothing written) for an export into the store, or one that
+    would replace any of the dataset's own files (:func:`export_originals`) but those in ``replace_originals``
+    (the caller asked the user and backed them up). ``stems``: only these images (those the caller checked).
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
@@ -114,13 +116,13 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
         raise DataError("cannot export into the project store itself; pick another folder", out)
     pairs, _ = layout.pairs()
     names = {p.stem: p.image.name for p in pairs}
-    chosen = chosen_masks(store, [p.stem for p in pairs], what)
+    chosen = chosen_masks(store, [p.stem for p in pairs if stems is None or p.stem in stems], what)
     targets = export_targets(layout, out, fmt, [stem for stem, _ in chosen])
-    if not replace_originals:
-        originals = originals_among(targets.values())
-        if originals:
-            raise DataError(f"the export would replace {len(originals)} of the dataset's own files (e.g. "
-                            f"{originals[0].name}): export to another folder", out)
+    allowed = {Path(p).resolve() for p in replace_originals}
+    originals = [p for p in export_originals(layout, targets.values()) if p.resolve() not in allowed]
+    if originals:
+        raise DataError(f"the export would replace {len(originals)} of the dataset's own files (e.g. "
+                        f"{originals[0].name}): export to another folder", out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -148,6 +150,22 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
     return ExportResult(len(written), written)
 
 
+def export_originals(layout: DatasetLayout, targets: Iterable[Path]) -> list[Path]:
+    """The existing files among ``targets`` that are the dataset's own: in a layout's image or mask folder
+    (:func:`unet_core.data.originals.originals_among`), any of its images, or anything in the folder of an
+    images-only layout (its photos, and the labelme files a user keeps beside them)."""
+    targets = [Path(t) for t in targets]
+    pairs, _ = layout.pairs()
+    found = originals_among(targets, inputs=[p.image for p in pairs])
+    own = {layout.image_dir.resolve()} if layout.kind == "images" else set()
+    seen = {p.resolve() for p in found}
+    for t in targets:
+        if t.exists() and t.resolve().parent in own and t.resolve() not in seen:
+            found.append(t)
+            seen.add(t.resolve())
+    return found
+
+
 def export_targets(layout: DatasetLayout, out: Path, fmt: str, stems: Sequence[str]) -> dict[str, Path]:
     """Where each stem's mask goes (one-file formats: every stem to that file)."""
     if fmt == "coco":
@@ -155,7 +173,7 @@ def export_targets(layout: DatasetLayout, out: Path, fmt: str, stems: Sequence[s
     if fmt == "kaggle-csv":
         return {s: out / KAGGLE_FILE for s in stems}
     if fmt == "native":
-        folder, pattern, _ = _NATIVE[layout.kind]
+        folder, pattern, _ = NATIVE_MASKS[layout.kind]
         return {s: out / folder / pattern.format(stem=s) for s in stems}
     if fmt == "voc":
         return {s: out / "SegmentationClass" / f"{s}.png" for s in stems}
@@ -168,7 +186,9 @@ def _encoder(layout: DatasetLayout, fmt: str, classes: ClassTable,
              names: dict[str, str]) -> Callable[[str, np.ndarray], bytes]:
     """(stem, mask) -> the file's bytes, for the formats written one file per image."""
     if fmt == "native":
-        encoding = _NATIVE[layout.kind][2]
+        encoding = NATIVE_MASKS[layout.kind][2]
+        if encoding is MaskFormat.CARVANA_GIF:  # {0, 1} only: void is written as background
+            return lambda _s, m: encode_mask(np.where(m == VOID, np.uint8(0), m), encoding)
         return lambda _s, m: encode_mask(m, encoding, classes if encoding is MaskFormat.INDEX_PNG else None)
     if fmt == "voc":
         return lambda _s, m: encode_voc(m, classes)
@@ -193,5 +213,5 @@ def kaggle_csv(items: Sequence[tuple[str, np.ndarray]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-__all__ = ["COCO_FILE", "EXPORT_FORMATS", "EXPORT_WHAT", "KAGGLE_FILE", "VOID", "ExportResult", "chosen_masks",
-           "encode_color", "encode_voc", "export_masks", "export_targets", "kaggle_csv"]
+__all__ = ["COCO_FILE", "EXPORT_FORMATS", "EXPORT_WHAT", "KAGGLE_FILE", "NATIVE_MASKS", "ExportResult", "chosen_masks",
+           "encode_color", "encode_voc", "export_masks", "export_originals", "export_targets", "kaggle_csv"]

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_core.data.classes import VOID, ClassTable, numbered_colors
+from unet_core.data.classes import ClassTable, spare_colors
 from unet_core.data.file_guard import file_size_hw
-from unet_core.data.io import MaskFormat, read_mask
+from unet_core.data.io import MaskFormat, class_id_max, read_mask
 from unet_core.data.layouts import IMAGES_CLASSES, DatasetLayout
 from unet_core.errors import DataError
 from unet_core.formats import IMPORT_FORMATS
+from unet_core.formats.labelme import BACKGROUND_LABELS
 from unet_core.loop.classes import editable, save_edit
 from unet_core.store.project import ProjectStore
 
@@ -41,16 +42,17 @@ def detect_import_format(source: Path) -> str:
         if source.suffix.lower() == ".csv":
             return "kaggle-csv"
         if source.suffix.lower() == ".json":
-            head = source.read_bytes()[: 1 << 16].decode("utf-8", "replace")
+            with source.open("rb") as f:
+                head = f.read(1 << 16).decode("utf-8", "replace")
             if '"annotations"' in head or '"images"' in head:
                 return "coco"
             if '"shapes"' in head:
                 return "labelme"
-    elif source.is_dir():
-        if (source / "SegmentationClass").is_dir() or any(source.glob("*.png")):
-            return "voc"
+    elif source.is_dir():  # labelme keeps its .json files beside the photos, which may be PNGs: .json first
         if any(source.glob("*.json")):
             return "labelme"
+        if (source / "SegmentationClass").is_dir() or any(source.glob("*.png")):
+            return "voc"
     raise DataError("cannot tell the format: expected a COCO or labelme .json, a folder of labelme .json or VOC "
                     ".png masks, or a Kaggle run-length .csv", source)
 
@@ -71,41 +73,42 @@ def import_masks(layout: DatasetLayout, store: ProjectStore, source: Path, fmt: 
     pairs, _ = layout.pairs()
     images = {p.stem: p.image for p in pairs}
     result = ImportResult()
+    staging = store.import_staging()
     try:
-        names = _source_class_names(source, fmt)
-        layout, result.added_classes = _with_classes(layout, store, names)
-        masks = _read(source, fmt, layout.classes, images)
-        for stem, mask in masks:
-            if stem not in images:
+        table, result.added_classes = _planned_classes(layout, store, _source_class_names(source, fmt))
+        for stem, mask in _read(source, fmt, table, images):  # one mask at a time, staged: nothing is kept ...
+            why = _unusable(stem, mask, images, table)
+            if why == "unmatched":
                 result.unmatched.append(stem)
-                continue
-            size = file_size_hw(images[stem])
-            if mask.size == 0:
-                result.skipped[stem] = "the image's size cannot be read from its header"
-                continue
-            if size is not None and size != mask.shape:
-                result.skipped[stem] = f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {size[1]}x{size[0]}"
-                continue
-            top = int(mask.max(where=mask != VOID, initial=0))  # void (255) is kept: an ignore label
-            if top >= layout.classes.num_classes:
-                result.skipped[stem] = f"class id {top} is not one of the {layout.classes.num_classes} classes"
-                continue
-            store.save_import(stem, mask)
-            result.count += 1
-            if progress is not None:
-                progress(result.count)
-    except (ValueError, KeyError, TypeError, OSError) as exc:
+            elif why:
+                result.skipped[stem] = why
+            else:
+                store.stage_import(staging, stem, mask)
+                result.count += 1
+                if progress is not None:
+                    progress(result.count)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError, OSError, csv.Error) as exc:
+        store.discard_staging(staging)  # ... unless the whole source was read
         raise DataError(f"cannot import ({' '.join(str(exc).split())})", source) from None
+    except BaseException:
+        store.discard_staging(staging)
+        raise
+    if table != layout.classes:
+        layout = save_edit(layout if layout.classes.num_classes <= table.num_classes and
+                           table.names[: layout.classes.num_classes] == layout.classes.names
+                           else replace(layout, classes=ClassTable(("background",), ((0, 0, 0),))), store, table)
+    store.commit_imports(staging)  # the classes first: no stored mask ever holds an id the table lacks
     return result, layout
 
 
 def _source_class_names(source: Path, fmt: str) -> list[str]:
     """The class names a source uses (COCO categories, labelme labels), in its order; [] for id formats."""
     if fmt == "coco":
-        from unet_core.formats.coco import read_coco
+        from unet_core.formats.coco import category_name, read_coco
 
-        doc = read_coco(source)
-        return [str(c.get("name", c["id"])) for c in sorted(doc.get("categories", []), key=lambda c: int(c["id"]))]
+        cats = [c for c in read_coco(source).get("categories", []) if isinstance(c, dict)]
+        named = (category_name(c) for c in sorted(cats, key=lambda c: int(c["id"])))
+        return [n for n in named if n is not None]  # a category without a name is matched by its id
     if fmt == "labelme":
         from unet_core.formats.labelme import labelme_labels, read_labelme
 
@@ -117,24 +120,36 @@ def _source_class_names(source: Path, fmt: str) -> list[str]:
     return []
 
 
-def _with_classes(layout: DatasetLayout, store: ProjectStore, names: list[str]) -> tuple[DatasetLayout, list[str]]:
-    """``layout`` with the source's class names it lacks appended (an editable folder's table, saved), and
-    which; a folder with fixed classes gets a ``ValueError`` naming the missing ones."""
+def _planned_classes(layout: DatasetLayout, store: ProjectStore, names: list[str]) -> tuple[ClassTable, list[str]]:
+    """The class table the import needs (nothing saved yet) and the names it adds: the source's names the
+    folder lacks appended to an editable folder's table (a new folder of images takes the source's classes
+    instead of its placeholder); a folder with fixed classes gets a ``ValueError`` naming the missing ones."""
     known = {n.strip().casefold() for n in layout.classes.names}
-    missing = [n.strip() for n in names if n.strip().casefold() not in known and n.strip().casefold() not in
-               ("_background_", "background")]
+    wanted = [n.strip() for n in names if n.strip().casefold() not in BACKGROUND_LABELS]
+    missing = [n for n in wanted if n.casefold() not in known]
     if not missing:
-        return layout, []
+        return layout.classes, []
     if not editable(layout):
         raise ValueError(f"{', '.join(missing)}: not classes of this {layout.kind} folder ({', '.join(layout.classes.names)})")
-    if _untouched(layout, store):  # a new folder of images: the source's classes, not a placeholder "object"
-        names_in = [n.strip() for n in names if n.strip().casefold() not in ("_background_", "background")]
-        table = ClassTable(("background", *names_in), ((0, 0, 0), *numbered_colors(len(names_in) + 1)[1:]))
-        return save_edit(replace(layout, classes=ClassTable(("background",), ((0, 0, 0),))), store, table), names_in
+    if _untouched(layout, store):
+        return ClassTable(("background", *wanted), ((0, 0, 0), *spare_colors([(0, 0, 0)], len(wanted)))), wanted
     colors = list(layout.classes.colors)
-    spare = [c for c in numbered_colors(min(256, len(colors) + len(missing) + 32)) if c not in set(colors)]
-    table = ClassTable(layout.classes.names + tuple(missing), tuple(colors + spare[: len(missing)]))
-    return save_edit(layout, store, table), missing
+    return ClassTable(layout.classes.names + tuple(missing), tuple(colors + spare_colors(colors, len(missing)))), missing
+
+
+def _unusable(stem: str, mask: np.ndarray, images: dict[str, Path], table: ClassTable) -> str | None:
+    """Why a source's mask cannot be stored ("unmatched": no such image), or None."""
+    if stem not in images:
+        return "unmatched"
+    if mask.size == 0:
+        return "the image's size cannot be read from its header"
+    size = file_size_hw(images[stem])
+    if size is not None and size != mask.shape:
+        return f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {size[1]}x{size[0]}"
+    top = class_id_max(mask)  # void (255) is kept: an ignore label
+    if top >= table.num_classes:
+        return f"class id {top} is not one of the {table.num_classes} classes"
+    return None
 
 
 def _untouched(layout: DatasetLayout, store: ProjectStore) -> bool:
@@ -147,16 +162,20 @@ def _untouched(layout: DatasetLayout, store: ProjectStore) -> bool:
 def _read(source: Path, fmt: str, classes: ClassTable, images: dict[str, Path]) -> Iterator[tuple[str, np.ndarray]]:
     """(stem, class-id mask) of every mask in the source."""
     if fmt == "coco":
-        from unet_core.formats.coco import coco_masks, read_coco
+        from unet_core.formats.coco import iter_coco_masks, read_coco
 
-        for name, mask in coco_masks(read_coco(source), classes).items():
-            yield Path(name).stem, mask
+        doc = read_coco(source)
+        for name, mask in iter_coco_masks(doc, classes, keep=lambda n: _stem(n) in images):
+            yield _stem(name), mask
+        listed = {_stem(str(im.get("file_name", ""))) for im in doc["images"] if isinstance(im, dict)}
+        for stem in sorted(listed - set(images)):
+            yield stem, np.zeros((0, 0), np.uint8)  # named in the file, not in the folder: reported unmatched
     elif fmt == "labelme":
         from unet_core.formats.labelme import labelme_mask, read_labelme
 
         for path in _labelme_files(source):
             doc = read_labelme(path)
-            stem = Path(str(doc.get("imagePath") or path.name).replace("\\", "/")).stem
+            stem = _stem(str(doc.get("imagePath") or path.name))
             size = file_size_hw(images[stem]) if stem in images else None
             yield stem, labelme_mask(doc, classes, size)
     elif fmt == "kaggle-csv":
@@ -165,6 +184,11 @@ def _read(source: Path, fmt: str, classes: ClassTable, images: dict[str, Path]) 
         folder = source / "SegmentationClass" if (source / "SegmentationClass").is_dir() else source
         for path in sorted(folder.glob("*.png")):
             yield path.stem, read_mask(path, MaskFormat.INDEX_PNG)
+
+
+def _stem(name: str) -> str:
+    """The file-name stem an image is matched by (a path's folders, Windows' too, left out)."""
+    return Path(name.replace("\\", "/")).stem
 
 
 def _labelme_files(source: Path) -> list[Path]:
@@ -178,12 +202,13 @@ def _kaggle_rows(source: Path, images: dict[str, Path]) -> Iterator[tuple[str, n
     size = source.stat().st_size
     if size > MAX_CSV_BYTES:
         raise ValueError(f"{size} bytes, more than a run-length CSV is read ({MAX_CSV_BYTES})")
-    with source.open(newline="", encoding="utf-8") as f:
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_BYTES))  # a 1918x1280 mask's row is ~30 kB; noise more
+    with source.open(newline="", encoding="utf-8-sig") as f:  # -sig: Excel's byte-order mark
         reader = csv.DictReader(f)
         if not reader.fieldnames or not {"img", "rle_mask"} <= set(reader.fieldnames):
             raise ValueError(f"expected the columns img,rle_mask, got {reader.fieldnames}")
         for row in reader:
-            stem = Path(row["img"]).stem
+            stem = _stem(row["img"] or "")
             hw = file_size_hw(images[stem]) if stem in images else None
             if hw is None:  # no such image (the caller reports it as unmatched) or an unreadable header
                 yield stem, np.zeros((0, 0), np.uint8)

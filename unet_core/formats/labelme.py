@@ -92,6 +92,8 @@ def read_labelme(path: Path) -> dict[str, Any]:
     doc = read_json(path, MAX_LABELME_BYTES, "labelme")
     if not isinstance(doc, Mapping) or not isinstance(doc.get("shapes"), list):
         raise ValueError(f"{path}: not a labelme file (no 'shapes' list)")
+    if not all(isinstance(shape, Mapping) for shape in doc["shapes"]):
+        raise ValueError(f"{path}: a shape is not an object")
     return dict(doc)
 
 
@@ -118,6 +120,8 @@ def labelme_mask(doc: Mapping[str, Any], classes: ClassTable, shape_hw: tuple[in
     canvas = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(canvas)
     for shape in doc["shapes"]:
+        if not isinstance(shape, Mapping):
+            raise ValueError("a shape is not an object")
         label = str(shape.get("label", "")).strip().casefold()
         cls = 0 if label in BACKGROUND_LABELS else by_name.get(label)
         if cls is None:
@@ -127,8 +131,10 @@ def labelme_mask(doc: Mapping[str, Any], classes: ClassTable, shape_hw: tuple[in
 
 
 def _draw(draw: ImageDraw.ImageDraw, canvas: Image.Image, shape: Mapping[str, Any], cls: int) -> None:
+    """Fill one shape as labelme's ``shape_to_mask`` does (lines 10 px wide, points disks of radius 5)."""
     kind = shape.get("shape_type") or "polygon"
     points = [(float(x), float(y)) for x, y in shape.get("points", [])]
+    w, h = canvas.size
     if kind == "polygon" and len(points) >= 3:
         draw.polygon(points, fill=cls, outline=cls)
         draw.line(points + points[:1], fill=cls, width=1)  # a degenerate polygon (a run of pixels) still marks them
@@ -137,18 +143,23 @@ def _draw(draw: ImageDraw.ImageDraw, canvas: Image.Image, shape: Mapping[str, An
         draw.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], fill=cls, outline=cls)
     elif kind == "circle" and len(points) == 2:
         (cx, cy), (px, py) = points
-        r = ((px - cx) ** 2 + (py - cy) ** 2) ** 0.5
+        r = min(((px - cx) ** 2 + (py - cy) ** 2) ** 0.5, float(w + h))  # larger covers the image anyway
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=cls, outline=cls)
     elif kind in ("line", "linestrip") and len(points) >= 2:
-        draw.line(points, fill=cls, width=1)
+        draw.line(points, fill=cls, width=10)
+    elif kind == "point" and len(points) == 1:
+        (cx, cy), r = points[0], 5.0
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=cls, outline=cls)
     elif kind == "mask" and shape.get("mask") and len(points) == 2:
         raw = base64.b64decode(shape["mask"])
         with Image.open(io.BytesIO(raw)) as im:
+            if im.width * im.height > w * h:  # checked before it is decoded: it lies inside the image
+                raise ValueError(f"a mask shape of {im.width}x{im.height} on a {w}x{h} image")
             part = np.asarray(im.convert("1"))
         x0, y0 = (round(v) for v in points[0])
         stamp = Image.fromarray(np.where(part, cls, 0).astype(np.uint8))
         canvas.paste(stamp, (x0, y0), Image.fromarray(part.astype(np.uint8) * 255))
-    # points, and shapes too short to draw, mark nothing
+    # shapes too short to draw mark nothing
 
 
 __all__ = ["LABELME_VERSION", "MAX_LABELME_BYTES", "labelme_document", "labelme_labels", "labelme_mask",

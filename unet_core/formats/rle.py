@@ -34,6 +34,8 @@ def rle_decode(text: str, shape_hw: tuple[int, int]) -> np.ndarray:
     flat = np.zeros(h * w, bool)
     if not len(runs):
         return flat.reshape(h, w)
+    if (runs > h * w).any():  # bounded before any sum: nothing overflows
+        raise ValueError(f"a run starts or runs past the {h}x{w} image's {h * w} pixels")
     starts, lengths = runs[:, 0] - 1, runs[:, 1]
     ends = starts + lengths
     if (starts < 0).any() or (lengths <= 0).any():

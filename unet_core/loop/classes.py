@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from unet_core.data.classes import ClassTable
@@ -54,12 +55,25 @@ def check_edit(old: ClassTable, new: ClassTable) -> None:
                          "ids; rename a class instead")
     if new.num_classes > MAX_CLASSES:
         raise ValueError(f"at most {MAX_CLASSES} classes")
+    problem = name_problem(new.names)
+    if problem:
+        raise ValueError(problem)
+
+
+def name_problem(names: Sequence[str]) -> str:
+    """Why these class names cannot be a table ("" when they can): a class without a name, or two with the
+    same name (case and spaces ignored), said with the names as typed."""
+    for i, name in enumerate(names):
+        if not name.strip():
+            return f"class {i} needs a name"
     seen: dict[str, int] = {}
-    for i, name in enumerate(new.names):
+    for i, name in enumerate(names):
         key = name.strip().casefold()
         if key in seen:
-            raise ValueError(f"classes {seen[key]} and {i} are both named {name.strip()!r}")
+            j = seen[key]
+            return f"class {j} ({names[j].strip()!r}) and class {i} ({name.strip()!r}) have the same name"
         seen[key] = i
+    return ""
 
 
 def save_edit(layout: DatasetLayout, store: ProjectStore, new: ClassTable) -> DatasetLayout:
@@ -72,4 +86,4 @@ def save_edit(layout: DatasetLayout, store: ProjectStore, new: ClassTable) -> Da
     return replace(layout, classes=stripped, own_classes=True)
 
 
-__all__ = ["EDITABLE_KINDS", "check_edit", "editable", "project_layout", "save_edit", "shown_classes"]
+__all__ = ["EDITABLE_KINDS", "check_edit", "editable", "name_problem", "project_layout", "save_edit", "shown_classes"]

@@ -37,7 +37,7 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> ModelExpo
     """Write ``checkpoint``'s model (automatic mode, on the CPU, fp32) to ``out`` as ``fmt`` and compare its
     logits with PyTorch's on two input sizes; ``MaskloopError`` (nothing written) when they differ by more than
     :data:`TOLERANCE`. The input is ``N x 3 x H x W`` RGB normalised as the checkpoint says, H and W multiples
-    of the model's stride (16); the output the ``N x K x H x W`` logits. The checkpoint's metadata (classes,
+    of the model's stride (2 ** depth: 16 for every preset); the output the ``N x K x H x W`` logits. The checkpoint's metadata (classes,
     input size, scale, normalisation) travels in the file; the checkpoint stays the source of truth."""
     if fmt not in MODEL_FORMATS:
         raise ValueError(f"--format must be one of {', '.join(MODEL_FORMATS)}, got {fmt!r}")
@@ -45,8 +45,9 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> ModelExpo
     model = model.float().eval()
     sizes = _check_sizes(meta)
     example = torch.randn(1, 3, *sizes[0], generator=torch.Generator().manual_seed(0))
+    stride = 2 ** meta.arch.depth
     about = json.dumps({"checkpoint": Path(checkpoint).name, **meta.to_metadata(), "input_layout": "N,3,H,W RGB "
-                        "normalised; H, W multiples of 16", "output": "N,K,H,W logits"})
+                        f"normalised; H, W multiples of {stride}", "output": "N,K,H,W logits"})
     with warnings.catch_warnings():  # tracing warns that shape checks become constants: inputs are multiples of 16
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript-based ONNX exporter (dynamo=False)
@@ -75,9 +76,9 @@ def export_model(checkpoint: str | Path, out: str | Path, fmt: str) -> ModelExpo
 
 
 def _check_sizes(meta: CheckpointMeta) -> list[tuple[int, int]]:
-    """The checkpoint's own input size and a smaller one of another aspect (both multiples of 16)."""
-    h, w = meta.input_size
-    return [(h, w), (max(32, (h // 2) // 16 * 16), max(48, (w // 3) // 16 * 16))]
+    """The checkpoint's own input size and a smaller one of another aspect (both multiples of the stride)."""
+    h, w, s = *meta.input_size, 2 ** meta.arch.depth
+    return [(h, w), (max(2 * s, (h // 2) // s * s), max(3 * s, (w // 3) // s * s))]
 
 
 def _torchscript(model: torch.nn.Module, example: torch.Tensor, about: str) -> bytes:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -83,6 +85,8 @@ class ProjectStore:
             if not self.read_only:  # the lock says no other writer is at work: every temp is a leftover
                 for sub in self._temp_folders():
                     remove_temps_in(sub, max_age=0.0)
+                for staging in self.root.glob(".import-*"):  # an import killed before it finished
+                    self.discard_staging(staging)
             self._db = StateDB(self.root / self.STATE_DB_NAME, self.root / "models", read_only=self.read_only)
         except BaseException:
             self._release_lock()
@@ -173,6 +177,31 @@ class ProjectStore:
         self._check_writable()
         path.parent.mkdir(exist_ok=True)
         self._write_png(path, check_mask_array(mask))
+
+    def import_staging(self) -> Path:
+        """A new, empty folder in the store for an import's masks until the whole source has been read."""
+        self._check_writable()
+        try:
+            return Path(tempfile.mkdtemp(prefix=".import-", dir=self.root))
+        except OSError as exc:
+            raise StoreError(f"cannot create a staging folder ({exc.strerror or exc})", self.root) from exc
+
+    def stage_import(self, staging: Path, stem: str, mask: np.ndarray) -> None:
+        """Write one imported mask into ``staging`` (see :meth:`commit_imports`)."""
+        self._write_png(staging / f"{check_name(stem)}.png", check_mask_array(mask))
+
+    def commit_imports(self, staging: Path) -> None:
+        """Move every staged mask into ``imported/`` (each move atomic) and remove ``staging``."""
+        self._check_writable()
+        folder = self.root / "imported"
+        folder.mkdir(exist_ok=True)
+        for path in sorted(staging.glob("*.png")):
+            os.replace(path, folder / path.name)
+        self.discard_staging(staging)
+
+    def discard_staging(self, staging: Path) -> None:
+        """Remove a staging folder and what is in it (an import that failed leaves nothing behind)."""
+        shutil.rmtree(staging, ignore_errors=True)
 
     def imported_stems(self) -> list[str]:
         """Stems with an imported mask, sorted."""
@@ -393,7 +422,7 @@ class ProjectStore:
             raise StoreError(READ_ONLY_MESSAGE, self.root)
 
     def _temp_folders(self) -> list[Path]:
-        folders = [self.root, self.root / "corrections", self.root / "models"]
+        folders = [self.root, self.root / "corrections", self.root / "models", self.root / "imported"]
         with contextlib.suppress(OSError), os.scandir(self.root / "predictions") as entries:
             folders += [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
         return folders

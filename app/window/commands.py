@@ -136,7 +136,7 @@ class WindowCommands:
         ws.flush()
         store, layout, classes = ws.store, ws.layout, ws.classes
         try:
-            stems = [stem for stem, _ in chosen_masks(store, [r.stem for r in ws.records], what)]
+            stems = [stem for stem, _ in chosen_masks(layout, store, None, what)]
             originals = export_originals(layout, export_targets(layout, Path(out), fmt, stems).values())
         except (MaskloopError, OSError, ValueError) as err:
             self.show_problem(f"Export failed: {err}")

@@ -33,7 +33,7 @@ FORMAT_LABELS = {
 WHAT_LABELS = {
     "corrections": "Corrections",
     "predictions": "Predictions of the current model",
-    "all": "Corrections, else predictions",
+    "all": "What each image shows (its correction, else its imported or own mask, else the prediction)",
 }
 
 

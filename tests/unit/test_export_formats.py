@@ -166,6 +166,7 @@ def test_predictions_and_all_take_the_current_models_cache(tmp_path: Path) -> No
     root, corrected = _project(tmp_path)
     layout = detect_layout(root)
     stems = [p.stem for p in layout.pairs()[0]]
+    (root / "train_masks" / f"{stems[3]}_mask.gif").unlink()  # one image with neither correction nor mask
     with ProjectStore.for_dataset(root) as store:
         with pytest.raises(DataError, match="no model"):
             export_masks(layout, store, tmp_path / "none", "index", "predictions")
@@ -180,9 +181,23 @@ def test_predictions_and_all_take_the_current_models_cache(tmp_path: Path) -> No
         assert export_masks(layout, store, tmp_path / "all", "index", "all").count == 4
     for stem in stems:
         pred = read_mask(tmp_path / "pred" / f"{stem}.png", MaskFormat.INDEX_PNG)
-        both = read_mask(tmp_path / "all" / f"{stem}.png", MaskFormat.INDEX_PNG)
+        shown = read_mask(tmp_path / "all" / f"{stem}.png", MaskFormat.INDEX_PNG)
         assert np.array_equal(pred, predicted[stem])
-        assert np.array_equal(both, corrected.get(stem, predicted[stem]))
+        assert np.array_equal(shown, corrected.get(stem, predicted[stem]))  # corrections, else the prediction ...
+
+
+def test_all_exports_what_each_image_shows_imported_masks_included(tmp_path: Path) -> None:
+    root, corrected = _project(tmp_path)
+    layout = detect_layout(root)
+    pairs = layout.pairs()[0]
+    with ProjectStore.for_dataset(root) as store:  # ... and where there is one, the image's own mask
+        imported = np.zeros((48, 64), np.uint8)
+        imported[10:20, 10:20] = 1
+        store.save_import(pairs[3].stem, imported)
+        assert export_masks(layout, store, tmp_path / "all", "index", "all").count == 4  # no model needed
+    assert np.array_equal(read_mask(tmp_path / "all" / f"{pairs[3].stem}.png", MaskFormat.INDEX_PNG), imported)
+    for stem, mask in corrected.items():
+        assert np.array_equal(read_mask(tmp_path / "all" / f"{stem}.png", MaskFormat.INDEX_PNG), mask)
 
 
 def test_exports_that_would_harm_originals_or_the_store_write_nothing(tmp_path: Path) -> None:

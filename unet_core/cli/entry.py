@@ -160,8 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "coco: annotations.json with run-length masks; labelme: <stem>.json polygons; kaggle-csv: masks.csv (img,rle_mask; two "
                         "classes only)")
     x.add_argument("--what", choices=EXPORT_WHAT, default="corrections",
-                   help="corrections (default), predictions of the current model, or all (a correction where "
-                        "there is one, else the prediction)")
+                   help="corrections (default), predictions of the current model, or all: what each image shows "
+                        "in the app (its correction, else its imported or own mask, else the prediction)")
 
     f = sub.add_parser("finetune", help="the app's one-click fine-tune, headless, on a folder's stored corrections")
     f.add_argument("--data", required=True, metavar="DIR", help="the dataset folder whose project store holds the "

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from unet_core.data.classes import VOID, VOID_COLOR, ClassTable
-from unet_core.data.io import MaskFormat, encode_mask, encode_png
+from unet_core.data.io import MaskFormat, encode_mask, encode_png, read_mask
 from unet_core.data.layouts import DatasetLayout
 from unet_core.data.originals import originals_among
 from unet_core.errors import DataError
@@ -60,20 +60,21 @@ def encode_color(mask: np.ndarray, classes: ClassTable) -> bytes:
     return encode_png(lut[mask])
 
 
-def chosen_masks(store: ProjectStore, stems: Sequence[str], what: str) -> list[tuple[str, Callable[[], np.ndarray | None]]]:
-    """(stem, a loader of its mask) for those of ``stems`` that have one, in order: their corrections, the
-    current model's cached predictions, or ``all`` (a correction where there is one, else the prediction).
-    ``DataError`` when predictions are asked for and there is no model (said before anything is read)."""
+def chosen_masks(layout: DatasetLayout, store: ProjectStore, stems: Collection[str] | None,
+                 what: str) -> list[tuple[str, Callable[[], np.ndarray | None]]]:
+    """(stem, a loader of its mask) for the folder's images (those in ``stems``; None: all) that have one, in
+    order: ``corrections``; the current model's cached ``predictions``; or ``all``, what each image shows in
+    the app (its correction, else its own mask: imported, else the dataset's; else the prediction).
+    ``DataError`` when predictions alone are asked for and there is no model (said before anything is read)."""
+    from unet_core.loop.truth import project_pairs
+
     if what not in EXPORT_WHAT:
         raise ValueError(f"--what must be one of {', '.join(EXPORT_WHAT)}, got {what!r}")
     version = store.current_model()
     corrected = set(store.corrected_stems()) if what != "predictions" else set()
-    if what != "corrections" and version is None:
+    if what == "predictions" and version is None:
         raise DataError("no model in the project store, so no predictions to export: train or open one first",
                         store.root)
-
-    def correction(stem: str) -> np.ndarray | None:
-        return store.load_mask(stem)
 
     def prediction(stem: str) -> np.ndarray | None:
         assert version is not None
@@ -81,9 +82,14 @@ def chosen_masks(store: ProjectStore, stems: Sequence[str], what: str) -> list[t
         return cached[0] if cached is not None else None
 
     chosen: list[tuple[str, Callable[[], np.ndarray | None]]] = []
-    for stem in stems:
+    for pair in project_pairs(layout, store)[0]:
+        stem = pair.stem
+        if stems is not None and stem not in stems:
+            continue
         if stem in corrected:
-            chosen.append((stem, lambda s=stem: correction(s)))
+            chosen.append((stem, lambda s=stem: store.load_mask(s)))
+        elif what == "all" and pair.mask is not None:
+            chosen.append((stem, lambda p=pair: read_mask(p.mask, p.mask_format or layout.mask_format)))
         elif what != "corrections" and version is not None and store.has_prediction(stem, version.id):
             chosen.append((stem, lambda s=stem: prediction(s)))
     return chosen
@@ -116,7 +122,7 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
         raise DataError("cannot export into the project store itself; pick another folder", out)
     pairs, _ = layout.pairs()
     names = {p.stem: p.image.name for p in pairs}
-    chosen = chosen_masks(store, [p.stem for p in pairs if stems is None or p.stem in stems], what)
+    chosen = chosen_masks(layout, store, stems, what)
     targets = export_targets(layout, out, fmt, [stem for stem, _ in chosen])
     allowed = {Path(p).resolve() for p in replace_originals}
     originals = [p for p in export_originals(layout, targets.values()) if p.resolve() not in allowed]

@@ -112,7 +112,8 @@ class WindowCommands:
             return
         last = self.settings
         dialog = ExportDialog(str(last.value("export/folder", "")), str(last.value("export/format", "native")),
-                              str(last.value("export/what", "corrections")), self)
+                              str(last.value("export/what", "all")), self, has_model=ws.store.current_model() is not None,
+                              native=ws.layout.kind != "images")
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         out, fmt, what = dialog.choice()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT
+from unet_core.formats import EXPORT_FORMATS
 
 FORMAT_LABELS = {
     "native": ("The dataset's own format", "Its own folders and encoding: train_masks/*_mask.gif (Carvana), "
@@ -30,18 +30,26 @@ FORMAT_LABELS = {
     "labelme": ("labelme JSON", "<image>.json: the classes' regions as polygons; put the files beside the images"),
     "kaggle-csv": ("Kaggle run-length CSV", "masks.csv (img,rle_mask): Carvana's submission format; two classes only"),
 }
-WHAT_LABELS = {
-    "corrections": "Corrections",
+WHAT_LABELS = {  # the dialog's order: what the user sees first
+    "all": "Every mask as shown (correction, own mask or prediction)",
+    "corrections": "Corrections only",
     "predictions": "Predictions of the current model",
-    "all": "What each image shows (its correction, else its imported or own mask, else the prediction)",
 }
+
+
+def _enable_item(box: QComboBox, key: str, enabled: bool, why: str) -> None:
+    """Grey out the choice ``key`` of ``box`` (with the reason as its tooltip) when it cannot be used."""
+    item = box.model().item(box.findData(key))  # type: ignore[attr-defined]
+    if item is not None and not enabled:
+        item.setEnabled(False)
+        item.setToolTip(why)
 
 
 class ExportDialog(QDialog):
     """The export's folder (typed or browsed), format and masks; OK stays disabled until a folder is given."""
 
-    def __init__(self, folder: str = "", fmt: str = "native", what: str = "corrections",
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, folder: str = "", fmt: str = "native", what: str = "all", parent: QWidget | None = None,
+                 has_model: bool = True, native: bool = True) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export Masks")
         self.folder = QLineEdit(folder)
@@ -54,8 +62,14 @@ class ExportDialog(QDialog):
             self.format.addItem(label, key)
             self.format.setItemData(self.format.count() - 1, tip, 3)  # Qt.ToolTipRole
         self.what = QComboBox()
-        for key in EXPORT_WHAT:
+        for key in WHAT_LABELS:
             self.what.addItem(WHAT_LABELS[key], key)
+        _enable_item(self.what, "predictions", has_model, "No model yet: train or open one first")
+        _enable_item(self.format, "native", native, "A folder of images only has no mask format of its own")
+        if not native and fmt == "native":
+            fmt = "index"
+        if not has_model and what == "predictions":
+            what = "all"
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         row = QHBoxLayout()

@@ -76,11 +76,19 @@ class ImportDialog(QDialog):
                                                 "Masks (*.json *.csv);;All files (*)")
         if chosen:
             self.source.setText(chosen)
+            self._ready()
 
     def _pick_folder(self) -> None:
         chosen = QFileDialog.getExistingDirectory(self, "Import masks from the folder…", self.source.text())
         if chosen:
             self.source.setText(chosen)
+            self._ready()
+
+    def _ready(self) -> None:
+        """A source was picked: Enter now imports (the picker's button no longer holds the focus)."""
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setDefault(True)
+        ok.setFocus()
 
     def _update(self) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.source.text().strip()))

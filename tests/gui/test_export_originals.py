@@ -77,6 +77,10 @@ def test_the_export_dialog_writes_the_chosen_format_and_remembers_it(qtbot, tmp_
         assert not ok.isEnabled()  # no folder yet
         dialog.folder.setText(str(target))
         dialog.format.setCurrentIndex(dialog.format.findData("coco"))
+        assert dialog.what.currentData() == "all"  # the default: every mask as shown
+        dialog.what.setCurrentIndex(dialog.what.findData("corrections"))
+        predictions = dialog.what.model().item(dialog.what.findData("predictions"))
+        assert not predictions.isEnabled()  # no model in this folder yet
         assert "annotations.json" in dialog.hint.text()
         qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
 

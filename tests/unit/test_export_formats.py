@@ -18,7 +18,7 @@ from unet_core.data.layouts import detect_layout
 from unet_core.errors import DataError
 from unet_core.formats import EXPORT_FORMATS
 from unet_core.formats.coco import coco_document, coco_masks, read_coco
-from unet_core.formats.export import VOID, VOID_COLOR, export_masks
+from unet_core.formats.export import VOID, VOID_COLOR, export_masks, export_originals
 from unet_core.formats.labelme import labelme_document, labelme_labels, labelme_mask, read_labelme
 from unet_core.formats.rle import rle_decode, rle_encode
 from unet_core.sample.writer import write_sample
@@ -250,12 +250,16 @@ def test_an_export_into_a_folder_of_photos_never_replaces_them(tmp_path: Path) -
     layout = detect_layout(root)
     with ProjectStore.for_dataset(root) as store:
         store.save_mask("a", np.ones((12, 16), np.uint8))
-        for fmt in ("index", "color", "labelme"):
-            with pytest.raises(DataError, match="replace 1 of the dataset's own files"):
+        for fmt in ("index", "color", "labelme"):  # its files would be taken for images, or are the user's
+            with pytest.raises(DataError, match="folder of images itself"):
                 export_masks(layout, store, root, fmt)
-        # permission covers only the files named: a file it does not name is still refused
-        with pytest.raises(DataError, match="replace 1"):
-            export_masks(layout, store, root, "index", replace_originals=[root / "other.png"])
+        with pytest.raises(DataError, match="no mask format of its own"):
+            export_masks(layout, store, tmp_path / "elsewhere", "native")
+        assert export_originals(layout, [root / "a.png", root / "a.json"]) == [root / "a.png", root / "a.json"]
+    # elsewhere, permission covers only the files named: a file it does not name is still refused
+    carvana, _ = _project(tmp_path / "c")
+    with ProjectStore.for_dataset(carvana) as store, pytest.raises(DataError, match="replace 3"):
+        export_masks(detect_layout(carvana), store, carvana, "native", replace_originals=[carvana / "x.gif"])
     assert {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unet_core.data.io import MaskFormat, read_mask, write_image
+from unet_core.data.io import MaskFormat, read_mask, write_image, write_mask
 from unet_core.data.layouts import IMAGES_CLASSES, detect_layout
 from unet_core.errors import DataError
 from unet_core.formats import IMPORT_FORMATS
@@ -230,3 +230,22 @@ def test_a_labelme_folder_beside_png_photos_is_labelme(tmp_path: Path) -> None:
     write_image(folder / "a.png", np.zeros((8, 8, 3), np.uint8))
     (folder / "a.json").write_text(json.dumps({"shapes": [], "imagePath": "a.png"}))
     assert detect_import_format(folder) == "labelme"
+
+
+def test_voc_ids_without_names_grow_a_folder_of_photos_and_coco_colours_are_kept(tmp_path: Path) -> None:
+    root = _photos(tmp_path / "photos", 2)
+    mask = np.zeros((20, 30), np.uint8)
+    mask[2:6, 2:6], mask[10:14, 10:14] = 1, 3
+    write_mask(tmp_path / "voc" / "p0.png", mask, MaskFormat.INDEX_PNG)
+    with ProjectStore.for_dataset(root) as store:
+        result, layout = import_masks(detect_layout(root), store, tmp_path / "voc")
+        assert result.count == 1 and not result.skipped  # ids 2 and 3 became classes, not a reason to drop it
+        assert layout.classes.names == ("background", "object", "class 2", "class 3")
+    other = _photos(tmp_path / "other", 1)
+    coco = _coco(tmp_path / "c.json", ["cat", "dog"], {"p0.jpg": (20, 30)})
+    doc = json.loads(coco.read_text())
+    doc["categories"][0]["color"] = [200, 40, 40]
+    coco.write_text(json.dumps(doc))
+    with ProjectStore.for_dataset(other) as store:
+        _, layout = import_masks(detect_layout(other), store, coco)
+    assert layout.classes.colors[1] == (200, 40, 40) and layout.classes.colors[2] not in ((0, 0, 0), (200, 40, 40))

@@ -120,6 +120,13 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
     out = Path(out).expanduser().absolute()
     if out.resolve() == store.root.resolve() or store.root.resolve() in out.resolve().parents:
         raise DataError("cannot export into the project store itself; pick another folder", out)
+    if layout.kind == "images":
+        if fmt == "native":
+            raise DataError("a folder of images only has no mask format of its own: export as index, voc, coco "
+                            "or labelme", layout.root)
+        inside = layout.image_dir.resolve()
+        if out.resolve() == inside or inside in out.resolve().parents:  # its files would be taken for images
+            raise DataError("cannot export into the folder of images itself; pick another folder", out)
     pairs, _ = layout.pairs()
     names = {p.stem: p.image.name for p in pairs}
     chosen = chosen_masks(layout, store, stems, what)

@@ -16,6 +16,7 @@ from unet_core.data.layouts import IMAGES_CLASSES, DatasetLayout
 from unet_core.errors import DataError
 from unet_core.formats import IMPORT_FORMATS
 from unet_core.formats.labelme import BACKGROUND_LABELS
+from unet_core.limits import MAX_CLASSES
 from unet_core.loop.classes import editable, save_edit
 from unet_core.store.project import ProjectStore
 
@@ -75,8 +76,14 @@ def import_masks(layout: DatasetLayout, store: ProjectStore, source: Path, fmt: 
     result = ImportResult()
     staging = store.import_staging()
     try:
-        table, result.added_classes = _planned_classes(layout, store, _source_class_names(source, fmt))
+        names, colors = _source_classes(source, fmt)
+        table, result.added_classes = _planned_classes(layout, store, names, colors)
         for stem, mask in _read(source, fmt, table, images):  # one mask at a time, staged: nothing is kept ...
+            top = class_id_max(mask)
+            if top >= table.num_classes and editable(layout) and top < MAX_CLASSES and stem in images:
+                grown = [f"class {i}" for i in range(table.num_classes, top + 1)]  # ids without names (VOC)
+                table = ClassTable(table.names + tuple(grown), table.colors + tuple(spare_colors(table.colors, len(grown))))
+                result.added_classes += grown
             why = _unusable(stem, mask, images, table)
             if why == "unmatched":
                 result.unmatched.append(stem)
@@ -101,26 +108,37 @@ def import_masks(layout: DatasetLayout, store: ProjectStore, source: Path, fmt: 
     return result, layout
 
 
-def _source_class_names(source: Path, fmt: str) -> list[str]:
-    """The class names a source uses (COCO categories, labelme labels), in its order; [] for id formats."""
+def _source_classes(source: Path, fmt: str) -> tuple[list[str], dict[str, tuple[int, int, int]]]:
+    """The class names a source uses (COCO categories, labelme labels), in its order ([] for id formats), and
+    the colours it gives them (COCO's ``color``, as Maskloop and some tools write it), by folded name."""
     if fmt == "coco":
         from unet_core.formats.coco import category_name, read_coco
 
-        cats = [c for c in read_coco(source).get("categories", []) if isinstance(c, dict)]
-        named = (category_name(c) for c in sorted(cats, key=lambda c: int(c["id"])))
-        return [n for n in named if n is not None]  # a category without a name is matched by its id
+        cats = sorted((c for c in read_coco(source).get("categories", []) if isinstance(c, dict)),
+                      key=lambda c: int(c["id"]))
+        names, colors = [], {}
+        for cat in cats:
+            name = category_name(cat)
+            if name is None:
+                continue  # a category without a name is matched by its id
+            names.append(name)
+            rgb = cat.get("color")
+            if isinstance(rgb, list) and len(rgb) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in rgb):
+                colors[name.casefold()] = (rgb[0], rgb[1], rgb[2])
+        return names, colors
     if fmt == "labelme":
         from unet_core.formats.labelme import labelme_labels, read_labelme
 
-        names: dict[str, str] = {}
+        labels: dict[str, str] = {}
         for path in _labelme_files(source):
             for label in labelme_labels(read_labelme(path)):
-                names.setdefault(label.casefold(), label)
-        return list(names.values())
-    return []
+                labels.setdefault(label.casefold(), label)
+        return list(labels.values()), {}
+    return [], {}
 
 
-def _planned_classes(layout: DatasetLayout, store: ProjectStore, names: list[str]) -> tuple[ClassTable, list[str]]:
+def _planned_classes(layout: DatasetLayout, store: ProjectStore, names: list[str],
+                     colors: dict[str, tuple[int, int, int]]) -> tuple[ClassTable, list[str]]:
     """The class table the import needs (nothing saved yet) and the names it adds: the source's names the
     folder lacks appended to an editable folder's table (a new folder of images takes the source's classes
     instead of its placeholder); a folder with fixed classes gets a ``ValueError`` naming the missing ones."""
@@ -131,10 +149,12 @@ def _planned_classes(layout: DatasetLayout, store: ProjectStore, names: list[str
         return layout.classes, []
     if not editable(layout):
         raise ValueError(f"{', '.join(missing)}: not classes of this {layout.kind} folder ({', '.join(layout.classes.names)})")
-    if _untouched(layout, store):
-        return ClassTable(("background", *wanted), ((0, 0, 0), *spare_colors([(0, 0, 0)], len(wanted)))), wanted
-    colors = list(layout.classes.colors)
-    return ClassTable(layout.classes.names + tuple(missing), tuple(colors + spare_colors(colors, len(missing)))), missing
+    base = ClassTable(("background",), ((0, 0, 0),)) if _untouched(layout, store) else layout.classes
+    added = wanted if _untouched(layout, store) else missing  # a new folder takes the source's classes instead
+    used = list(base.colors) + [colors[n.casefold()] for n in added if n.casefold() in colors]
+    spare = iter(spare_colors(used, len(added)))
+    new = [colors.get(n.casefold()) or next(spare) for n in added]
+    return ClassTable(base.names + tuple(added), base.colors + tuple(new)), added
 
 
 def _unusable(stem: str, mask: np.ndarray, images: dict[str, Path], table: ClassTable) -> str | None:

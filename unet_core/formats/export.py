@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from unet_core.data.classes import VOID, VOID_COLOR, ClassTable
 from unet_core.data.io import MaskFormat, encode_mask, encode_png, read_mask
@@ -43,13 +42,7 @@ class ExportResult:
 def encode_voc(mask: np.ndarray, classes: ClassTable) -> bytes:
     """A Pascal VOC mask: a palette PNG whose indices are the class ids, coloured with the class table, and
     index 255 (void) in VOC's colour."""
-    palette = classes.palette()
-    palette[VOID] = VOID_COLOR
-    im = Image.fromarray(np.ascontiguousarray(mask))
-    im.putpalette(palette.tobytes())
-    buf = io.BytesIO()
-    im.save(buf, format="PNG", compress_level=3)
-    return buf.getvalue()
+    return encode_mask(mask, MaskFormat.INDEX_PNG, classes)  # the index PNG with the class palette is VOC's
 
 
 def encode_color(mask: np.ndarray, classes: ClassTable) -> bytes:

@@ -40,6 +40,15 @@ def status_of(record: ImageRecord) -> str:
     return str(s.value) if isinstance(s, Enum) else str(s)
 
 
+def shown_status(record: ImageRecord) -> str:
+    """The status column's text: the status, except that an untouched image with a mask of its own (the
+    dataset's or an imported one) says so instead of "Unlabelled"."""
+    status = status_of(record)
+    if status == "unlabelled" and record.mask_path is not None:
+        return "Imported mask" if record.mask_format else "Has mask"
+    return status.capitalize()
+
+
 def _uncertainty(record: ImageRecord) -> float | None:
     u = record.uncertainty
     if u is None:
@@ -377,7 +386,7 @@ class FileListModel(QAbstractTableModel):
             if col == self.COL_NAME:
                 return rec.stem
             if col == self.COL_STATUS:
-                return status_of(rec).capitalize()
+                return shown_status(rec)
             if col == self.COL_UNCERTAINTY:
                 u = _uncertainty(rec)
                 return "" if u is None else f"{u:.3f}"

@@ -409,3 +409,15 @@ def test_model_rejects_children_and_invalid_indexes(panel: FileListPanel, tmp_pa
     assert model.data(QModelIndex()) is None
     assert model.flags(QModelIndex()) == Qt.ItemFlag.NoItemFlags
     assert model.view_row(57) is None
+
+
+def test_an_untouched_image_with_a_mask_of_its_own_says_so(panel: FileListPanel, tmp_path: Path) -> None:
+    recs = make_records(tmp_path, 8)  # statuses cycle: 0 and 4 unlabelled, 1 predicted
+    recs[0].mask_path = tmp_path / "car_0_mask.gif"  # the dataset's own mask
+    recs[4].mask_path, recs[4].mask_format = tmp_path / "imported" / "car_4.png", "index_png"  # an imported one
+    recs[1].mask_path = tmp_path / "car_1_mask.gif"
+    panel.set_records(recs)
+    model = panel.model
+    shown = {i: model.data(model.index(model.view_row(i), FileListModel.COL_STATUS)) for i in (0, 1, 4)}
+    assert shown == {0: "Has mask", 1: "Predicted", 4: "Imported mask"}
+    assert recs[0].status == "unlabelled"  # only the words change: the loop's status is the store's

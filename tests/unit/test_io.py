@@ -379,3 +379,24 @@ def test_a_multi_page_tiff_is_refused_with_its_page_count(tmp_path: Path) -> Non
         read_image(tmp_path / "stack.tif")
     pages[0].save(tmp_path / "one.tif")
     assert read_image(tmp_path / "one.tif").shape == (8, 8, 3)
+
+
+@pytest.mark.parametrize("orientation", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_a_jpeg_is_shown_as_its_exif_orientation_says(tmp_path: Path, orientation: int) -> None:
+    from unet_core.data.file_guard import file_size_hw
+    from unet_core.data.io import read_image_reduced
+
+    stored = np.zeros((40, 64, 3), np.uint8)
+    stored[:10, :16] = (250, 20, 20)  # a red block in the stored top-left corner
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(tmp_path / "o.jpg", quality=95, exif=exif)
+    plain = np.asarray(Image.open(tmp_path / "o.jpg").convert("RGB"))  # Pillow: as stored
+    from PIL import ImageOps
+
+    want = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "o.jpg")).convert("RGB"))  # as shown
+    got = read_image(tmp_path / "o.jpg")
+    assert got.shape == want.shape and np.abs(got.astype(int) - want.astype(int)).max() <= 2
+    assert file_size_hw(tmp_path / "o.jpg") == got.shape[:2]
+    assert read_image_reduced(tmp_path / "o.jpg", 2).shape[:2] == (got.shape[0] // 2, got.shape[1] // 2)
+    assert (orientation == 1) == (got.shape == plain.shape and np.abs(got.astype(int) - plain.astype(int)).max() <= 2)

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from unet_core.data.image_headers import DamagedImage, clean_png, jpeg_size, png_size
+from unet_core.data.image_headers import DamagedImage, clean_png, jpeg_orientation, jpeg_size, png_size
 from unet_core.errors import UnreadableFileError
 from unet_core.limits import MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 
@@ -60,9 +60,12 @@ def header_size(data: bytes) -> tuple[int, int] | None:
     other formats ask Pillow. For a file past Pillow's own bomb limit (twice ours) only the pixel
     count is known: ``(pixels, 1)``.
     """
-    size = png_size(data) or jpeg_size(data)
+    size = png_size(data)
     if size is not None:
         return size
+    size = jpeg_size(data)
+    if size is not None:  # as shown: a JPEG turned a quarter by its EXIF orientation has its sides swapped
+        return (size[1], size[0]) if jpeg_orientation(data) in TURNED else size
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -74,6 +77,9 @@ def header_size(data: bytes) -> tuple[int, int] | None:
     except PIL_ERRORS:
         return None
 
+
+TURNED = frozenset({5, 6, 7, 8})
+"""EXIF orientations that turn an image a quarter (its width and height swap)."""
 
 HEAD_BYTES = 1 << 18
 """Bytes read from a file's start to find its size (JPEG frame headers follow EXIF blocks of up to 64 KB)."""

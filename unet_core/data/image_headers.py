@@ -1,4 +1,4 @@
-"""Image sizes read from PNG and JPEG headers by hand, and PNGs checked chunk by chunk before a decoder sees them."""
+"""Image sizes (and a JPEG's EXIF orientation) read from PNG and JPEG headers by hand, and PNGs checked chunk by chunk before a decoder sees them."""
 
 from __future__ import annotations
 
@@ -46,6 +46,45 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
             return None
         i += 2 + length
     return None
+
+
+def jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation (1..8; 1 = as stored) of a JPEG from its APP1 block, 1 when absent or unreadable."""
+    if data[:2] != b"\xff\xd8":
+        return 1
+    i, n = 2, len(data)
+    while i + 4 <= n and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        (length,) = struct.unpack(">H", data[i + 2 : i + 4])
+        if marker == 0xE1 and data[i + 4 : i + 10] == b"Exif\x00\x00":
+            return _tiff_orientation(data[i + 10 : i + 2 + length])
+        if marker == 0xDA or marker in _JPEG_SOF:  # image data or the frame: no EXIF before it
+            return 1
+        i += 2 + length
+    return 1
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    """Tag 0x0112 of a TIFF structure's first IFD (EXIF's), 1 when absent or malformed."""
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return 1
+    end = "<" if tiff[:2] == b"II" else ">"
+    (ifd,) = struct.unpack(end + "I", tiff[4:8])
+    if ifd + 2 > len(tiff):
+        return 1
+    (count,) = struct.unpack(end + "H", tiff[ifd : ifd + 2])
+    for k in range(min(count, 512)):
+        at = ifd + 2 + 12 * k
+        if at + 12 > len(tiff):
+            return 1
+        tag, kind = struct.unpack(end + "HH", tiff[at : at + 4])
+        if tag == 0x0112 and kind == 3:  # SHORT
+            (value,) = struct.unpack(end + "H", tiff[at + 8 : at + 10])
+            return value if 1 <= value <= 8 else 1
+    return 1
 
 
 def clean_png(data: bytes) -> bytes:

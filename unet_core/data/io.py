@@ -17,6 +17,7 @@ from unet_core.data.file_guard import (
     pil_reason,
     read_bytes,
 )
+from unet_core.data.image_headers import jpeg_orientation
 from unet_core.errors import DataError, UnreadableFileError
 from unet_core.fsutil import atomic_write_bytes
 
@@ -103,8 +104,9 @@ def read_image(path: str | Path) -> np.ndarray:
     """Read an image as HxWx3 uint8 RGB.
 
     Alpha is dropped, grayscale expanded to three channels, 16-bit and float windowed to 8-bit
-    (:data:`WINDOW_PERCENTILES`), palette images converted to RGB, a multi-page TIFF refused. JPEG/PNG/BMP/TIFF/WebP are decoded with OpenCV, other
-    formats (GIF, ...) with Pillow. EXIF orientation is ignored so pixels line up with masks.
+    (:data:`WINDOW_PERCENTILES`), palette images converted to RGB, a multi-page TIFF refused, and a JPEG
+    turned or mirrored as its EXIF orientation says (as cameras, viewers and labelling tools show it). JPEG/PNG/BMP/TIFF/WebP are decoded with OpenCV, other
+    formats (GIF, ...) with Pillow.
     A missing, empty, truncated or undecodable file raises :class:`DataError` naming it.
     """
     p = Path(path)
@@ -113,15 +115,34 @@ def read_image(path: str | Path) -> np.ndarray:
     if p.suffix.lower() in (".tif", ".tiff"):
         _refuse_multipage(p, data)
     if p.suffix.lower() in CV2_IMAGE_EXTS:
-        arr = imdecode(p, data, cv2.IMREAD_UNCHANGED)
+        arr = imdecode(p, data, cv2.IMREAD_UNCHANGED)  # (OpenCV applies no EXIF orientation here)
     if arr is not None and arr.size:
-        return _cv2_to_rgb(arr)
+        return oriented(_cv2_to_rgb(arr), jpeg_orientation(data))
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
             return _pil_to_rgb(im)
     except PIL_ERRORS as exc:
         raise UnreadableFileError(f"cannot read image: {pil_reason(exc)}", p) from None
+
+
+def oriented(image: np.ndarray, orientation: int) -> np.ndarray:
+    """``image`` as EXIF ``orientation`` (1..8) says it is shown: as stored (1), mirrored and/or turned."""
+    if orientation == 2:
+        return np.ascontiguousarray(image[:, ::-1])
+    if orientation == 3:
+        return np.ascontiguousarray(image[::-1, ::-1])
+    if orientation == 4:
+        return np.ascontiguousarray(image[::-1])
+    if orientation == 5:
+        return np.ascontiguousarray(image.swapaxes(0, 1))
+    if orientation == 6:
+        return np.ascontiguousarray(np.rot90(image, -1))
+    if orientation == 7:
+        return np.ascontiguousarray(image[::-1, ::-1].swapaxes(0, 1))
+    if orientation == 8:
+        return np.ascontiguousarray(np.rot90(image, 1))
+    return image
 
 
 def _refuse_multipage(p: Path, data: bytes) -> None:
@@ -152,9 +173,10 @@ def read_image_reduced(path: str | Path, factor: int) -> np.ndarray:
     if p.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".png"):
         data = read_bytes(p, "image")
         header = _png_color_type(data)
-        bgr = None if header is not None and header[0] == 16 else imdecode(p, data, _REDUCED_FLAGS[factor])
+        flags = _REDUCED_FLAGS[factor] | cv2.IMREAD_IGNORE_ORIENTATION  # one rule for orientation: ours
+        bgr = None if header is not None and header[0] == 16 else imdecode(p, data, flags)
         if bgr is not None and bgr.size:  # (a 16-bit PNG is windowed by read_image, not cut to its top byte)
-            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            return oriented(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), jpeg_orientation(data))
     full = read_image(p)
     h, w = full.shape[:2]
     size = (max(1, round(w / factor)), max(1, round(h / factor)))

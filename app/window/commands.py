@@ -131,14 +131,17 @@ class WindowCommands:
         """
         from unet_core.data.originals import backup_files
         from unet_core.formats.export import chosen_masks, export_masks, export_originals, export_targets
+        from unet_core.loop.truth import record_pairs
 
         ws = self.ws
         assert ws.store is not None and ws.layout is not None
         ws.flush()
         store, layout, classes = ws.store, ws.layout, ws.classes
         try:
-            stems = [stem for stem, _ in chosen_masks(layout, store, None, what)]
-            originals = export_originals(layout, export_targets(layout, Path(out), fmt, stems).values())
+            pairs = record_pairs(ws.records)  # what the window holds: no folder scan on the GUI thread
+            stems = [stem for stem, _ in chosen_masks(layout, store, pairs, what)]
+            originals = export_originals(layout, export_targets(layout, Path(out), fmt, stems).values(),
+                                         [p.image for p in pairs])
         except (MaskloopError, OSError, ValueError) as err:
             self.show_problem(f"Export failed: {err}")
             self.exportFinished.emit(-1)

@@ -255,7 +255,7 @@ def test_an_export_into_a_folder_of_photos_never_replaces_them(tmp_path: Path) -
                 export_masks(layout, store, root, fmt)
         with pytest.raises(DataError, match="no mask format of its own"):
             export_masks(layout, store, tmp_path / "elsewhere", "native")
-        assert export_originals(layout, [root / "a.png", root / "a.json"]) == [root / "a.png", root / "a.json"]
+        assert export_originals(layout, [root / "a.png", root / "a.json"], [root / "a.png"]) == [root / "a.png", root / "a.json"]
     # elsewhere, permission covers only the files named: a file it does not name is still refused
     carvana, _ = _project(tmp_path / "c")
     with ProjectStore.for_dataset(carvana) as store, pytest.raises(DataError, match="replace 3"):

@@ -13,11 +13,12 @@ import numpy as np
 
 from unet_core.data.classes import VOID, VOID_COLOR, ClassTable
 from unet_core.data.io import MaskFormat, encode_mask, encode_png, read_mask
-from unet_core.data.layouts import DatasetLayout
+from unet_core.data.layouts import DatasetLayout, Pair
 from unet_core.data.originals import originals_among
 from unet_core.errors import DataError
 from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT
 from unet_core.fsutil import atomic_write_bytes, atomic_write_json
+from unet_core.loop.truth import project_pairs
 from unet_core.store.project import ProjectStore
 
 COCO_FILE = "annotations.json"
@@ -53,14 +54,12 @@ def encode_color(mask: np.ndarray, classes: ClassTable) -> bytes:
     return encode_png(lut[mask])
 
 
-def chosen_masks(layout: DatasetLayout, store: ProjectStore, stems: Collection[str] | None,
-                 what: str) -> list[tuple[str, Callable[[], np.ndarray | None]]]:
-    """(stem, a loader of its mask) for the folder's images (those in ``stems``; None: all) that have one, in
-    order: ``corrections``; the current model's cached ``predictions``; or ``all``, what each image shows in
+def chosen_masks(layout: DatasetLayout, store: ProjectStore, pairs: Sequence[Pair], what: str,
+                 stems: Collection[str] | None = None) -> list[tuple[str, Callable[[], np.ndarray | None]]]:
+    """(stem, a loader of its mask) for the folder's ``pairs`` (:func:`unet_core.loop.truth.project_pairs`; those in
+    ``stems``, None: all) that have one, in order: ``corrections``; the current model's cached ``predictions``; or ``all``, what each image shows in
     the app (its correction, else its own mask: imported, else the dataset's; else the prediction).
     ``DataError`` when predictions alone are asked for and there is no model (said before anything is read)."""
-    from unet_core.loop.truth import project_pairs
-
     if what not in EXPORT_WHAT:
         raise ValueError(f"--what must be one of {', '.join(EXPORT_WHAT)}, got {what!r}")
     version = store.current_model()
@@ -75,7 +74,7 @@ def chosen_masks(layout: DatasetLayout, store: ProjectStore, stems: Collection[s
         return cached[0] if cached is not None else None
 
     chosen: list[tuple[str, Callable[[], np.ndarray | None]]] = []
-    for pair in project_pairs(layout, store)[0]:
+    for pair in pairs:
         stem = pair.stem
         if stems is not None and stem not in stems:
             continue
@@ -120,12 +119,13 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
         inside = layout.image_dir.resolve()
         if out.resolve() == inside or inside in out.resolve().parents:  # its files would be taken for images
             raise DataError("cannot export into the folder of images itself; pick another folder", out)
-    pairs, _ = layout.pairs()
+    pairs, _ = project_pairs(layout, store)  # one scan of the folder for all that follows
     names = {p.stem: p.image.name for p in pairs}
-    chosen = chosen_masks(layout, store, stems, what)
+    chosen = chosen_masks(layout, store, pairs, what, stems)
     targets = export_targets(layout, out, fmt, [stem for stem, _ in chosen])
     allowed = {Path(p).resolve() for p in replace_originals}
-    originals = [p for p in export_originals(layout, targets.values()) if p.resolve() not in allowed]
+    images = [p.image for p in pairs]
+    originals = [p for p in export_originals(layout, targets.values(), images) if p.resolve() not in allowed]
     if originals:
         raise DataError(f"the export would replace {len(originals)} of the dataset's own files (e.g. "
                         f"{originals[0].name}): export to another folder", out)
@@ -156,13 +156,12 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
     return ExportResult(len(written), written)
 
 
-def export_originals(layout: DatasetLayout, targets: Iterable[Path]) -> list[Path]:
+def export_originals(layout: DatasetLayout, targets: Iterable[Path], images: Iterable[Path]) -> list[Path]:
     """The existing files among ``targets`` that are the dataset's own: in a layout's image or mask folder
-    (:func:`unet_core.data.originals.originals_among`), any of its images, or anything in the folder of an
+    (:func:`unet_core.data.originals.originals_among`), any of its ``images``, or anything in the folder of an
     images-only layout (its photos, and the labelme files a user keeps beside them)."""
     targets = [Path(t) for t in targets]
-    pairs, _ = layout.pairs()
-    found = originals_among(targets, inputs=[p.image for p in pairs])
+    found = originals_among(targets, inputs=images)
     own = {layout.image_dir.resolve()} if layout.kind == "images" else set()
     seen = {p.resolve() for p in found}
     for t in targets:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from unet_core.data.io import MaskFormat
@@ -45,4 +46,10 @@ def project_records(layout: DatasetLayout, store: ProjectStore) -> tuple[list[Im
     return records, skipped
 
 
-__all__ = ["project_pairs", "project_records"]
+def record_pairs(records: Sequence[ImageRecord]) -> list[Pair]:
+    """The pairs the app's records already hold (no folder scan): image, its own mask and that mask's format."""
+    return [Pair(image=r.image_path, mask=r.mask_path, stem=r.stem, group="",
+                 mask_format=MaskFormat(r.mask_format) if r.mask_format else None) for r in records]
+
+
+__all__ = ["project_pairs", "project_records", "record_pairs"]

@@ -20,6 +20,7 @@ from unet_core.limits import MAX_CLASSES
 from unet_core.loop.classes import editable, save_edit
 from unet_core.store.project import ProjectStore
 
+_BACKGROUND = ClassTable(("background",), ((0, 0, 0),))
 MAX_CSV_BYTES = 1 << 30
 """A run-length CSV larger than this is refused before it is read (Carvana's train_masks.csv is 30 MB)."""
 
@@ -73,18 +74,30 @@ def import_masks(layout: DatasetLayout, store: ProjectStore, source: Path, fmt: 
         raise ValueError(f"--format must be one of {', '.join(IMPORT_FORMATS)}, got {fmt!r}")
     pairs, _ = layout.pairs()
     images = {p.stem: p.image for p in pairs}
+    sizes: dict[str, tuple[int, int] | None] = {}  # each image's header read once
+
+    def size_of(stem: str) -> tuple[int, int] | None:
+        if stem not in sizes:
+            sizes[stem] = file_size_hw(images[stem])
+        return sizes[stem]
+
     result = ImportResult()
     staging = store.import_staging()
     try:
-        names, colors = _source_classes(source, fmt)
-        table, result.added_classes = _planned_classes(layout, store, names, colors)
-        for stem, mask in _read(source, fmt, table, images):  # one mask at a time, staged: nothing is kept ...
+        doc = None
+        if fmt == "coco":
+            from unet_core.formats.coco import read_coco
+
+            doc = read_coco(source)  # once: a COCO file may be hundreds of MB
+        names, colors = _source_classes(source, fmt, doc)
+        table, result.added_classes, replaced = _planned_classes(layout, store, names, colors)
+        for stem, mask in _read(source, fmt, table, images, doc, size_of):  # one at a time, staged: nothing is kept ...
             top = class_id_max(mask)
             if top >= table.num_classes and editable(layout) and top < MAX_CLASSES and stem in images:
                 grown = [f"class {i}" for i in range(table.num_classes, top + 1)]  # ids without names (VOC)
                 table = ClassTable(table.names + tuple(grown), table.colors + tuple(spare_colors(table.colors, len(grown))))
                 result.added_classes += grown
-            why = _unusable(stem, mask, images, table)
+            why = _unusable(stem, mask, size_of if stem in images else None, table)
             if why == "unmatched":
                 result.unmatched.append(stem)
             elif why:
@@ -100,21 +113,21 @@ def import_masks(layout: DatasetLayout, store: ProjectStore, source: Path, fmt: 
     except BaseException:
         store.discard_staging(staging)
         raise
-    if table != layout.classes:
-        layout = save_edit(layout if layout.classes.num_classes <= table.num_classes and
-                           table.names[: layout.classes.num_classes] == layout.classes.names
-                           else replace(layout, classes=ClassTable(("background",), ((0, 0, 0),))), store, table)
+    if table != layout.classes:  # a replaced placeholder table is saved as an edit of the background alone
+        layout = save_edit(replace(layout, classes=_BACKGROUND) if replaced else layout, store, table)
     store.commit_imports(staging)  # the classes first: no stored mask ever holds an id the table lacks
     return result, layout
 
 
-def _source_classes(source: Path, fmt: str) -> tuple[list[str], dict[str, tuple[int, int, int]]]:
-    """The class names a source uses (COCO categories, labelme labels), in its order ([] for id formats), and
-    the colours it gives them (COCO's ``color``, as Maskloop and some tools write it), by folded name."""
+def _source_classes(source: Path, fmt: str, doc: dict | None) -> tuple[list[str], dict[str, tuple[int, int, int]]]:
+    """The class names a source uses (COCO categories of ``doc``, labelme labels), in its order ([] for id
+    formats), and the colours it gives them (COCO's ``color``, as Maskloop and some tools write it), by folded
+    name. (labelme files are read here and again for their masks: holding them all would cost more.)"""
     if fmt == "coco":
-        from unet_core.formats.coco import category_name, read_coco
+        from unet_core.formats.coco import category_name
 
-        cats = sorted((c for c in read_coco(source).get("categories", []) if isinstance(c, dict)),
+        assert doc is not None
+        cats = sorted((c for c in doc.get("categories", []) if isinstance(c, dict)),
                       key=lambda c: int(c["id"]))
         names, colors = [], {}
         for cat in cats:
@@ -138,32 +151,34 @@ def _source_classes(source: Path, fmt: str) -> tuple[list[str], dict[str, tuple[
 
 
 def _planned_classes(layout: DatasetLayout, store: ProjectStore, names: list[str],
-                     colors: dict[str, tuple[int, int, int]]) -> tuple[ClassTable, list[str]]:
-    """The class table the import needs (nothing saved yet) and the names it adds: the source's names the
-    folder lacks appended to an editable folder's table (a new folder of images takes the source's classes
-    instead of its placeholder); a folder with fixed classes gets a ``ValueError`` naming the missing ones."""
+                     colors: dict[str, tuple[int, int, int]]) -> tuple[ClassTable, list[str], bool]:
+    """The class table the import needs (nothing saved yet), the names it adds, and whether it replaces the
+    folder's placeholder table: the source's names the folder lacks are appended to an editable folder's table
+    (a new folder of images takes the source's classes instead of its placeholder); a folder with fixed
+    classes gets a ``ValueError`` naming the missing ones."""
     known = {n.strip().casefold() for n in layout.classes.names}
     wanted = [n.strip() for n in names if n.strip().casefold() not in BACKGROUND_LABELS]
     missing = [n for n in wanted if n.casefold() not in known]
     if not missing:
-        return layout.classes, []
+        return layout.classes, [], False
     if not editable(layout):
         raise ValueError(f"{', '.join(missing)}: not classes of this {layout.kind} folder ({', '.join(layout.classes.names)})")
-    base = ClassTable(("background",), ((0, 0, 0),)) if _untouched(layout, store) else layout.classes
-    added = wanted if _untouched(layout, store) else missing  # a new folder takes the source's classes instead
+    replaced = _untouched(layout, store)
+    base, added = (_BACKGROUND, wanted) if replaced else (layout.classes, missing)
     used = list(base.colors) + [colors[n.casefold()] for n in added if n.casefold() in colors]
     spare = iter(spare_colors(used, len(added)))
     new = [colors.get(n.casefold()) or next(spare) for n in added]
-    return ClassTable(base.names + tuple(added), base.colors + tuple(new)), added
+    return ClassTable(base.names + tuple(added), base.colors + tuple(new)), added, replaced
 
 
-def _unusable(stem: str, mask: np.ndarray, images: dict[str, Path], table: ClassTable) -> str | None:
-    """Why a source's mask cannot be stored ("unmatched": no such image), or None."""
-    if stem not in images:
+def _unusable(stem: str, mask: np.ndarray, size_of: Callable[[str], tuple[int, int] | None] | None,
+              table: ClassTable) -> str | None:
+    """Why a source's mask cannot be stored ("unmatched": no such image, ``size_of`` None), or None."""
+    if size_of is None:
         return "unmatched"
     if mask.size == 0:
         return "the image's size cannot be read from its header"
-    size = file_size_hw(images[stem])
+    size = size_of(stem)
     if size is not None and size != mask.shape:
         return f"mask is {mask.shape[1]}x{mask.shape[0]}, image is {size[1]}x{size[0]}"
     top = class_id_max(mask)  # void (255) is kept: an ignore label
@@ -179,12 +194,13 @@ def _untouched(layout: DatasetLayout, store: ProjectStore) -> bool:
             and not store.corrected_stems() and not store.imported_stems() and not store.models())
 
 
-def _read(source: Path, fmt: str, classes: ClassTable, images: dict[str, Path]) -> Iterator[tuple[str, np.ndarray]]:
-    """(stem, class-id mask) of every mask in the source."""
+def _read(source: Path, fmt: str, classes: ClassTable, images: dict[str, Path], doc: dict | None,
+          size_of: Callable[[str], tuple[int, int] | None]) -> Iterator[tuple[str, np.ndarray]]:
+    """(stem, class-id mask) of every mask in the source (``doc``: a COCO file's content, read already)."""
     if fmt == "coco":
-        from unet_core.formats.coco import iter_coco_masks, read_coco
+        from unet_core.formats.coco import iter_coco_masks
 
-        doc = read_coco(source)
+        assert doc is not None
         for name, mask in iter_coco_masks(doc, classes, keep=lambda n: _stem(n) in images):
             yield _stem(name), mask
         listed = {_stem(str(im.get("file_name", ""))) for im in doc["images"] if isinstance(im, dict)}
@@ -196,10 +212,9 @@ def _read(source: Path, fmt: str, classes: ClassTable, images: dict[str, Path]) 
         for path in _labelme_files(source):
             doc = read_labelme(path)
             stem = _stem(str(doc.get("imagePath") or path.name))
-            size = file_size_hw(images[stem]) if stem in images else None
-            yield stem, labelme_mask(doc, classes, size)
+            yield stem, labelme_mask(doc, classes, size_of(stem) if stem in images else None)
     elif fmt == "kaggle-csv":
-        yield from _kaggle_rows(source, images)
+        yield from _kaggle_rows(source, images, size_of)
     else:
         folder = source / "SegmentationClass" if (source / "SegmentationClass").is_dir() else source
         for path in sorted(folder.glob("*.png")):
@@ -215,7 +230,8 @@ def _labelme_files(source: Path) -> list[Path]:
     return [source] if source.is_file() else sorted(source.glob("*.json"))
 
 
-def _kaggle_rows(source: Path, images: dict[str, Path]) -> Iterator[tuple[str, np.ndarray]]:
+def _kaggle_rows(source: Path, images: dict[str, Path],
+                 size_of: Callable[[str], tuple[int, int] | None]) -> Iterator[tuple[str, np.ndarray]]:
     """Kaggle's ``img,rle_mask`` rows: class 1 where the run lengths say, sized by the image's header."""
     from unet_core.formats.rle import rle_decode
 
@@ -229,7 +245,7 @@ def _kaggle_rows(source: Path, images: dict[str, Path]) -> Iterator[tuple[str, n
             raise ValueError(f"expected the columns img,rle_mask, got {reader.fieldnames}")
         for row in reader:
             stem = _stem(row["img"] or "")
-            hw = file_size_hw(images[stem]) if stem in images else None
+            hw = size_of(stem) if stem in images else None
             if hw is None:  # no such image (the caller reports it as unmatched) or an unreadable header
                 yield stem, np.zeros((0, 0), np.uint8)
                 continue

@@ -17,7 +17,6 @@ from app.document.background import run_in_background
 from app.document.image_cache import ImageCache, LoadedImage
 from app.document.mask_writer import MaskWriter
 from unet_core.data.classes import ClassTable
-from unet_core.data.io import MaskFormat
 from unet_core.data.layouts import DatasetLayout, detect_layout
 from unet_core.data.lookalikes import ImageGroups
 from unet_core.errors import DataError
@@ -119,10 +118,6 @@ class Workspace(QObject):
         store = ProjectStore.for_dataset(layout.root, fallback=store_dir)
         try:
             layout = project_layout(layout, store)  # the classes the user made for this folder
-        except StoreError:
-            store.close()
-            raise
-        try:
             records, skipped = project_records(layout, store)  # imported masks in place of the dataset's
         except StoreError:
             store.close()
@@ -197,7 +192,7 @@ class Workspace(QObject):
             self.save_row(self.current)
         rec = self.records[row]
         try:
-            loaded = self._cache.get(rec.image_path, rec.mask_path, _format(rec))
+            loaded = self._cache.get(rec.image_path, rec.mask_path, rec.mask_format)
         except DataError as err:
             reason = readable_reason(err, rec.image_path)
             self._mark_error(row, reason)
@@ -222,7 +217,7 @@ class Workspace(QObject):
         if row is None or self._cache is None or not (0 <= row < len(self.records)):
             return
         rec = self.records[row]
-        self._cache.prefetch(rec.image_path, rec.mask_path, _format(rec))
+        self._cache.prefetch(rec.image_path, rec.mask_path, rec.mask_format)
         self.model.request_prediction(row, urgent=False)
 
     def is_prefetched(self, row: int) -> bool:
@@ -435,11 +430,6 @@ class Workspace(QObject):
     def run_in_background(self, fn, on_done, on_error=None) -> None:  # type: ignore[no-untyped-def]
         """Convenience for collaborators (model loading, exports)."""
         run_in_background(fn, on_done, on_error or (lambda m: self.problem.emit(m)))
-
-
-def _format(rec: ImageRecord) -> MaskFormat | None:
-    """The record's own mask format (an imported mask's), or None for the folder's."""
-    return MaskFormat(rec.mask_format) if rec.mask_format else None
 
 
 def readable_reason(err: Exception, path: Path) -> str:

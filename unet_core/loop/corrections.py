@@ -157,7 +157,7 @@ def collect(layout: DatasetLayout, store: ProjectStore, records: Sequence[ImageR
                                  weight=weight))
             n_train += 1
         elif rec.mask_path is not None and not rec.error:
-            fmt = MaskFormat(rec.mask_format) if rec.mask_format else layout.mask_format  # imported: index PNG
+            fmt = rec.mask_format or layout.mask_format  # an imported mask: an index PNG
             ex = Example(rec.image_path, rec.mask_path, fmt, group)
             (val if rec.stem in val_stems else replay).append(ex)
     return JobData(train, val, replay, n_train, n_val, split_id(val_stems))

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unet_core.store.state import STATUSES  # one list of statuses: the store's, in loop order
+
+if TYPE_CHECKING:
+    from unet_core.data.io import MaskFormat
 
 
 @dataclass
@@ -27,7 +31,7 @@ class ImageRecord:
     error: str | None = None
     scored_by: str | None = None
     corrected_with: str | None = None  # the model version active at the last edit (None: no model yet)
-    mask_format: str | None = None  # a MaskFormat value; None: the layout's own (imported masks: index PNGs)
+    mask_format: MaskFormat | None = None  # None: the layout's own (imported masks are index PNGs)
 
     def __post_init__(self) -> None:
         self.image_path = Path(self.image_path)

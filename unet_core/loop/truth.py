@@ -35,7 +35,7 @@ def project_records(layout: DatasetLayout, store: ProjectStore) -> tuple[list[Im
     for pair in pairs:
         st = states.get(pair.stem)
         rec = ImageRecord(stem=pair.stem, image_path=pair.image, mask_path=pair.mask,
-                          mask_format=pair.mask_format.value if pair.mask_format else None)
+                          mask_format=pair.mask_format)
         if st is not None:
             rec.status = st.status.value if isinstance(st.status, ImageStatus) else str(st.status)
             rec.uncertainty, rec.error = st.uncertainty, st.error
@@ -49,7 +49,7 @@ def project_records(layout: DatasetLayout, store: ProjectStore) -> tuple[list[Im
 def record_pairs(records: Sequence[ImageRecord]) -> list[Pair]:
     """The pairs the app's records already hold (no folder scan): image, its own mask and that mask's format."""
     return [Pair(image=r.image_path, mask=r.mask_path, stem=r.stem, group="",
-                 mask_format=MaskFormat(r.mask_format) if r.mask_format else None) for r in records]
+                 mask_format=r.mask_format) for r in records]
 
 
 __all__ = ["project_pairs", "project_records", "record_pairs"]

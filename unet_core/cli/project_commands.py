@@ -9,19 +9,26 @@ from pathlib import Path
 from unet_core.errors import DataError
 
 
+def _existing_store(layout_root: Path, hint: str) -> Path:
+    """The folder's project store, which must exist already (nothing is created); ``DataError`` with ``hint``."""
+    from unet_core.store.files import STORE_DIRNAME, existing_store_root
+    from unet_core.store.project import ProjectStore
+
+    root = existing_store_root(layout_root, ProjectStore.STATE_DB_NAME)
+    if root is None:
+        raise DataError(f"no project store ({STORE_DIRNAME}/): {hint}", layout_root)
+    return root
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """``unet-core export --data DIR --out DIR --format F [--what W]``: read-only on the dataset and its store."""
     from unet_core.data.layouts import detect_layout
     from unet_core.formats.export import export_masks
     from unet_core.loop.classes import project_layout
-    from unet_core.store.files import STORE_DIRNAME, existing_store_root
     from unet_core.store.project import ProjectStore
 
     layout = detect_layout(args.data)
-    root = existing_store_root(layout.root, ProjectStore.STATE_DB_NAME)
-    if root is None:
-        raise DataError(f"no project store ({STORE_DIRNAME}/): nothing was corrected or predicted in this folder yet",
-                        layout.root)
+    root = _existing_store(layout.root, "nothing was corrected or predicted in this folder yet")
     with ProjectStore(root, layout.root, read_only=True) as store:  # the app may have the folder open
         layout = project_layout(layout, store)
         result = export_masks(layout, store, Path(args.out), args.format, args.what)
@@ -67,7 +74,6 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from unet_core.loop.rounds import FINETUNE_SECONDS, round_config
     from unet_core.loop.truth import project_records
     from unet_core.model.checkpoint_header import check_checkpoint_output
-    from unet_core.store.files import STORE_DIRNAME, existing_store_root
     from unet_core.store.project import ProjectStore
     from unet_core.training.distributed import dist_from_env
     from unet_core.training.recipes import DEFAULT_RECIPE, RECIPES
@@ -75,9 +81,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     check_checkpoint_output(args.out)
     layout = detect_layout(args.data)
-    root = existing_store_root(layout.root, ProjectStore.STATE_DB_NAME)
-    if root is None:
-        raise DataError(f"no project store ({STORE_DIRNAME}/): correct some images in the app first", layout.root)
+    root = _existing_store(layout.root, "correct some images in the app first")
     with ProjectStore(root, layout.root, read_only=True) as store:
         layout = project_layout(layout, store)
         records, _ = project_records(layout, store)

@@ -52,7 +52,7 @@ def _window(arr: np.ndarray) -> tuple[float, float]:
     if not sample.size:
         return 0.0, 1.0
     lo, hi = np.percentile(sample, WINDOW_PERCENTILES)
-    if hi <= lo:  # a flat image: its one value mid-grey unless it is the range's bottom
+    if hi <= lo:  # nearly flat: the full range of its values; one value alone is drawn mid-grey
         lo, hi = (float(sample.min()), float(sample.max())) if sample.max() > sample.min() else (lo - 1.0, lo + 1.0)
     return float(lo), float(hi)
 

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from unet_core.data.image_headers import DamagedImage, clean_png, jpeg_orientation, jpeg_size, png_size
+from unet_core.data.tiff import tiff_size
 from unet_core.errors import UnreadableFileError
 from unet_core.limits import MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS
 
@@ -56,11 +57,14 @@ def read_bytes(path: Path, what: str) -> bytes:
 def header_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from an image file's header without decoding it; ``None`` if not recognised.
 
-    PNG and JPEG sizes are parsed by hand (Pillow refuses some files that OpenCV still decodes);
+    PNG and JPEG sizes are parsed by hand, TIFF sizes by tifffile (Pillow refuses some files that OpenCV still decodes);
     other formats ask Pillow. For a file past Pillow's own bomb limit (twice ours) only the pixel
     count is known: ``(pixels, 1)``.
     """
     size = png_size(data)
+    if size is not None:
+        return size
+    size = tiff_size(data)
     if size is not None:
         return size
     size = jpeg_size(data)
@@ -68,7 +72,7 @@ def header_size(data: bytes) -> tuple[int, int] | None:
         return (size[1], size[0]) if jpeg_orientation(data) in TURNED else size
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # bomb warnings and damaged-TIFF complaints: our errors say it
             with Image.open(io.BytesIO(data)) as im:
                 return int(im.size[0]), int(im.size[1])
     except Image.DecompressionBombError as exc:

@@ -18,6 +18,7 @@ from unet_core.data.file_guard import (
     read_bytes,
 )
 from unet_core.data.image_headers import jpeg_orientation
+from unet_core.data.tiff import TIFF_EXTS, read_tiff
 from unet_core.errors import DataError, UnreadableFileError
 from unet_core.fsutil import atomic_write_bytes
 
@@ -33,13 +34,14 @@ class MaskFormat(str, Enum):
 # Extensions that OpenCV decodes directly (anything else goes through Pillow).
 CV2_IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
 
 
 # ----------------------------------------------------------------------------------------------- reading
 
 
 WINDOW_PERCENTILES = (0.5, 99.5)
-"""16-bit and float images are windowed to 8 bits between these percentiles of their own values: a 12-bit
+"""16-bit, signed, 32-bit and float images are windowed to 8 bits between these percentiles of their own values: a 12-bit
 microscope or X-ray image in a 16-bit file is not near-black, a float image not clipped to 0..1."""
 
 
@@ -58,34 +60,27 @@ def _window(arr: np.ndarray) -> tuple[float, float]:
 
 
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
-    """Scale 16-bit / float / wider integer pixels to uint8 (16-bit and float: windowed, see :data:`WINDOW_PERCENTILES`)."""
+    """Scale 16-bit, signed, wider integer and float pixels to uint8, windowed (:data:`WINDOW_PERCENTILES`)."""
     if arr.dtype == np.uint8:
         return arr
-    if arr.dtype == np.uint16 or arr.dtype.kind == "f":
+    if arr.dtype.kind in "iuf":
         lo, hi = _window(arr)
         scaled = (arr.astype(np.float32) - np.float32(lo)) * np.float32(255.0 / (hi - lo))
         return np.nan_to_num(np.clip(scaled + 0.5, 0, 255), nan=0.0).astype(np.uint8)
-    if arr.dtype == np.bool_:
-        return arr.astype(np.uint8) * 255
-    top = float(arr.max()) if arr.size else 0.0
-    if top <= 255:
-        return np.clip(arr, 0, 255).astype(np.uint8)
-    return (np.clip(arr, 0, None).astype(np.float64) * (255.0 / top) + 0.5).astype(np.uint8)
+    return (arr != 0).astype(np.uint8) * 255  # bool (1-bit TIFF)
 
 
-def _cv2_to_rgb(arr: np.ndarray) -> np.ndarray:
-    """Turn an OpenCV ``IMREAD_UNCHANGED`` result (gray / BGR / BGRA, any depth) into HxWx3 uint8 RGB."""
+def _to_rgb(arr: np.ndarray, bgr: bool) -> np.ndarray:
+    """Turn decoded pixels (gray, gray + alpha, colour, colour + alpha or more channels; any depth; channels in
+    BGR order from OpenCV, RGB from tifffile) into HxWx3 uint8 RGB. Of more than four channels (a
+    multispectral image) the first three are shown."""
+    if arr.ndim == 3 and arr.shape[2] > 4:
+        arr = arr[:, :, :3]
     arr = _to_uint8(arr)
-    if arr.ndim == 2:
-        return cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB)
-    channels = arr.shape[2]
-    if channels == 1:
-        return cv2.cvtColor(arr[:, :, 0], cv2.COLOR_GRAY2RGB)
-    if channels == 2:  # gray + alpha
-        return cv2.cvtColor(np.ascontiguousarray(arr[:, :, 0]), cv2.COLOR_GRAY2RGB)
-    if channels == 3:
-        return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
-    return cv2.cvtColor(np.ascontiguousarray(arr[:, :, :4]), cv2.COLOR_BGRA2RGB)
+    if arr.ndim == 2 or arr.shape[2] <= 2:  # gray, or gray + alpha
+        return cv2.cvtColor(np.ascontiguousarray(arr if arr.ndim == 2 else arr[:, :, 0]), cv2.COLOR_GRAY2RGB)
+    arr = np.ascontiguousarray(arr[:, :, :3])
+    return cv2.cvtColor(arr, cv2.COLOR_BGR2RGB) if bgr else arr
 
 
 def _pil_to_rgb(im: Image.Image) -> np.ndarray:
@@ -112,12 +107,15 @@ def read_image(path: str | Path) -> np.ndarray:
     p = Path(path)
     data = read_bytes(p, "image")
     arr: np.ndarray | None = None
-    if p.suffix.lower() in (".tif", ".tiff"):
-        _refuse_multipage(p, data)
+    orientation = jpeg_orientation(data)
+    if p.suffix.lower() in TIFF_EXTS or data[:4] in _TIFF_SIGNATURES:
+        arr, orientation = read_tiff(p, data)
+        if arr is not None and arr.size:
+            return oriented(_to_rgb(arr, bgr=False), orientation)
     if p.suffix.lower() in CV2_IMAGE_EXTS:
         arr = imdecode(p, data, cv2.IMREAD_UNCHANGED)  # (OpenCV applies no EXIF orientation here)
     if arr is not None and arr.size:
-        return oriented(_cv2_to_rgb(arr), jpeg_orientation(data))
+        return oriented(_to_rgb(arr, bgr=True), orientation)
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
@@ -143,19 +141,6 @@ def oriented(image: np.ndarray, orientation: int) -> np.ndarray:
     if orientation == 8:
         return np.ascontiguousarray(np.rot90(image, 1))
     return image
-
-
-def _refuse_multipage(p: Path, data: bytes) -> None:
-    """A TIFF of several pages (a stack, a time series) is refused with its page count: reading only its first
-    page would silently drop the rest."""
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            pages = int(getattr(im, "n_frames", 1))
-    except PIL_ERRORS:
-        return  # not for Pillow: the decoders below say what is wrong
-    if pages > 1:
-        raise UnreadableFileError(f"a multi-page TIFF ({pages} pages): Maskloop reads one image per file; save each "
-                                  "page as its own file", p)
 
 
 _REDUCED_FLAGS = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}

@@ -27,6 +27,8 @@ FORMAT_NAME = "maskloop-unet"
 FORMAT_VERSION = 2
 """2: an interactive model (guide channels); automatic models are still written as 1, which every version reads."""
 OPTIM_PREFIX = "__optim__."
+RESUME_KEY = "resume"
+"""Optimizer tensors (names starting with OPTIM_PREFIX) and the metadata key of a run's resumable state."""
 
 
 @dataclass

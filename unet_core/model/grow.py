@@ -1,13 +1,18 @@
-"""A trained UNet grown for classes added to a project: new head rows (and click maps) that start silent."""
+"""A trained UNet grown for classes added to a project (new head rows and click maps that start silent), or with its classes in a new order."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import torch
+from safetensors.torch import save as st_save
 
+from unet_core.data.classes import ClassTable
 from unet_core.data.guides import guide_channels
-from unet_core.model.unet import UNet
+from unet_core.model.checkpoint import OPTIM_PREFIX, RESUME_KEY, CheckpointMeta, load_checkpoint_tensors
+from unet_core.model.unet import UNet, UNetConfig
 
 NEW_CLASS_BIAS = -12.0
 """A new class's logit until it is trained: softmax gives it about e**-12 of the mass next to classes whose logits
@@ -25,21 +30,10 @@ def with_classes(model: UNet, num_classes: int) -> UNet:
         return model
     if num_classes < old:
         raise ValueError(f"a model's classes can be added to, not removed ({old} -> {num_classes})")
-    guides = guide_channels(num_classes) if config.guide_channels else 0
-    grown = UNet(dataclasses.replace(config, num_classes=num_classes, guide_channels=guides), init_weights=False)
-    state = dict(model.state_dict())
-    weight, bias = state["head.weight"], state["head.bias"]
-    new_w = weight.new_zeros((num_classes, *weight.shape[1:]))
-    new_w[:old] = weight
-    new_b = bias.new_full((num_classes,), NEW_CLASS_BIAS)
-    new_b[:old] = bias
-    state["head.weight"], state["head.bias"] = new_w, new_b
-    if config.guide_channels:  # [image, mask, positive per class, negative per class]: each block grows
-        first = state["encoder.0.0.weight"]
-        image = config.in_channels + 1
-        pos, neg = first[:, image : image + old], first[:, image + old : image + 2 * old]
-        added = first.new_zeros((first.shape[0], num_classes - old, *first.shape[2:]))
-        state["encoder.0.0.weight"] = torch.cat([first[:, :image], pos, added, neg, added], dim=1)
+    order: list[int | None] = [*range(old), *([None] * (num_classes - old))]
+    weight = model.head.weight
+    state, grown_config = reordered_state(dict(model.state_dict()), config, order)
+    grown = UNet(grown_config, init_weights=False)
     grown.load_state_dict(state)
     grown.to(weight.device)
     if weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous():
@@ -48,4 +42,55 @@ def with_classes(model: UNet, num_classes: int) -> UNet:
     return grown
 
 
-__all__ = ["NEW_CLASS_BIAS", "with_classes"]
+def reordered_state(state: dict[str, torch.Tensor], config: UNetConfig,
+                    order: Sequence[int | None]) -> tuple[dict[str, torch.Tensor], UNetConfig]:
+    """A model's weights with its classes in a new order: class ``i`` of the result is the model's class
+    ``order[i]``, or a new class (zero weights, :data:`NEW_CLASS_BIAS`) where ``order[i]`` is ``None``. The head's
+    rows move, and an interactive model's positive and negative click maps move with them. Every class of the
+    model must appear exactly once; ``ValueError`` otherwise. Returns the new weights and config."""
+    old = config.num_classes
+    kept = [i for i in order if i is not None]
+    if sorted(kept) != list(range(old)):
+        raise ValueError(f"the new order must name each of the model's {old} classes once, got {list(order)}")
+    n = len(order)
+    weight, bias = state["head.weight"], state["head.bias"]
+    new_w = weight.new_zeros((n, *weight.shape[1:]))
+    new_b = bias.new_full((n,), NEW_CLASS_BIAS)
+    for i, j in enumerate(order):
+        if j is not None:
+            new_w[i], new_b[i] = weight[j], bias[j]
+    out = dict(state)
+    out["head.weight"], out["head.bias"] = new_w, new_b
+    guides = guide_channels(n) if config.guide_channels else 0
+    if config.guide_channels:  # [image, mask, positive per class, negative per class]: each block moves
+        first = state["encoder.0.0.weight"]
+        image = config.in_channels + 1
+        pos, neg = first[:, image : image + old], first[:, image + old : image + 2 * old]
+        blank = first.new_zeros((first.shape[0], 1, *first.shape[2:]))
+        new_pos = [pos[:, j : j + 1] if j is not None else blank for j in order]
+        new_neg = [neg[:, j : j + 1] if j is not None else blank for j in order]
+        out["encoder.0.0.weight"] = torch.cat([first[:, :image], *new_pos, *new_neg], dim=1)
+    return out, dataclasses.replace(config, num_classes=n, guide_channels=guides)
+
+
+
+
+def reordered_checkpoint(path: Path, order: Sequence[int | None], classes: ClassTable,
+                         parents: Mapping[str, str]) -> bytes:
+    """The bytes of checkpoint ``path`` with its classes in a new order (:func:`reordered_state`; ``order``
+    names the project's old ids, and those the model was not yet trained on become new, silent classes) and
+    ``classes`` as its table. Its parent's hash is looked up in ``parents`` (old hash -> new), as the
+    parent was rewritten too. Optimizer state for resuming is left out: it belongs to the old order."""
+    tensors, metadata = load_checkpoint_tensors(path)
+    meta = CheckpointMeta.from_metadata(metadata, Path(path))
+    model_order = [j if j is not None and j < meta.arch.num_classes else None for j in order]
+    weights = {k: v for k, v in tensors.items() if not k.startswith(OPTIM_PREFIX)}
+    weights, meta.arch = reordered_state(weights, meta.arch, model_order)
+    meta.classes = classes
+    if meta.parent_hash:
+        meta.parent_hash = parents.get(meta.parent_hash, meta.parent_hash)
+    kept = {k: v for k, v in metadata.items() if k != RESUME_KEY}
+    return st_save({k: v.contiguous() for k, v in weights.items()}, metadata={**kept, **meta.to_metadata()})
+
+
+__all__ = ["NEW_CLASS_BIAS", "reordered_checkpoint", "reordered_state", "with_classes"]

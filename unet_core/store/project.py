@@ -30,6 +30,7 @@ from unet_core.store.files import (
     writable_dir,
 )
 from unet_core.store.lock import StoreLock
+from unet_core.store.replacement import Replacement, finish_unfinished
 from unet_core.store.state import READ_ONLY_MESSAGE, ImageState, ImageStatus, ModelVersion, StateDB
 
 __all__ = ["FORMAT_VERSION", "ImageState", "ImageStatus", "ModelVersion", "ProjectStore", "StoreError"]
@@ -87,6 +88,7 @@ class ProjectStore:
                     remove_temps_in(sub, max_age=0.0)
                 for staging in self.root.glob(".import-*"):  # an import killed before it finished
                     self.discard_staging(staging)
+                finish_unfinished(self.root)  # a many-file change (classes reordered) killed part-way
             self._db = StateDB(self.root / self.STATE_DB_NAME, self.root / "models", read_only=self.read_only)
         except BaseException:
             self._release_lock()
@@ -164,6 +166,15 @@ class ProjectStore:
             atomic_write_json(path, table.to_dict())
         except OSError as exc:
             raise StoreError(str(write_error(exc, path)), path) from exc
+
+    def replacement(self) -> Replacement:
+        """A change of many store files made whole or not at all (:class:`Replacement`)."""
+        self._check_writable()
+        return Replacement(self.root)
+
+    def class_table_path(self) -> Path:
+        """Where the folder's own class table is kept."""
+        return self.root / self.CLASSES_NAME
 
     # ---- imported masks ----------------------------------------------------------------------
     def import_path(self, stem: str) -> Path:

@@ -9,9 +9,7 @@ from typing import Any
 import torch
 
 from unet_core.errors import CheckpointError
-from unet_core.model.checkpoint import OPTIM_PREFIX, load_checkpoint_tensors
-
-RESUME_KEY = "resume"
+from unet_core.model.checkpoint import OPTIM_PREFIX, RESUME_KEY, load_checkpoint_tensors
 
 
 def last_path_for(out: Path) -> Path:

@@ -1,9 +1,9 @@
-"""ClassEditor: the dialog where a user adds, renames and recolours a folder's classes."""
+"""ClassEditor: the dialog where a user adds, renames, recolours and reorders a folder's classes."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QColorDialog,
@@ -23,15 +23,17 @@ from PySide6.QtWidgets import (
 from app.panels.classes_panel import swatch_icon
 from unet_core.data.classes import ClassTable, spare_colors
 from unet_core.limits import MAX_CLASSES
-from unet_core.loop.classes import check_edit, name_problem
+from unet_core.loop.reorder import Order, identity, order_problem
 
 COL_ID, COL_COLOR, COL_NAME = range(3)
+OLD_ID_ROLE = Qt.ItemDataRole.UserRole + 1  # the id a row's class had when the dialog opened (-1: added)
 
 
 class ClassEditor(QDialog):
     """The folder's classes as a table: names are edited in place, a colour is changed by double-clicking
-    its swatch (or the *Colour…* button), *Add Class* appends one. Ids never change, so no class is removed
-    or moved: masks store ids. OK stays disabled, with the reason shown, while the table is not valid."""
+    its swatch (or the *Colour…* button), *Add Class* appends one, *Move Up* / *Move Down* (Ctrl+Up /
+    Ctrl+Down) change a class's place, and so its id (background stays first). No class is removed: masks
+    store ids. OK stays disabled, with the reason shown, while the table is not valid."""
 
     def __init__(self, classes: ClassTable, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,16 +54,23 @@ class ClassEditor(QDialog):
         self.add_button.setToolTip("Append a class (its id is the next number)")
         self.color_button = QPushButton("&Colour…")
         self.color_button.setToolTip("Choose the selected class's colour")
+        self.up_button = QPushButton("Move &Up")
+        self.up_button.setToolTip("Give the selected class the id above (Ctrl+Up)")
+        self.down_button = QPushButton("Move &Down")
+        self.down_button.setToolTip("Give the selected class the id below (Ctrl+Down)")
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #b00020")
         self.problem.setWordWrap(True)
-        note = QLabel("Classes can be added, renamed and recoloured. Ids stay as they are: painted masks keep "
-                      "their meaning, and the next fine-tune teaches the model the new classes.")
+        note = QLabel("Add, rename, recolour and move classes. A class that moves takes its pixels, "
+                      "predictions and model outputs with it (the project's stored masks and models are "
+                      "rewritten to the new ids); the next fine-tune teaches the model the new classes.")
         note.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         row = QHBoxLayout()
         row.addWidget(self.add_button)
         row.addWidget(self.color_button)
+        row.addWidget(self.up_button)
+        row.addWidget(self.down_button)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(note)
@@ -70,8 +79,13 @@ class ClassEditor(QDialog):
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         for cid, name in enumerate(classes.names):
-            self._append_row(cid, name)
+            self._append_row(cid, name, cid)
         self.add_button.clicked.connect(self.add_class)
+        self.up_button.clicked.connect(lambda: self.move_class(self.table.currentRow(), -1))
+        self.down_button.clicked.connect(lambda: self.move_class(self.table.currentRow(), 1))
+        for key, step in (("Ctrl+Up", -1), ("Ctrl+Down", 1)):
+            QShortcut(QKeySequence(key), self, lambda s=step: self.move_class(self.table.currentRow(), s))
+        self.table.currentCellChanged.connect(lambda *_: self._validate())
         self.color_button.clicked.connect(lambda: self.choose_color(self.table.currentRow()))
         self.table.cellDoubleClicked.connect(lambda r, c: self.choose_color(r) if c == COL_COLOR else None)
         self.table.itemChanged.connect(lambda _item: self._validate())
@@ -80,13 +94,14 @@ class ClassEditor(QDialog):
         self.resize(420, 420)
         self._validate()
 
-    def _append_row(self, cid: int, name: str) -> None:
+    def _append_row(self, cid: int, name: str, old_id: int | None) -> None:
         self.table.blockSignals(True)
         try:
             r = self.table.rowCount()
             self.table.insertRow(r)
             ident = QTableWidgetItem(str(cid))
             ident.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            ident.setData(OLD_ID_ROLE, -1 if old_id is None else old_id)
             swatch = QTableWidgetItem()
             swatch.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             swatch.setIcon(swatch_icon(self._colors[cid], 18))
@@ -97,13 +112,50 @@ class ClassEditor(QDialog):
         finally:
             self.table.blockSignals(False)
 
+    def move_class(self, row: int, step: int) -> None:
+        """Move the class in ``row`` one place up (``step`` -1) or down (+1); background stays first."""
+        other = row + step
+        if not (1 <= row < self.table.rowCount() and 1 <= other < self.table.rowCount()):
+            return
+        self.table.blockSignals(True)
+        try:
+            for col in (COL_COLOR, COL_NAME):
+                a, b = self.table.takeItem(row, col), self.table.takeItem(other, col)
+                self.table.setItem(row, col, b)
+                self.table.setItem(other, col, a)
+            a_old = self.table.item(row, COL_ID).data(OLD_ID_ROLE)
+            self.table.item(row, COL_ID).setData(OLD_ID_ROLE, self.table.item(other, COL_ID).data(OLD_ID_ROLE))
+            self.table.item(other, COL_ID).setData(OLD_ID_ROLE, a_old)
+            self._colors[row], self._colors[other] = self._colors[other], self._colors[row]
+        finally:
+            self.table.blockSignals(False)
+        self._label_ids()
+        self.table.setCurrentCell(other, COL_NAME)
+        self._validate()
+
+    def _label_ids(self) -> None:
+        """Each row's id, and the id it had before when it moved."""
+        for r in range(self.table.rowCount()):
+            item = self.table.item(r, COL_ID)
+            old = int(item.data(OLD_ID_ROLE))
+            item.setText(str(r) if old in (-1, r) else f"{r} (was {old})")
+
+    def order(self) -> Order:
+        """For each id in the table, the id its class had when the dialog opened (``None``: added)."""
+        old = (int(self.table.item(r, COL_ID).data(OLD_ID_ROLE)) for r in range(self.table.rowCount()))
+        return [None if j < 0 else j for j in old]
+
+    def moves(self) -> bool:
+        """Whether a class that existed changes its id (the project's masks and models are rewritten)."""
+        return not identity(self.order(), self._original.num_classes)
+
     def add_class(self) -> None:
         """Append a class named ``class N`` in a colour no other class has, and start editing its name."""
         n = self.table.rowCount()
         if n >= MAX_CLASSES:
             return
         self._colors.append(spare_colors(self._colors, 1)[0])
-        self._append_row(n, f"class {n}")
+        self._append_row(n, f"class {n}", None)
         self.table.setCurrentCell(n, COL_NAME)
         self.table.editItem(self.table.item(n, COL_NAME))
         self._validate()
@@ -133,7 +185,8 @@ class ClassEditor(QDialog):
 
     def changed(self) -> bool:
         """Whether anything differs from the classes the dialog opened with."""
-        return tuple(self.names()) != self._original.names or tuple(self._colors) != self._original.colors
+        return (tuple(self.names()) != self._original.names or tuple(self._colors) != self._original.colors
+                or self.moves())
 
     def reject(self) -> None:
         """Cancel (Esc, the Cancel button, closing): asks first when there are edits to lose."""
@@ -147,15 +200,8 @@ class ClassEditor(QDialog):
 
     def _problem(self) -> str:
         """Why the table cannot be saved as it is ("" when it can), in the words of the table."""
-        names = self.names()
-        problem = name_problem(names)
-        if problem:
-            return problem
-        try:
-            check_edit(self._original, ClassTable(tuple(n.strip() for n in names), tuple(self._colors)))
-        except ValueError as exc:
-            return str(exc)
-        return ""
+        table = ClassTable(tuple(n.strip() for n in self.names()), tuple(self._colors))
+        return order_problem(self._original, table, self.order())
 
     def _validate(self) -> None:
         message = self._problem()
@@ -163,6 +209,9 @@ class ClassEditor(QDialog):
         self.problem.setVisible(bool(message))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not message)
         self.add_button.setEnabled(self.table.rowCount() < MAX_CLASSES)
+        row = self.table.currentRow()
+        self.up_button.setEnabled(row >= 2)
+        self.down_button.setEnabled(1 <= row < self.table.rowCount() - 1)
 
 
 __all__ = ["ClassEditor"]

@@ -1,14 +1,18 @@
-"""The window's editing aids: class locks, paint over (preserve labels), typed class numbers, class picker, brightness/contrast."""
+"""The window's editing aids: class locks, paint over (preserve labels), typed class numbers, class picker, class table edits, brightness/contrast."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtWidgets import QProgressDialog
 
 if TYPE_CHECKING:
     from app.window.main_window import MainWindow
+    from unet_core.data.classes import ClassTable
+    from unet_core.loop.reorder import Order
 
 TYPING_S = 0.8  # digits typed within this time of each other build one class number (1 then 2 = 12)
 ALL = -1  # the paint-over combo's data for "every class"
@@ -125,6 +129,9 @@ class EditingCommands:
         table = dialog.result_table()
         if table is None:
             return
+        if dialog.moves():
+            self.move_classes(table, dialog.order())
+            return
         try:
             ws.edit_classes(table)
         except (ValueError, StoreError) as err:
@@ -133,6 +140,69 @@ class EditingCommands:
         self._apply_classes()
         self.shares.schedule(now=True)  # the panel was rebuilt: its share column too
         self.status.showMessage(f"{table.num_classes} classes saved", 4000)
+
+    def move_classes(self: MainWindow, table: ClassTable, order: Order) -> bool:
+        """Give the folder ``table`` with its classes moved as ``order`` says: the folder is closed (everything
+        saved, no worker writing), its store rewritten to the new ids in the background behind a progress
+        dialog (Cancel before the end changes nothing), then opened again on the same image. Returns whether
+        the rewrite started."""
+        from app.document.background import run_in_background
+        from unet_core.data.layouts import detect_layout
+        from unet_core.loop.classes import project_layout
+        from unet_core.loop.reorder import reorder_classes
+        from unet_core.store.project import ProjectStore
+
+        ws = self.ws
+        if ws.layout is None or ws.store is None:
+            return False
+        if self.train_ctl.is_running() or self._importing:
+            why = "training is running" if self.train_ctl.is_running() else "masks are being imported"
+            self.show_problem(f"The classes were not moved: {why}.")
+            return False
+        root, store_root, row = ws.layout.root, ws.store.root, ws.current
+        ws.close_folder()  # saves every edit; the writer, predictions and the store's lock stop here
+        dialog = QProgressDialog("Moving classes: rewriting the project's masks, predictions and models…",
+                                 "Cancel", 0, 0, self)
+        dialog.setWindowTitle("Moving classes")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(400)
+        seen = {"done": 0, "total": 0}
+        stop = threading.Event()
+
+        def progress(done: int, total: int) -> None:  # on the worker thread
+            seen["done"], seen["total"] = done, total
+            if stop.is_set():
+                raise InterruptedError("cancelled")
+
+        def work() -> int:
+            with ProjectStore(store_root, dataset_dir=root) as store:
+                reorder_classes(project_layout(detect_layout(root), store), store, table, order, progress)
+            return seen["total"]
+
+        timer = QTimer(dialog)
+        timer.timeout.connect(lambda: (dialog.setMaximum(seen["total"]), dialog.setValue(seen["done"])))
+        timer.start(100)
+        dialog.canceled.connect(stop.set)
+
+        def reopen(message: str | None) -> None:
+            timer.stop()
+            dialog.reset()
+            dialog.deleteLater()
+            if self.open_folder(root) and row is not None:
+                self.show_row(row)
+            if message is not None:
+                self.show_problem(message)
+            else:
+                self._apply_classes()
+                self.status.showMessage(f"Classes moved: {', '.join(table.names)}", 6000)
+            self.classesMoved.emit(message is None)
+
+        def failed(message: str) -> None:
+            reopen("The classes were not moved (cancelled): nothing changed." if "cancelled" in message
+                   else f"The classes were not moved: {message}")
+
+        run_in_background(work, lambda _total: reopen(None), failed)
+        return True
 
     # -- image brightness and contrast ---------------------------------------------------------------
     def set_image_adjustment(self: MainWindow, brightness: int, contrast: int) -> None:

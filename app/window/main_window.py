@@ -34,6 +34,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
 
     exportFinished = Signal(int)  # masks written by File › Export Masks (-1: nothing was written)
     importFinished = Signal(int)  # masks stored by File › Import Masks (-1: nothing was imported)
+    classesMoved = Signal(bool)  # Edit Classes moved classes: True when the store was rewritten, False if not
 
     def __init__(self, settings: QSettings) -> None:
         super().__init__()

@@ -263,3 +263,45 @@ def test_an_empty_mask_is_kept_as_truth_when_marked_reviewed(qtbot, tmp_path: Pa
     w.ws.flush()
     wait_for(qtbot, lambda: w.ws.store.corrected_stems() == ["photo0"])
     assert w.ws.records[0].status == "reviewed" and not w.ws.store.load_mask("photo0").any()
+
+
+def test_moving_a_class_in_the_editor_moves_its_pixels_and_keeps_the_image_open(qtbot, tmp_path: Path) -> None:
+    folder = _photos(tmp_path / "photos", 3)
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+
+    def add_sky(editor: ClassEditor) -> None:
+        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+        editor.table.item(2, COL_NAME).setText("sky")
+        qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+
+    _drive_editor(qtbot, add_sky)
+    w.edit_classes()
+    activate(qtbot, w)
+    w.show_row(1)
+    wait_for(qtbot, lambda: w.ws.current == 1 and w.ws.loaded is not None)
+    w.select_class(1)
+    paint_stroke(qtbot, w, [(50, 45), (110, 45)])  # "object" pixels, not yet saved when the editor opens
+    stem = w.ws.records[1].stem
+
+    def move_sky_up(editor: ClassEditor) -> list[str]:
+        editor.table.setCurrentCell(2, COL_NAME)
+        assert not editor.down_button.isEnabled() and editor.up_button.isEnabled()
+        qtbot.keyClick(editor.table, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+        ids = [editor.table.item(r, 0).text() for r in range(3)]
+        assert not editor.up_button.isEnabled()  # nothing goes above background
+        qtbot.mouseClick(editor.up_button, Qt.MouseButton.LeftButton)  # (refused: row 1 cannot move up)
+        qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+        return ids
+
+    seen = _drive_editor(qtbot, move_sky_up)
+    with qtbot.waitSignal(w.classesMoved, timeout=20_000) as moved:
+        w.edit_classes()
+    assert moved.args == [True] and seen == [["0", "1 (was 2)", "2 (was 1)"]]
+    assert w.ws.classes.names == ("background", "sky", "object")
+    assert w.classes_panel.class_count() == 3 and w.ws.current == 1
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    with ProjectStore(w.ws.store.root, read_only=True) as store:
+        mask = store.load_mask(stem)
+    assert mask is not None and (mask == 2).sum() > 50 and not (mask == 1).any()  # object's pixels are id 2 now
+    assert (w.ws.working_mask(1) == 2).sum() == (mask == 2).sum()  # and the open image shows them as object

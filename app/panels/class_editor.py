@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.panels.classes_panel import swatch_icon
 from unet_core.data.classes import ClassTable, spare_colors
 from unet_core.limits import MAX_CLASSES
+from unet_core.loop.classes import name_problem
 from unet_core.loop.reorder import Order, identity, order_problem
 
 COL_ID, COL_COLOR, COL_NAME = range(3)
@@ -200,8 +201,12 @@ class ClassEditor(QDialog):
 
     def _problem(self) -> str:
         """Why the table cannot be saved as it is ("" when it can), in the words of the table."""
-        table = ClassTable(tuple(n.strip() for n in self.names()), tuple(self._colors))
-        return order_problem(self._original, table, self.order())
+        names = self.names()
+        problem = name_problem(names)  # first: a table cannot even be made of an empty name
+        if problem:
+            return problem
+        return order_problem(self._original, ClassTable(tuple(n.strip() for n in names), tuple(self._colors)),
+                             self.order())
 
     def _validate(self) -> None:
         message = self._problem()

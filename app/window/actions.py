@@ -73,7 +73,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["undo"], a["redo"] = undo, redo
     a["accept"] = _act(w, "&Accept Prediction", w.accept_prediction, "Ctrl+Return",
                        "Replace this image's mask with the model's prediction (one undo step)", "accept")
-    a["reviewed"] = _act(w, "Mark &Reviewed", w.mark_reviewed, "R", "Mark this image as checked", "reviewed")
+    a["reviewed"] = _act(w, "Mark &Reviewed", w.mark_reviewed, "R", "Mark this image as checked; again: no longer reviewed", "reviewed")
     a["next"] = _act(w, "&Next Image", w.next_image, "D", "Next image in the list order", "next")
     a["prev"] = _act(w, "&Previous Image", w.previous_image, "A", "Previous image in the list order", "prev")
     a["next_todo"] = _act(w, "Next &Not Reviewed", w.next_not_reviewed, "N", "Next image that is not reviewed yet")

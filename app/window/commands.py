@@ -19,6 +19,7 @@ from app.window.view_modes import LABELS, MODES
 from unet_core.errors import MaskloopError
 from unet_core.fsutil import atomic_copy
 from unet_core.model.checkpoint_header import check_checkpoint_output
+from unet_core.store.state import ImageStatus
 
 if TYPE_CHECKING:
     from app.window.main_window import MainWindow
@@ -292,8 +293,16 @@ class WindowCommands:
         if self.ws.read_only:
             self._explain_no_edit()
             return
-        self.ws.mark_reviewed(True)
-        self.status.showMessage("Marked reviewed", 3000)
+        ws = self.ws
+        row = ws.current
+        if row is None:
+            return
+        if ws.records[row].status == ImageStatus.REVIEWED.value:  # R again: a stray key press is undone
+            ws.mark_reviewed(False)
+            self.status.showMessage(f"No longer reviewed: {ws.records[row].status}", 4000)
+            return
+        ws.mark_reviewed(True)
+        self.status.showMessage("Marked reviewed (R again to undo)", 4000)
 
     def set_tool(self: MainWindow, name: str) -> None:
         self.canvas.set_tool(name)

@@ -263,6 +263,10 @@ def test_an_empty_mask_is_kept_as_truth_when_marked_reviewed(qtbot, tmp_path: Pa
     w.ws.flush()
     wait_for(qtbot, lambda: w.ws.store.corrected_stems() == ["photo0"])
     assert w.ws.records[0].status == "reviewed" and not w.ws.store.load_mask("photo0").any()
+    w.actions_by_name["reviewed"].trigger()  # R again: a stray key press is undone, nothing is kept
+    w.ws.flush()
+    wait_for(qtbot, lambda: w.ws.store.corrected_stems() == [])
+    assert w.ws.records[0].status == "unlabelled" and "No longer reviewed" in w.status.currentMessage()
 
 
 def test_moving_a_class_in_the_editor_moves_its_pixels_and_keeps_the_image_open(qtbot, tmp_path: Path) -> None:

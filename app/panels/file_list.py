@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QStackedLayout,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +52,7 @@ class FileListPanel(QWidget):
 
     imageActivated = Signal(int)  # source row the user selected
     imageError = Signal(int, str)  # source row whose image could not be decoded, reason
+    filterLeft = Signal()  # Esc in the filter, or its clear button: the user is done filtering (keys go back to the canvas)
 
     def __init__(self, parent: QWidget | None = None, *, thumbnail_threads: int = 1) -> None:
         super().__init__(parent)
@@ -78,6 +80,9 @@ class FileListPanel(QWidget):
         self.filter_edit.textChanged.connect(self.model.set_name_filter)
         self.filter_edit.textChanged.connect(self._after_filter)
         self.filter_edit.returnPressed.connect(self._focus_list)
+        self.filter_edit.installEventFilter(self)
+        for clear in self.filter_edit.findChildren(QToolButton):  # the ✕ Qt puts in the edit (it clears on click)
+            clear.clicked.connect(self.filterLeft)
 
         self.status_combo = QComboBox(self)
         for label, key in zip(_FILTER_LABELS, STATUS_FILTERS, strict=True):
@@ -309,7 +314,13 @@ class FileListPanel(QWidget):
             self.imageActivated.emit(row)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Track arrow-key auto-repeat on the view so held keys activate only where they stop."""
+        """Track arrow-key auto-repeat on the view so held keys activate only where they stop; Esc in the filter
+        clears it and hands the keys back (number keys choose classes again, not filter text)."""
+        if (watched is self.filter_edit and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape):
+            self.filter_edit.clear()
+            self.filterLeft.emit()
+            return True
         if watched is self.view and event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             assert isinstance(event, QKeyEvent)
             if event.type() == QEvent.Type.KeyPress:

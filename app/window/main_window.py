@@ -104,6 +104,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         ws.model.batchFinished.connect(self._on_batch_finished)
         self.status.cancelRequested.connect(self.cancel_predictions)
         self.files.imageActivated.connect(self.show_row)
+        self.files.filterLeft.connect(lambda: self.canvas.setFocus(Qt.FocusReason.OtherFocusReason))
         c.maskEdited.connect(lambda _r: self._on_canvas_edit())
         c.strokeFinished.connect(self.ws.note_stroke)
         c.editRefused.connect(self._explain_no_edit)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QToolButton, QWidget
 
 from tests.gui.app_helpers import image_to_viewport, make_window, wait_for
 
@@ -103,4 +103,11 @@ def test_space_held_before_entering_the_canvas_never_paints(qtbot, folder: Path,
     qtbot.keyClicks(w.files.filter_edit, "a h")
     assert w.files.filter_edit.text() == "a h"
     assert w.canvas._overlay.isVisible()
+    qtbot.keyClick(w.files.filter_edit, Qt.Key.Key_Escape)  # Esc: the filter is cleared and keys go back
+    assert w.files.filter_edit.text() == "" and w.canvas.hasFocus()
+    w.files.focus_filter()
+    qtbot.keyClicks(w.files.filter_edit, "x")
+    clear = w.files.filter_edit.findChild(QToolButton)
+    qtbot.mouseClick(clear, Qt.MouseButton.LeftButton)  # the ✕ in the filter
+    assert w.files.filter_edit.text() == "" and w.canvas.hasFocus()
     w.close()

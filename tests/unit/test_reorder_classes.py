@@ -73,7 +73,7 @@ def test_moving_classes_rewrites_masks_predictions_and_models_to_the_new_ids(tmp
             assert meta.classes == new
             with torch.no_grad():
                 assert torch.allclose(model(x), old(x)[:, [0, 2, 1]], atol=1e-6)
-        first, second = (read_metadata(v.path) for v in versions)
+        _first, second = (read_metadata(v.path) for v in versions)
         from unet_core.model.checkpoint import file_hash
 
         assert second.parent_hash == file_hash(versions[0].path)  # the lineage follows the rewritten parent
@@ -107,7 +107,7 @@ def test_an_interactive_model_keeps_its_clicks_meaning_and_a_class_added_in_betw
 
 
 def test_a_reorder_stopped_part_way_changes_nothing(tmp_path: Path) -> None:
-    root, mask = _project(tmp_path)
+    root, _mask = _project(tmp_path)
     store_dir = root / ".maskloop"
     files = {p: p.read_bytes() for p in store_dir.rglob("*") if p.is_file() and p.suffix in (".png", ".json",
                                                                                               ".safetensors")}
@@ -124,7 +124,7 @@ def test_a_reorder_stopped_part_way_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_a_committed_change_killed_before_it_finished_is_finished_when_the_store_opens(tmp_path: Path) -> None:
-    root, mask = _project(tmp_path)
+    root, _mask = _project(tmp_path)
     with ProjectStore.for_dataset(root) as store:
         change = store.replacement()
         change.stage(store.mask_path("f0"), b"new mask bytes")

@@ -36,8 +36,11 @@ class ClassEditor(QDialog):
     Ctrl+Down) change a class's place, and so its id (background stays first). No class is removed: masks
     store ids. OK stays disabled, with the reason shown, while the table is not valid."""
 
-    def __init__(self, classes: ClassTable, parent: QWidget | None = None) -> None:
+    def __init__(self, classes: ClassTable, parent: QWidget | None = None, no_moving: str = "") -> None:
+        """``no_moving``: why classes cannot change places now (training runs, the folder's own masks store
+        ids); Move Up / Move Down are then disabled and say it."""
         super().__init__(parent)
+        self._no_moving = no_moving
         self.setWindowTitle("Edit Classes")
         self.setAccessibleName("Edit classes")
         self._original = classes
@@ -59,6 +62,9 @@ class ClassEditor(QDialog):
         self.up_button.setToolTip("Give the selected class the id above (Ctrl+Up)")
         self.down_button = QPushButton("Move &Down")
         self.down_button.setToolTip("Give the selected class the id below (Ctrl+Down)")
+        if no_moving:
+            for button in (self.up_button, self.down_button):
+                button.setToolTip(f"Classes cannot be moved now: {no_moving}")
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #b00020")
         self.problem.setWordWrap(True)
@@ -116,7 +122,7 @@ class ClassEditor(QDialog):
     def move_class(self, row: int, step: int) -> None:
         """Move the class in ``row`` one place up (``step`` -1) or down (+1); background stays first."""
         other = row + step
-        if not (1 <= row < self.table.rowCount() and 1 <= other < self.table.rowCount()):
+        if self._no_moving or not (1 <= row < self.table.rowCount() and 1 <= other < self.table.rowCount()):
             return
         self.table.blockSignals(True)
         try:
@@ -215,8 +221,8 @@ class ClassEditor(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not message)
         self.add_button.setEnabled(self.table.rowCount() < MAX_CLASSES)
         row = self.table.currentRow()
-        self.up_button.setEnabled(row >= 2)
-        self.down_button.setEnabled(1 <= row < self.table.rowCount() - 1)
+        self.up_button.setEnabled(row >= 2 and not self._no_moving)
+        self.down_button.setEnabled(1 <= row < self.table.rowCount() - 1 and not self._no_moving)
 
 
 __all__ = ["ClassEditor"]

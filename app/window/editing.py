@@ -123,7 +123,12 @@ class EditingCommands:
                    if ws.store is not None and ws.store.read_only else f"a {kind} folder's classes are fixed by its masks' format")
             self.status.showMessage(f"Classes cannot be edited: {why}", 6000)
             return
-        dialog = ClassEditor(ws.classes, self)
+        from unet_core.loop.reorder import own_masks
+
+        no_moving = ("training is running" if self.train_ctl.is_running()
+                     else "this folder's own masks store the ids" if ws.layout is not None and own_masks(ws.layout)
+                     else "")
+        dialog = ClassEditor(ws.classes, self, no_moving=no_moving)
         if dialog.exec() != ClassEditor.DialogCode.Accepted:
             return
         table = dialog.result_table()

@@ -309,3 +309,22 @@ def test_moving_a_class_in_the_editor_moves_its_pixels_and_keeps_the_image_open(
         mask = store.load_mask(stem)
     assert mask is not None and (mask == 2).sum() > 50 and not (mask == 1).any()  # object's pixels are id 2 now
     assert (w.ws.working_mask(1) == 2).sum() == (mask == 2).sum()  # and the open image shows them as object
+
+
+def test_the_editor_says_why_classes_cannot_move_and_keeps_them_in_place(qtbot) -> None:
+    from unet_core.data.classes import ClassTable
+
+    table = ClassTable(("background", "car", "road"), ((0, 0, 0), (255, 0, 0), (0, 255, 0)))
+    editor = ClassEditor(table, no_moving="training is running")
+    qtbot.addWidget(editor)
+    editor.table.setCurrentCell(2, COL_NAME)
+    assert not editor.up_button.isEnabled() and "training is running" in editor.up_button.toolTip()
+    editor.move_class(2, -1)  # a shortcut: refused as well
+    assert editor.names() == ["background", "car", "road"] and not editor.moves()
+    free = ClassEditor(table)
+    qtbot.addWidget(free)
+    free.table.setCurrentCell(2, COL_NAME)
+    free.move_class(2, -1)
+    assert free.names() == ["background", "road", "car"] and free.order() == [0, 2, 1] and free.moves()
+    free.move_class(1, -1)  # nothing goes above background
+    assert free.names()[0] == "background"

@@ -44,7 +44,7 @@ SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>X</b></td><td>superpixel brush</td><td><b>K</b></td><td>clean up holes and specks (Enter applies)</td></tr>
 <tr><td><b>T</b></td><td>edge-aware brush (Shift: erase)</td><td><b>Enter / Esc</b></td><td>apply / cancel a preview</td></tr>
 <tr><td><b>U</b></td><td>click tool (interactive model): left click the class, right click not it; Enter: next object</td>
-<td><b>Ctrl+Shift+K</b></td><td>edit classes (add, rename, recolour)</td></tr>
+<td><b>Ctrl+Shift+K</b></td><td>edit classes (add, rename, recolour, move: Ctrl+Up/Down)</td></tr>
 <tr><td><b>Ctrl+I / Ctrl+E</b></td><td>import / export masks (COCO, labelme, VOC, Kaggle CSV, ...)</td><td></td><td></td></tr>
 </table>"""
 

@@ -249,3 +249,31 @@ def test_voc_ids_without_names_grow_a_folder_of_photos_and_coco_colours_are_kept
     with ProjectStore.for_dataset(other) as store:
         _, layout = import_masks(detect_layout(other), store, coco)
     assert layout.classes.colors[1] == (200, 40, 40) and layout.classes.colors[2] not in ((0, 0, 0), (200, 40, 40))
+
+
+def test_voc_class_names_travel_with_the_masks_and_map_ids_by_name(tmp_path: Path) -> None:
+    from unet_core.data.classes import ClassTable
+    from unet_core.loop.classes import save_edit
+
+    root = _photos(tmp_path / "photos", 2)
+    mask = np.zeros((20, 30), np.uint8)
+    mask[2:6, 2:6], mask[10:14, 10:14], mask[0, 0] = 1, 2, 255
+    with ProjectStore.for_dataset(root) as store:
+        layout = save_edit(detect_layout(root), store, ClassTable(("background", "car", "road"),
+                                                                  ((0, 0, 0), (255, 0, 0), (0, 255, 0))))
+        store.save_mask("p0", mask)
+        export_masks(layout, store, tmp_path / "voc", "voc")
+    assert (tmp_path / "voc" / "class_names.txt").read_text() == "background\ncar\nroad\n"
+    other = _photos(tmp_path / "other", 1)
+    with ProjectStore.for_dataset(other) as store:  # a folder whose table has road first, and a sky
+        layout = save_edit(detect_layout(other), store, ClassTable(("background", "road", "sky"),
+                                                                   ((0, 0, 0), (0, 255, 0), (0, 0, 255))))
+        result, layout = import_masks(layout, store, tmp_path / "voc" / "SegmentationClass")
+        assert result.count == 1 and layout.classes.names == ("background", "road", "sky", "car")
+        got = read_mask(store.import_path("p0"), MaskFormat.INDEX_PNG)
+    expected = np.zeros_like(mask)
+    expected[mask == 1], expected[mask == 2], expected[mask == 255] = 3, 1, 255  # car -> 3, road -> 1, void stays
+    assert np.array_equal(got, expected)
+    (tmp_path / "voc" / "class_names.txt").write_text("background\n\ncar\n")
+    with ProjectStore.for_dataset(_photos(tmp_path / "third", 1)) as store, pytest.raises(DataError, match="blank"):
+        import_masks(detect_layout(tmp_path / "third"), store, tmp_path / "voc")

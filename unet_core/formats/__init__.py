@@ -3,3 +3,5 @@
 EXPORT_FORMATS = ("native", "index", "color", "voc", "coco", "labelme", "kaggle-csv")
 EXPORT_WHAT = ("corrections", "predictions", "all")
 IMPORT_FORMATS = ("coco", "labelme", "voc", "kaggle-csv")
+VOC_NAMES_FILE = "class_names.txt"
+"""Beside a VOC export's ``SegmentationClass/``: one class name per line, line i naming id i (labelme2voc's file)."""

@@ -16,7 +16,7 @@ from unet_core.data.io import MaskFormat, encode_mask, encode_png, read_mask
 from unet_core.data.layouts import DatasetLayout, Pair
 from unet_core.data.originals import originals_among
 from unet_core.errors import DataError
-from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT
+from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT, VOC_NAMES_FILE
 from unet_core.fsutil import atomic_write_bytes, atomic_write_json
 from unet_core.loop.truth import project_pairs
 from unet_core.store.project import ProjectStore
@@ -38,6 +38,11 @@ class ExportResult:
 
     count: int
     files: list[Path]
+
+
+def voc_names_text(classes: ClassTable) -> bytes:
+    """The class names, one per line in id order (:data:`VOC_NAMES_FILE`)."""
+    return ("".join(f"{name}\n" for name in classes.names)).encode("utf-8")
 
 
 def encode_voc(mask: np.ndarray, classes: ClassTable) -> bytes:
@@ -96,8 +101,8 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
     ``native``: the dataset's own folder structure and encoding (``train_masks/<stem>_mask.gif`` for
     Carvana, ``CameraMask/<stem>.png`` for CARLA, ``masks/<stem>.png`` otherwise); ``index``: ``<stem>.png``
     of class ids; ``color``: ``<stem>.png`` in the class colours; ``voc``: ``SegmentationClass/<stem>.png``,
-    palette PNGs (255 = void); ``coco``: one ``annotations.json`` (run-length masks); ``labelme``:
-    ``<stem>.json`` polygons that name the image (put them beside the images); ``kaggle-csv``: one
+    palette PNGs (255 = void), with the names in ``class_names.txt``; ``coco``: one ``annotations.json``
+    (run-length masks); ``labelme``: ``<stem>.json`` polygons that name the image (put them beside the images); ``kaggle-csv``: one
     ``masks.csv`` (``img,rle_mask``, Kaggle's run-length encoding of class 1; two-class folders only).
     Every file is written atomically. ``DataError`` (nothing written) for an export into the store, or one that
     would replace any of the dataset's own files (:func:`export_originals`) but those in ``replace_originals``
@@ -145,15 +150,20 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
             atomic_write_bytes(target, kaggle_csv(collected))
         return ExportResult(len(collected), [target])
     written: list[Path] = []
+    if fmt == "voc":  # VOC's masks hold ids only: the names go beside them, as labelme2voc writes them
+        atomic_write_bytes(out / VOC_NAMES_FILE, voc_names_text(classes))
+        written.append(out / VOC_NAMES_FILE)
     encode = _encoder(layout, fmt, classes, names)
+    count = 0
     for stem, mask in masks:
         path = targets[stem]
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, encode(stem, mask))
         written.append(path)
+        count += 1
         if progress is not None:
-            progress(len(written))
-    return ExportResult(len(written), written)
+            progress(count)
+    return ExportResult(count, written)
 
 
 def export_originals(layout: DatasetLayout, targets: Iterable[Path], images: Iterable[Path]) -> list[Path]:
@@ -218,5 +228,6 @@ def kaggle_csv(items: Sequence[tuple[str, np.ndarray]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-__all__ = ["COCO_FILE", "EXPORT_FORMATS", "EXPORT_WHAT", "KAGGLE_FILE", "NATIVE_MASKS", "ExportResult", "chosen_masks",
-           "encode_color", "encode_voc", "export_masks", "export_originals", "export_targets", "kaggle_csv"]
+__all__ = ["COCO_FILE", "EXPORT_FORMATS", "EXPORT_WHAT", "KAGGLE_FILE", "NATIVE_MASKS", "VOC_NAMES_FILE", "ExportResult",
+           "chosen_masks", "encode_color", "encode_voc", "export_masks", "export_originals", "export_targets",
+           "kaggle_csv", "voc_names_text"]

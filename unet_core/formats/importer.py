@@ -14,8 +14,8 @@ from unet_core.data.file_guard import file_size_hw
 from unet_core.data.io import MaskFormat, class_id_max, read_mask
 from unet_core.data.layouts import IMAGES_CLASSES, DatasetLayout
 from unet_core.errors import DataError
-from unet_core.formats import IMPORT_FORMATS
-from unet_core.formats.labelme import BACKGROUND_LABELS
+from unet_core.formats import IMPORT_FORMATS, VOC_NAMES_FILE
+from unet_core.formats.labelme import BACKGROUND_LABELS, IGNORE_LABEL
 from unet_core.limits import MAX_CLASSES
 from unet_core.loop.classes import editable, save_edit
 from unet_core.store.project import ProjectStore
@@ -147,7 +147,39 @@ def _source_classes(source: Path, fmt: str, doc: dict | None) -> tuple[list[str]
             for label in labelme_labels(read_labelme(path)):
                 labels.setdefault(label.casefold(), label)
         return list(labels.values()), {}
+    if fmt == "voc":
+        return _voc_names(source), {}
     return [], {}
+
+
+MAX_NAMES_BYTES = 1 << 20
+"""A VOC export's ``class_names.txt`` larger than this is not a list of class names."""
+
+
+def _voc_names(source: Path) -> list[str]:
+    """The names a VOC export gives its ids (``class_names.txt`` beside ``SegmentationClass/``, line i naming id
+    i, as labelme2voc and Maskloop write it; labelme's ``__ignore__`` line, when first, names no id), or []."""
+    for folder in (source, source.parent):
+        path = folder / VOC_NAMES_FILE
+        if path.is_file() and (folder == source or source.name == "SegmentationClass"):
+            if path.stat().st_size > MAX_NAMES_BYTES:
+                raise ValueError(f"{path.name} is {path.stat().st_size} bytes: not a list of class names")
+            names = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+            names = names[1:] if names and names[0] == IGNORE_LABEL else names
+            if len(names) > MAX_CLASSES or not all(names):
+                raise ValueError(f"{path.name} must name at most {MAX_CLASSES} classes, one per line, none blank")
+            return names
+    return []
+
+
+def _voc_lut(source: Path, classes: ClassTable) -> np.ndarray:
+    """Source id -> the folder's id, by the names of :func:`_voc_names` (ids without a name keep their value)."""
+    lut = np.arange(256, dtype=np.uint8)
+    ids = {n.strip().casefold(): i for i, n in enumerate(classes.names)}
+    for i, name in enumerate(_voc_names(source)):
+        key = name.casefold()
+        lut[i] = 0 if key in BACKGROUND_LABELS else ids.get(key, i)
+    return lut
 
 
 def _planned_classes(layout: DatasetLayout, store: ProjectStore, names: list[str],
@@ -217,8 +249,9 @@ def _read(source: Path, fmt: str, classes: ClassTable, images: dict[str, Path], 
         yield from _kaggle_rows(source, images, size_of)
     else:
         folder = source / "SegmentationClass" if (source / "SegmentationClass").is_dir() else source
+        lut = _voc_lut(source, classes)
         for path in sorted(folder.glob("*.png")):
-            yield path.stem, read_mask(path, MaskFormat.INDEX_PNG)
+            yield path.stem, lut[read_mask(path, MaskFormat.INDEX_PNG)]
 
 
 def _stem(name: str) -> str:

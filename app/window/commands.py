@@ -114,7 +114,7 @@ class WindowCommands:
         last = self.settings
         dialog = ExportDialog(str(last.value("export/folder", "")), str(last.value("export/format", "native")),
                               str(last.value("export/what", "all")), self, has_model=ws.store.current_model() is not None,
-                              native=ws.layout.kind != "images")
+                              native=ws.layout.kind != "images", classes=ws.classes.num_classes)
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         out, fmt, what = dialog.choice()

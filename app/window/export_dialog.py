@@ -49,7 +49,7 @@ class ExportDialog(QDialog):
     """The export's folder (typed or browsed), format and masks; OK stays disabled until a folder is given."""
 
     def __init__(self, folder: str = "", fmt: str = "native", what: str = "all", parent: QWidget | None = None,
-                 has_model: bool = True, native: bool = True) -> None:
+                 has_model: bool = True, native: bool = True, classes: int = 2) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export Masks")
         self.folder = QLineEdit(folder)
@@ -66,7 +66,9 @@ class ExportDialog(QDialog):
             self.what.addItem(WHAT_LABELS[key], key)
         _enable_item(self.what, "predictions", has_model, "No model yet: train or open one first")
         _enable_item(self.format, "native", native, "A folder of images only has no mask format of its own")
-        if not native and fmt == "native":
+        _enable_item(self.format, "kaggle-csv", classes == 2,
+                     f"Kaggle's CSV holds one foreground class; this folder has {classes} classes")
+        if (not native and fmt == "native") or (classes != 2 and fmt == "kaggle-csv"):
             fmt = "index"
         if not has_model and what == "predictions":
             what = "all"

@@ -90,3 +90,16 @@ def test_the_export_dialog_writes_the_chosen_format_and_remembers_it(qtbot, tmp_
     assert finished.args == [1]
     assert len(read_coco(target / "annotations.json")["annotations"]) >= 1
     assert w.settings.value("export/format") == "coco" and w.settings.value("export/folder") == str(target)
+
+
+def test_the_export_dialog_greys_out_kaggle_csv_for_more_than_two_classes(qtbot) -> None:
+    from app.window.export_dialog import ExportDialog
+
+    many = ExportDialog("out", "kaggle-csv", classes=4)
+    qtbot.addWidget(many)
+    item = many.format.model().item(many.format.findData("kaggle-csv"))
+    assert not item.isEnabled() and "4 classes" in item.toolTip()
+    assert many.format.currentData() == "index"  # the remembered choice cannot be used here
+    two = ExportDialog("out", "kaggle-csv", classes=2)
+    qtbot.addWidget(two)
+    assert two.format.currentData() == "kaggle-csv"

@@ -363,7 +363,16 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         self.resizeDocks([classes, training], [320, 530], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop training cleanly, write every edit, remember the window."""
+        """Stop training cleanly, write every edit, remember the window. While a run trains, the user is asked
+        first (quitting stops it and keeps no new version)."""
+        if self.train_ctl.is_running() and self.isVisible() and not self.property("quiet_dialogs"):
+            answer = QMessageBox.question(
+                self, "Stop training and quit?",
+                "A training run is still working. Quitting stops it, and its model is not kept as a new version.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.training.save_settings(self.settings)

@@ -122,3 +122,28 @@ def test_painting_on_a_reference_view_says_how_to_edit(qtbot, folder: Path, tmp_
     paint_stroke(qtbot, w, [(10, 30), (60, 30)])
     assert np.array_equal(w.ws.working_mask(), before)
     assert "(Alt+1) to edit" in w.status.currentMessage()
+
+
+def test_quitting_while_training_asks_first(qtbot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    w = make_window(qtbot, tmp_path)
+    w.setProperty("quiet_dialogs", False)
+    w.train_ctl.is_running = lambda: True  # a run is working
+    asked: list[str] = []
+
+    def answer(button: QMessageBox.StandardButton) -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, lambda: answer(button))
+            return
+        asked.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(50, lambda: answer(QMessageBox.StandardButton.No))
+    w.close()
+    assert asked and "Quitting stops it" in asked[0] and w.isVisible()  # No: the window and the run stay
+    QTimer.singleShot(50, lambda: answer(QMessageBox.StandardButton.Yes))
+    w.close()
+    assert len(asked) == 2 and not w.isVisible()

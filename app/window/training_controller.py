@@ -246,12 +246,18 @@ class TrainingController(QObject):
         try:
             if not keep_new:
                 # a fine-tune's file holds the start's weights when no epoch beat them: what "use the new model"
-                # gives is then the last epoch's weights, so the question names their Dice, not the best epoch's
-                last = info["mode"] == "finetune" and result.last_path.exists()
-                offered = last_dice(result.history) if last else after
-                keep_new = self._ask(before, offered, result, last)
-                if keep_new and last:
-                    atomic_copy(result.last_path, out)  # the last epoch's weights, as the user chose
+                # gives is then its best epoch's weights (kept aside), else the last epoch's, and the question
+                # names the Dice of those
+                finetune = info["mode"] == "finetune"
+                best = result.trained_path
+                trained = best if finetune and best is not None and best.exists() else None
+                last = result.last_path if finetune and trained is None and result.last_path.exists() else None
+                offered = last_dice(result.history) if last is not None else after
+                which = "best" if trained is not None else "last" if last is not None else ""
+                keep_new = self._ask(before, offered, result, which)
+                chosen = trained or last
+                if keep_new and chosen is not None:
+                    atomic_copy(chosen, out)  # the weights the question named, as the user chose
                     after = offered
             if keep_new and out.exists() and self.ws.store is not None:
                 note = f"{kind}: {result.epochs} epochs, stop: {result.stop_reason}"
@@ -285,7 +291,7 @@ class TrainingController(QObject):
         self._cleanup()
         self.runFinished.emit(result)
 
-    def _ask(self, before: float | None, after: float | None, result: TrainResult, last: bool = False) -> bool:
+    def _ask(self, before: float | None, after: float | None, result: TrainResult, which_epoch: str = "") -> bool:
         if not self.ask_user:
             return self.choice_use_new
         box = QMessageBox(self.parent_widget)
@@ -296,7 +302,8 @@ class TrainingController(QObject):
                         "Keep the current model, or use the new one anyway?")
         else:
             box.setWindowTitle("Validation Dice dropped")
-            which = "the last epoch's weights" if last else "the new model"
+            which = {"best": "the best epoch's weights", "last": "the last epoch's weights"}.get(which_epoch,
+                                                                                              "the new model")
             box.setText(f"Validation Dice before: {_fmt(before)}; {which}: {_fmt(after)}.\n"
                         "Keep the current model, or use the newly trained one anyway?")
         keep = box.addButton("Keep current model", QMessageBox.ButtonRole.RejectRole)

@@ -179,3 +179,29 @@ def test_versions_menu_compares_dice_only_on_the_same_split(qtbot, folder: Path,
     assert w.versions_menu.grab().save(str(tmp_path / "versions_menu.png"))
     w.versions_menu.close()
     w.close()
+
+
+def test_a_fine_tune_that_never_beat_the_start_offers_its_best_epoch(qtbot, folder: Path, tiny_model: Path,
+                                                                       tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from unet_core.model.checkpoint import file_hash, load_checkpoint, save_checkpoint
+
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
+    ctl = w.train_ctl
+    out = ctl._run_path()
+    shutil.copyfile(tiny_model, out)  # no epoch beat the start: the run's file holds the start
+    model, meta = load_checkpoint(tiny_model)
+    meta.training = {**meta.training, "epoch": 2}
+    trained = out.with_name(out.stem + ".trained.safetensors")
+    save_checkpoint(trained, model, meta)  # the best of the run's own epochs
+    offered = file_hash(trained)
+    ctl._job = {"mode": "finetune", "out": out, "parent": w.ws.model.version}
+    ctl.choice_use_new = True  # "Use new model"
+    history = [{"epoch": 1, "val_dice": 0.85}, {"epoch": 2, "val_dice": 0.88}, {"epoch": 3, "val_dice": 0.86}]
+    with qtbot.waitSignal(ctl.runFinished, timeout=10000):
+        ctl._on_finished(TrainResult(out, out.with_name(out.stem + ".last.safetensors"), 0.9, 0.9, 3, 30, 1.0,
+                                     "early_stop", history, trained_path=trained))
+    current = w.ws.store.current_model()
+    assert current.val_dice == pytest.approx(0.88)  # the best epoch, as the panel says, not the last (0.86)
+    assert file_hash(current.path) == offered != file_hash(tiny_model)
+    wait_for(qtbot, lambda: not trained.exists())  # the run's files are removed once it is kept
+    w.close()

@@ -143,3 +143,22 @@ def test_fine_tune_never_gets_worse_on_validation(carvana_dir: Path, tiny_model:
     assert res.best_val_dice >= res.initial_val_dice
     meta = read_metadata(tmp_path / "ft.safetensors")
     assert meta.parent_hash is not None and meta.input_size == read_metadata(tiny_model).input_size
+
+
+def test_a_fine_tune_that_never_beats_the_start_keeps_its_best_epoch_aside(carvana_dir: Path, tiny_model: Path,
+                                                                           tmp_path: Path) -> None:
+    from unet_core.loop.policy import trained_dice
+    from unet_core.loop.runs import remove_run
+    from unet_core.model.checkpoint import file_hash
+
+    tr, va, _ = _split(carvana_dir)
+    out = tmp_path / "ft.safetensors"
+    res = fine_tune(tiny_model, tr[:3], va, out, config=TrainConfig(epochs=3, **{**CFG, "lr": 0.9, "size_hw": None}))
+    dices = [r["val_dice"] for r in res.history]
+    assert max(dices) < res.initial_val_dice  # a learning rate that wrecks the model: no epoch beats the start
+    assert res.trained_path is not None and res.trained_path.name == "ft.trained.safetensors"
+    assert file_hash(res.trained_path) != file_hash(out)  # out holds the start; the best epoch is kept aside
+    assert load_checkpoint(res.trained_path)[1].parent_hash == file_hash(tiny_model)  # a fine-tune of the start
+    assert trained_dice(res.history) == max(dices)  # what the app offers is this file's Dice
+    remove_run(out)
+    assert not out.exists() and not res.trained_path.exists() and not res.last_path.exists()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from unet_core.fsutil import atomic_copy
 from unet_core.store.project import ProjectStore
-from unet_core.training.resume import last_path_for
+from unet_core.training.resume import last_path_for, trained_path_for
 
 RUN_PREFIX = "run-"
 
@@ -41,8 +41,8 @@ def adopt_run(store: ProjectStore, run: Path, parent: str | None, val_dice: floa
 
 
 def remove_run(run: Path) -> None:
-    """Delete what a run left in the store (its checkpoint unless adopted, and its ``.last`` file)."""
-    for path in (run, last_path_for(run)):
+    """Delete what a run left in the store (its checkpoint unless adopted, its ``.last`` and ``.trained`` files)."""
+    for path in (run, last_path_for(run), trained_path_for(run)):
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
 
@@ -54,12 +54,13 @@ def remove_orphan_runs(store: ProjectStore) -> int:
         return 0
     runs = sorted(store.models_dir().glob(f"{RUN_PREFIX}*.safetensors"))
     for run in runs:
-        if not run.name.endswith(".last.safetensors"):
+        if not run.name.endswith((".last.safetensors", ".trained.safetensors")):
             remove_run(run)
-    for stray in store.models_dir().glob(f"{RUN_PREFIX}*.last.safetensors"):  # a .last without its run
-        with contextlib.suppress(OSError):
-            stray.unlink()
-    return len([r for r in runs if not r.name.endswith(".last.safetensors")])
+    for suffix in (".last.safetensors", ".trained.safetensors"):  # a .last or .trained without its run
+        for stray in store.models_dir().glob(f"{RUN_PREFIX}*{suffix}"):
+            with contextlib.suppress(OSError):
+                stray.unlink()
+    return len([r for r in runs if not r.name.endswith((".last.safetensors", ".trained.safetensors"))])
 
 
 def import_model_file(store: ProjectStore, path: Path, expected_classes: int | None,

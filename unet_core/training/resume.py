@@ -12,6 +12,12 @@ from unet_core.errors import CheckpointError
 from unet_core.model.checkpoint import OPTIM_PREFIX, RESUME_KEY, load_checkpoint_tensors
 
 
+def trained_path_for(out: Path) -> Path:
+    """``model.safetensors`` -> ``model.trained.safetensors``: a fine-tune's best epoch when no epoch beat the
+    starting weights (``out`` then holds the start), so what is offered instead is the best that was trained."""
+    return out.with_name(out.stem + ".trained" + (out.suffix or ".safetensors"))
+
+
 def last_path_for(out: Path) -> Path:
     """``model.safetensors`` -> ``model.last.safetensors`` (the resumable state of the same run)."""
     return out.with_name(out.stem + ".last" + (out.suffix or ".safetensors"))

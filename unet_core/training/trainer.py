@@ -41,7 +41,13 @@ from unet_core.training.distributed import (
 )
 from unet_core.training.losses import balanced_class_weights, segmentation_loss
 from unet_core.training.metrics import summarize
-from unet_core.training.resume import last_path_for, load_resume_state, require_resume_state, resume_tensors
+from unet_core.training.resume import (
+    last_path_for,
+    load_resume_state,
+    require_resume_state,
+    resume_tensors,
+    trained_path_for,
+)
 from unet_core.training.run_log import EPOCHS_FILE, RunLog
 from unet_core.training.starting_model import starting_model
 from unet_core.training.types import Callback, EpochInfo, StepInfo, TrainConfig, TrainResult, learning_rate
@@ -155,6 +161,8 @@ class _Run:
         self.best: float | None = None
         self.history: list[dict[str, Any]] = []
         self.last_path = last_path_for(self.out)
+        self.trained_path = trained_path_for(self.out)
+        self.trained_best: float | None = None  # the best Dice of this run's own epochs
         if resume:
             self._resume()
 
@@ -329,7 +337,7 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
     cfg, main = run.config, run.dist.is_main
     t0 = time.perf_counter()
     if main:  # what an earlier run killed mid-save left beside either file (a resumed run may never save `out`)
-        for path in (run.out, run.last_path):
+        for path in (run.out, run.last_path, run.trained_path):
             remove_stale_temps(path)
     if evaluate_initial and main:
         # the starting model is the best so far: a run stopped early still leaves a usable `out`
@@ -364,6 +372,10 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
         if main:
             if is_best:
                 run.save(run.out, with_state=False)
+            elif dice is not None and (run.trained_best is None or dice >= run.trained_best):
+                run.save(run.trained_path, with_state=False)  # below the start, but the best this run trained
+            if dice is not None and (run.trained_best is None or dice >= run.trained_best):
+                run.trained_best = dice
             run.save(run.last_path, with_state=True, extra={"epoch": run.epoch, "global_step": run.global_step,
                                                             "elapsed": elapsed, "best_val_dice": run.best,
                                                             "history": run.history})
@@ -392,6 +404,7 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
         run.save(run.out, with_state=False)
     result = TrainResult(
         best_path=run.out, last_path=run.last_path, best_val_dice=run.best, initial_val_dice=run.initial_dice,
+        trained_path=run.trained_path if main and run.trained_path.exists() else None,
         epochs=run.epoch - epochs_done_at_start, steps=run.global_step,
         seconds=run.elapsed_before + time.perf_counter() - t0, stop_reason=reason or "completed",
         history=run.history,

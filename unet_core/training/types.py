@@ -145,6 +145,7 @@ class TrainResult:
     seconds: float
     stop_reason: str  # "completed" | "time_limit" | "stopped" | "early_stop"
     history: list[dict[str, Any]] = field(default_factory=list)
+    trained_path: Path | None = None  # a fine-tune's best epoch when none beat the start (``best_path`` holds it)
 
 
 class Callback:

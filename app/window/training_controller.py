@@ -317,7 +317,7 @@ class TrainingController(QObject):
         store = self.ws.store
         if store is None:
             return ""
-        rounds = [m for m in store.models() if m.note.startswith("fine-tune")]
+        rounds = [m for m in store.models() if m.note.startswith(("fine-tune", "train from scratch"))]  # trained here
         corrected = len(store.corrected_stems())
         text = f"Round {max(1, len(rounds))} · validation Dice {_fmt(before)} → {_fmt(after)}"
         if before is not None and after is not None:

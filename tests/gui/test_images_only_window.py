@@ -155,6 +155,7 @@ def test_from_photos_to_a_first_model_and_a_class_added_after_it(qtbot, tmp_path
         pass
     wait_for(qtbot, lambda: w.ws.model.predictor is not None)
     assert w.ws.model.meta.classes.names == ("background", "box")
+    assert w.training.summary.text().startswith("Round 1 ")  # the first model is round 1 ...
 
     def add_lid(editor: ClassEditor) -> None:
         qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
@@ -182,6 +183,7 @@ def test_from_photos_to_a_first_model_and_a_class_added_after_it(qtbot, tmp_path
     wait_for(qtbot, lambda: w.ws.model.version != old and w.ws.model.predictor is not None)
     assert w.ws.model.meta.classes.names == ("background", "box", "lid")
     assert w.ws.model.meta.arch.num_classes == 3
+    assert w.training.summary.text().startswith("Round 2 ")  # ... and the fine-tune after it round 2
     w.close()
 
 

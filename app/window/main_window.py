@@ -154,6 +154,10 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
             self.show_row(ws.row_of.get(str(last), 0))
         else:
             self.status.showMessage("This folder has no images", 8000)
+        if ws.layout.kind == "images" and ws.store is not None and not ws.store.imported_stems() \
+                and any(ws.layout.image_dir.glob("*.json")):  # labelme keeps its files beside the photos
+            QTimer.singleShot(0, self, lambda: self.status.showMessage(
+                "This folder has .json files (labelme?): File › Import Masks… (Ctrl+I) takes their masks", 15000))
 
     def _apply_classes(self) -> None:
         classes = self.ws.classes

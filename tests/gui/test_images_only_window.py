@@ -330,3 +330,12 @@ def test_the_editor_says_why_classes_cannot_move_and_keeps_them_in_place(qtbot) 
     assert free.names() == ["background", "road", "car"] and free.order() == [0, 2, 1] and free.moves()
     free.move_class(1, -1)  # nothing goes above background
     assert free.names()[0] == "background"
+
+
+def test_labelme_files_beside_the_photos_are_pointed_out_when_the_folder_opens(qtbot, tmp_path: Path) -> None:
+    folder = _photos(tmp_path / "photos", 2)
+    (folder / "photo0.json").write_text('{"shapes": [], "imagePath": "photo0.jpg"}')
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    wait_for(qtbot, lambda: "Import Masks" in w.status.currentMessage(), timeout=5000)
+    assert len(w.ws.records) == 2  # the .json files are not taken for images

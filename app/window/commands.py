@@ -49,6 +49,10 @@ SHORTCUTS = """<table cellspacing=6>
 </table>"""
 
 
+TRAINING_BLOCKS_OPEN = ("Training is running on this folder: stop it or let it finish before opening another "
+                        "folder.")
+
+
 class WindowCommands:
     """Mixed into :class:`MainWindow`; every method is a user command."""
 
@@ -59,8 +63,7 @@ class WindowCommands:
         Refused while a training run works on the open folder: its model belongs to that folder's store.
         """
         if self.train_ctl.is_running():
-            self.show_problem("Training is running on this folder: stop it or let it finish before opening "
-                              "another folder.")
+            self.show_problem(TRAINING_BLOCKS_OPEN)
             return False
         try:
             self.ws.open_folder(folder)

@@ -17,7 +17,7 @@ from app.panels.image_adjust import ImageAdjustPanel
 from app.panels.training_panel import TrainingPanel
 from app.window.actions import build_actions
 from app.window.class_shares import ClassShares
-from app.window.commands import WindowCommands
+from app.window.commands import TRAINING_BLOCKS_OPEN, WindowCommands
 from app.window.editing import EditingCommands
 from app.window.keys import CanvasKeys
 from app.window.queue import QueueCommands
@@ -393,7 +393,10 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
             QMessageBox.warning(self, "Maskloop", message)
 
     def choose_folder(self) -> None:
-        """File → Open Folder."""
+        """File → Open Folder (refused before the folder is chosen while a run trains on the open one)."""
+        if self.train_ctl.is_running():
+            self.show_problem(TRAINING_BLOCKS_OPEN)
+            return
         start = (recent_folders(self.settings) or [str(Path.home())])[0]
         folder = QFileDialog.getExistingDirectory(self, "Open dataset folder", start)
         if folder:

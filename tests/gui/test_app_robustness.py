@@ -147,3 +147,10 @@ def test_quitting_while_training_asks_first(qtbot, tmp_path: Path) -> None:
     QTimer.singleShot(50, lambda: answer(QMessageBox.StandardButton.Yes))
     w.close()
     assert len(asked) == 2 and not w.isVisible()
+
+
+def test_open_folder_is_refused_before_the_file_dialog_while_training(qtbot, tmp_path: Path) -> None:
+    w = make_window(qtbot, tmp_path)
+    w.train_ctl.is_running = lambda: True
+    w.choose_folder()  # returns at once: no dialog to fill in only to be refused
+    assert "Training is running" in w.status.currentMessage()

@@ -26,6 +26,26 @@ def _photos(folder: Path, n: int = 4) -> Path:
     return folder
 
 
+def _open_photos(qtbot, tmp_path: Path, n: int):  # type: ignore[no-untyped-def]
+    """A window on a new folder of ``n`` photos."""
+    folder = _photos(tmp_path / "photos", n)
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder)
+    return w, folder
+
+
+def _add_class(qtbot, w, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Add a class named ``name`` through the class editor (Add Class, type the name, OK)."""
+
+    def add(editor: ClassEditor) -> None:
+        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+        editor.table.item(editor.table.rowCount() - 1, COL_NAME).setText(name)
+        qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+
+    _drive_editor(qtbot, add)
+    w.edit_classes()
+
+
 def _drive_editor(qtbot, steps) -> list[str]:  # type: ignore[no-untyped-def]
     """Run ``steps(editor)`` on the class editor once it is open; it returns after the dialog closes."""
     seen: list[str] = []
@@ -89,9 +109,7 @@ def test_a_folder_of_photos_opens_gets_classes_and_keeps_them(qtbot, tmp_path: P
 
 
 def test_cancelling_the_editor_changes_nothing(qtbot, tmp_path: Path) -> None:
-    folder = _photos(tmp_path / "photos", 2)
-    w = make_window(qtbot, tmp_path)
-    assert w.open_folder(folder)
+    w, _ = _open_photos(qtbot, tmp_path, 2)
 
     def cancel(editor: ClassEditor) -> None:
         qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
@@ -156,14 +174,7 @@ def test_from_photos_to_a_first_model_and_a_class_added_after_it(qtbot, tmp_path
     wait_for(qtbot, lambda: w.ws.model.predictor is not None)
     assert w.ws.model.meta.classes.names == ("background", "box")
     assert w.training.summary.text().startswith("Round 1 ")  # the first model is round 1 ...
-
-    def add_lid(editor: ClassEditor) -> None:
-        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
-        editor.table.item(2, COL_NAME).setText("lid")
-        qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
-
-    _drive_editor(qtbot, add_lid)
-    w.edit_classes()
+    _add_class(qtbot, w, "lid")
     assert w.ws.classes.names == ("background", "box", "lid") and w.classes_panel.class_count() == 3
     activate(qtbot, w)
     for row in range(len(w.ws.records)):
@@ -272,17 +283,8 @@ def test_an_empty_mask_is_kept_as_truth_when_marked_reviewed(qtbot, tmp_path: Pa
 
 
 def test_moving_a_class_in_the_editor_moves_its_pixels_and_keeps_the_image_open(qtbot, tmp_path: Path) -> None:
-    folder = _photos(tmp_path / "photos", 3)
-    w = make_window(qtbot, tmp_path)
-    assert w.open_folder(folder)
-
-    def add_sky(editor: ClassEditor) -> None:
-        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
-        editor.table.item(2, COL_NAME).setText("sky")
-        qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
-
-    _drive_editor(qtbot, add_sky)
-    w.edit_classes()
+    w, _ = _open_photos(qtbot, tmp_path, 3)
+    _add_class(qtbot, w, "sky")
     activate(qtbot, w)
     w.show_row(1)
     wait_for(qtbot, lambda: w.ws.current == 1 and w.ws.loaded is not None)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPushButton,
     QTableWidget,
@@ -124,6 +125,7 @@ class ClassEditor(QDialog):
         other = row + step
         if self._no_moving or not (1 <= row < self.table.rowCount() and 1 <= other < self.table.rowCount()):
             return
+        self._commit_typing()  # Ctrl+Up while a name is being typed: the name moves with its class
         self.table.blockSignals(True)
         try:
             for col in (COL_COLOR, COL_NAME):
@@ -139,6 +141,14 @@ class ClassEditor(QDialog):
         self._label_ids()
         self.table.setCurrentCell(other, COL_NAME)
         self._validate()
+
+    def _commit_typing(self) -> None:
+        """Store the name being typed in its cell and close the editor."""
+        delegate = self.table.itemDelegate()
+        for editor in self.table.viewport().findChildren(QLineEdit):  # the open cell editor, if any
+            if editor.isVisible():
+                delegate.commitData.emit(editor)
+                delegate.closeEditor.emit(editor)
 
     def _label_ids(self) -> None:
         """Each row's id, and the id it had before when it moved."""

@@ -164,13 +164,17 @@ class EditingCommands:
             why = "training is running" if self.train_ctl.is_running() else "masks are being imported"
             self.show_problem(f"The classes were not moved: {why}.")
             return False
-        root, store_root, row = ws.layout.root, ws.store.root, ws.current
+        root, store_root, row, shown = ws.layout.root, ws.store.root, ws.current, ws.classes  # what the dialog showed
+        active = self.classes_panel.active_class()
         ws.close_folder()  # saves every edit; the writer, predictions and the store's lock stop here
         dialog = QProgressDialog("Moving classes: rewriting the project's masks, predictions and models…",
                                  "Cancel", 0, 0, self)
         dialog.setWindowTitle("Moving classes")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(400)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.setMinimumDuration(0)  # at once: the folder is closed until the rewrite ends
+        dialog.show()
         seen = {"done": 0, "total": 0}
         stop = threading.Event()
 
@@ -181,17 +185,23 @@ class EditingCommands:
 
         def work() -> int:
             with ProjectStore(store_root, dataset_dir=root) as store:
-                reorder_classes(project_layout(detect_layout(root), store), store, table, order, progress)
+                reorder_classes(project_layout(detect_layout(root), store), store, table, order, progress, shown)
             return seen["total"]
+
+        def cancel() -> None:  # the dialog stays up, saying so, until the worker has stopped
+            stop.set()
+            dialog.setLabelText("Cancelling: nothing will change…")
+            dialog.setCancelButton(None)  # type: ignore[arg-type]
+            dialog.show()
 
         timer = QTimer(dialog)
         timer.timeout.connect(lambda: (dialog.setMaximum(seen["total"]), dialog.setValue(seen["done"])))
         timer.start(100)
-        dialog.canceled.connect(stop.set)
+        dialog.canceled.connect(cancel)
 
         def reopen(message: str | None) -> None:
             timer.stop()
-            dialog.reset()
+            dialog.close()
             dialog.deleteLater()
             if self.open_folder(root) and row is not None:
                 self.show_row(row)
@@ -199,11 +209,13 @@ class EditingCommands:
                 self.show_problem(message)
             else:
                 self._apply_classes()
+                if active in order:  # the class being painted keeps being painted, under its new id
+                    self.select_class(list(order).index(active))
                 self.status.showMessage(f"Classes moved: {', '.join(table.names)}", 6000)
             self.classesMoved.emit(message is None)
 
         def failed(message: str) -> None:
-            reopen("The classes were not moved (cancelled): nothing changed." if "cancelled" in message
+            reopen("The classes were not moved (cancelled): nothing changed." if stop.is_set()
                    else f"The classes were not moved: {message}")
 
         run_in_background(work, lambda _total: reopen(None), failed)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit
 
 from app.panels.class_editor import COL_NAME, ClassEditor
 from app.panels.train_form import TrainSettings
@@ -308,6 +308,7 @@ def test_moving_a_class_in_the_editor_moves_its_pixels_and_keeps_the_image_open(
     assert moved.args == [True] and seen == [["0", "1 (was 2)", "2 (was 1)"]]
     assert w.ws.classes.names == ("background", "sky", "object")
     assert w.classes_panel.class_count() == 3 and w.ws.current == 1
+    assert w.canvas.active_class() == 2  # "object" was being painted: it still is, under its new id
     wait_for(qtbot, lambda: w.ws.loaded is not None)
     with ProjectStore(w.ws.store.root, read_only=True) as store:
         mask = store.load_mask(stem)
@@ -326,12 +327,23 @@ def test_the_editor_says_why_classes_cannot_move_and_keeps_them_in_place(qtbot) 
     editor.move_class(2, -1)  # a shortcut: refused as well
     assert editor.names() == ["background", "car", "road"] and not editor.moves()
     free = ClassEditor(table)
+    free.setProperty("quiet_dialogs", True)  # closing it at the end asks nothing
     qtbot.addWidget(free)
     free.table.setCurrentCell(2, COL_NAME)
     free.move_class(2, -1)
     assert free.names() == ["background", "road", "car"] and free.order() == [0, 2, 1] and free.moves()
     free.move_class(1, -1)  # nothing goes above background
     assert free.names()[0] == "background"
+    free.show()
+    free.activateWindow()
+    qtbot.waitActive(free)
+    free.table.setCurrentCell(1, COL_NAME)
+    free.table.editItem(free.table.item(1, COL_NAME))
+    editor = free.table.viewport().findChild(QLineEdit)
+    assert editor is not None and editor.isVisible()
+    editor.setText("asphalt")  # typing a new name ...
+    free.move_class(1, 1)  # ... then Ctrl+Down (or Move Down) before pressing Enter
+    assert free.names() == ["background", "car", "asphalt"] and free.order() == [0, 1, 2]
 
 
 def test_labelme_files_beside_the_photos_are_pointed_out_when_the_folder_opens(qtbot, tmp_path: Path) -> None:

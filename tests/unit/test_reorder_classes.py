@@ -162,3 +162,52 @@ def test_a_folder_whose_own_masks_store_ids_cannot_move_its_classes(tmp_path: Pa
             reorder_classes(layout, store, ClassTable(("background", "car", "road"), COLORS[:3]), [0, None, 1])
         grown = reorder_classes(layout, store, ClassTable(("background", "car", "road"), COLORS[:3]), [0, 1, None])
         assert grown.classes.names == ("background", "car", "road")  # adding at the end is still fine
+
+
+@pytest.mark.parametrize("plan", [
+    {"targets": ["/tmp/PLACEHOLDER"]},  # an absolute path: out of the store
+    {"targets": ["../outside.txt"]},
+    {"targets": ["state.sqlite3"]},  # in the store, but not a file a replacement rewrites
+    {"targets": 5},
+    {"targets": None},
+    ["not", "an", "object"],
+])
+def test_a_plan_that_is_not_ours_writes_nothing_and_the_store_still_opens(tmp_path: Path, plan: object) -> None:
+    import json
+
+    root, _ = _project(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    (tmp_path / "outside.txt").write_text("mine")
+    store_dir = root / ".maskloop"
+    state_before = (store_dir / "state.sqlite3").read_bytes()
+    if isinstance(plan, dict) and isinstance(plan["targets"], list):
+        plan = {"targets": [str(victim) if t == "/tmp/PLACEHOLDER" else t for t in plan["targets"]]}
+    hostile = store_dir / (PREFIX + "x")
+    hostile.mkdir()
+    (hostile / "0").write_text("PWNED")
+    (hostile / "plan.json").write_text(json.dumps(plan))
+    with ProjectStore.for_dataset(root) as store:
+        assert store.load_classes() == THREE
+    assert victim.read_text() == "mine" and (tmp_path / "outside.txt").read_text() == "mine"
+    assert (store_dir / "state.sqlite3").read_bytes() == state_before
+    assert not hostile.exists()
+
+
+def test_a_plan_through_a_linked_folder_is_not_followed(tmp_path: Path) -> None:
+    import json
+
+    root, _ = _project(tmp_path)
+    store_dir = root / ".maskloop"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "f0.png").write_text("mine")
+    (store_dir / "imported").rename(store_dir / "imported-real")
+    (store_dir / "imported").symlink_to(elsewhere)
+    hostile = store_dir / (PREFIX + "y")
+    hostile.mkdir()
+    (hostile / "0").write_text("PWNED")
+    (hostile / "plan.json").write_text(json.dumps({"targets": ["imported/f0.png"]}))
+    with ProjectStore.for_dataset(root):
+        pass
+    assert (elsewhere / "f0.png").read_text() == "mine"

@@ -58,19 +58,25 @@ def own_masks(layout: DatasetLayout) -> bool:
 
 
 def reorder_classes(layout: DatasetLayout, store: ProjectStore, new: ClassTable, order: Order,
-                    progress: Callable[[int, int], None] | None = None) -> DatasetLayout:
+                    progress: Callable[[int, int], None] | None = None,
+                    old: ClassTable | None = None) -> DatasetLayout:
     """Make ``new`` the folder's classes with its old classes moved as ``order`` says, rewriting the store's
     corrections, imported masks, cached predictions and models to the new ids as one change (a crash before
     it is committed changes nothing, one after is finished when the store next opens). Returns the layout
     with ``new``. ``ValueError`` for an order that would lose or confuse classes, or for a folder whose own
     masks hold ids (they are never rewritten); ``StoreError``/``CheckpointError`` when a file cannot be read or
-    written. ``progress(done, total)`` may raise to stop before the commit (nothing changes)."""
+    written. ``progress(done, total)`` may raise to stop before the commit (nothing changes). ``old``: the
+    table the order refers to, when it is not the folder's own (the app shows a model's classes while the
+    folder has none of its own: :func:`unet_core.loop.classes.shown_classes`); it names at least the folder's."""
     if not editable(layout):
         raise ValueError(f"the classes of a {layout.kind} folder are fixed by its masks' format")
-    problem = order_problem(layout.classes, new, order)
+    old = layout.classes if old is None else old
+    if old.num_classes < layout.classes.num_classes:
+        raise ValueError(f"the order refers to {old.num_classes} classes; the folder has {layout.classes.num_classes}")
+    problem = order_problem(old, new, order)
     if problem:
         raise ValueError(problem)
-    if identity(order, layout.classes.num_classes):  # nothing moves: names, colours, classes added at the end
+    if identity(order, old.num_classes):  # nothing moves: names, colours, classes added at the end
         return save_edit(layout, store, new)
     if own_masks(layout):
         raise ValueError(f"classes cannot be moved: the masks in {layout.mask_dir} store their ids, and "

@@ -129,3 +129,34 @@ def test_a_damaged_tiff_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"II*\x00" + b"\xff" * 40)
     with pytest.raises(DataError, match=r"bad\.tif.*damaged"):
         read_image(path)
+
+
+@pytest.mark.parametrize("orientation", [3, 6])
+def test_an_lzw_tiff_read_by_opencv_is_turned_once(tmp_path: Path, orientation: int) -> None:
+    img = np.zeros((30, 40, 3), np.uint8)
+    img[:4, :4] = 255
+    path = tmp_path / "lzw.tif"
+    Image.fromarray(img).save(path, compression="tiff_lzw", tiffinfo={274: orientation})
+    out = read_image(path)
+    expected = {3: img[::-1, ::-1], 6: np.rot90(img, -1)}[orientation]
+    np.testing.assert_array_equal(out, expected)
+    assert file_size_hw(path) == out.shape[:2]
+
+
+def test_damaged_compressed_tiffs_are_clear_errors_not_tracebacks(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    good = tmp_path / "deflate.tif"
+    tifffile.imwrite(good, rng.integers(0, 255, (64, 64), dtype=np.uint8), compression="zlib")
+    data = bytearray(good.read_bytes())
+    raised = set()
+    for trial in range(60):  # flip bytes of the compressed strip and the header alike
+        bad = bytearray(data)
+        for at in rng.integers(8, len(bad), 4):
+            bad[at] = int(rng.integers(0, 256))
+        path = tmp_path / f"bad{trial}.tif"
+        path.write_bytes(bytes(bad))
+        try:
+            read_image(path)
+        except DataError:
+            raised.add("DataError")
+    assert raised == {"DataError"}  # anything else would have escaped as a traceback above

@@ -112,14 +112,15 @@ def read_image(path: str | Path) -> np.ndarray:
         arr, orientation = read_tiff(p, data)
         if arr is not None and arr.size:
             return oriented(_to_rgb(arr, bgr=False), orientation)
+        orientation = 1  # OpenCV's and Pillow's TIFF readers turn a page by its tag themselves (even told not to)
     if p.suffix.lower() in CV2_IMAGE_EXTS:
-        arr = imdecode(p, data, cv2.IMREAD_UNCHANGED)  # (OpenCV applies no EXIF orientation here)
+        arr = imdecode(p, data, cv2.IMREAD_UNCHANGED)  # (a JPEG's EXIF orientation is not applied here: ours is)
     if arr is not None and arr.size:
         return oriented(_to_rgb(arr, bgr=True), orientation)
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
-            return _pil_to_rgb(im)
+            return oriented(_pil_to_rgb(im), orientation)
     except PIL_ERRORS as exc:
         raise UnreadableFileError(f"cannot read image: {pil_reason(exc)}", p) from None
 

@@ -58,14 +58,12 @@ def read_tiff(path: Path, data: bytes) -> tuple[np.ndarray | None, int]:
     decoded bytes are checked before it is decoded. Damage raises :class:`UnreadableFileError`.
     """
     with _quiet(), _open(path, data) as tif:
-        try:
-            pages = [p for p in tif.pages if not getattr(p, "is_reduced", False)]
-        except (tifffile.TiffFileError, ValueError, IndexError, KeyError) as exc:
-            raise UnreadableFileError(f"cannot read TIFF: {exc}", path) from None
+        pages = _full_pages(path, tif)
         if not pages:
             raise UnreadableFileError("cannot read TIFF: no image in it (damaged?)", path)
         if len(pages) > 1:
-            raise UnreadableFileError(f"a multi-page TIFF ({len(pages)} pages): Maskloop reads one image per file; "
+            count = f"{len(pages)}+" if len(pages) >= MAX_COUNTED_PAGES else str(len(pages))
+            raise UnreadableFileError(f"a multi-page TIFF ({count} pages): Maskloop reads one image per file; "
                                       "save each page as its own file", path)
         page = pages[0]
         _check_bounds(path, page)
@@ -74,11 +72,11 @@ def read_tiff(path: Path, data: bytes) -> tuple[np.ndarray | None, int]:
             return None, orientation
         try:
             arr = page.asarray()
-        except ValueError as exc:  # (tifffile's own errors are ValueErrors)
+        except MemoryError:
+            raise
+        except Exception as exc:  # tifffile's errors, and its codecs' (zlib.error, ...) on damaged data
             if "imagecodecs" in str(exc):  # LZW, JPEG, ... : OpenCV's libtiff has them
                 return None, orientation
-            raise UnreadableFileError(f"cannot decode TIFF, truncated or damaged: {exc}", path) from None
-        except (OSError, IndexError, KeyError, EOFError) as exc:
             raise UnreadableFileError(f"cannot decode TIFF, truncated or damaged: {exc}", path) from None
         if page.axes == "SYX":
             arr = np.moveaxis(arr, 0, -1)
@@ -87,6 +85,27 @@ def read_tiff(path: Path, data: bytes) -> tuple[np.ndarray | None, int]:
         elif int(page.photometric) == _MINISWHITE and arr.ndim == 2:
             arr = _inverted(arr)
         return np.ascontiguousarray(arr), orientation
+
+
+MAX_COUNTED_PAGES = 1000
+"""Pages counted before a TIFF is called multi-page (a file of a million one-pixel pages is not parsed whole)."""
+
+
+def _full_pages(path: Path, tif: tifffile.TiffFile) -> list[tifffile.TiffPage]:
+    """The pages that are images of their own (reduced-resolution previews left out), at most
+    :data:`MAX_COUNTED_PAGES`; damage raises :class:`UnreadableFileError`."""
+    pages: list[tifffile.TiffPage] = []
+    try:
+        for page in tif.pages:
+            if not getattr(page, "is_reduced", False):
+                pages.append(page)
+                if len(pages) >= MAX_COUNTED_PAGES:
+                    break
+    except MemoryError:
+        raise
+    except Exception as exc:  # a damaged IFD chain
+        raise UnreadableFileError(f"cannot read TIFF: {exc}", path) from None
+    return pages
 
 
 def _check_bounds(path: Path, page: tifffile.TiffPage) -> None:
@@ -147,7 +166,7 @@ def tiff_size(data: bytes) -> tuple[int, int] | None:
         return None
     try:
         with _quiet(), tifffile.TiffFile(io.BytesIO(data)) as tif:
-            page = tif.pages[0]
+            page = next(p for p in tif.pages if not getattr(p, "is_reduced", False))  # as read_tiff picks it
             w, h, turned = int(page.imagewidth), int(page.imagelength), _orientation(page) >= 5
     except Exception:  # not a TIFF we can parse: the caller asks another decoder
         return None

@@ -277,3 +277,18 @@ def test_voc_class_names_travel_with_the_masks_and_map_ids_by_name(tmp_path: Pat
     (tmp_path / "voc" / "class_names.txt").write_text("background\n\ncar\n")
     with ProjectStore.for_dataset(_photos(tmp_path / "third", 1)) as store, pytest.raises(DataError, match="blank"):
         import_masks(detect_layout(tmp_path / "third"), store, tmp_path / "voc")
+
+
+def test_voc_background_stays_background_whatever_it_is_called_and_unnamed_ids_are_void(tmp_path: Path) -> None:
+    root = _photos(tmp_path / "photos", 1)
+    mask = np.zeros((20, 30), np.uint8)
+    mask[2:6, 2:6], mask[10:14, 10:14] = 1, 3  # id 3 has no name in the file
+    write_mask(tmp_path / "voc" / "SegmentationClass" / "p0.png", mask, MaskFormat.INDEX_PNG)
+    (tmp_path / "voc" / "class_names.txt").write_text("soil\nweed\n")
+    with ProjectStore.for_dataset(root) as store:
+        result, layout = import_masks(detect_layout(root), store, tmp_path / "voc")
+        got = read_mask(store.import_path("p0"), MaskFormat.INDEX_PNG)
+    assert result.count == 1 and layout.classes.names == ("background", "weed")
+    expected = np.zeros_like(mask)
+    expected[2:6, 2:6], expected[10:14, 10:14] = 1, 255
+    assert np.array_equal(got, expected)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_core.data.classes import ClassTable, spare_colors
+from unet_core.data.classes import VOID, ClassTable, spare_colors
 from unet_core.data.file_guard import file_size_hw
 from unet_core.data.io import MaskFormat, class_id_max, read_mask
 from unet_core.data.layouts import IMAGES_CLASSES, DatasetLayout
@@ -148,7 +148,7 @@ def _source_classes(source: Path, fmt: str, doc: dict | None) -> tuple[list[str]
                 labels.setdefault(label.casefold(), label)
         return list(labels.values()), {}
     if fmt == "voc":
-        return _voc_names(source), {}
+        return _voc_names(source)[1:], {}  # line 0 names the background, whatever it is called
     return [], {}
 
 
@@ -173,12 +173,19 @@ def _voc_names(source: Path) -> list[str]:
 
 
 def _voc_lut(source: Path, classes: ClassTable) -> np.ndarray:
-    """Source id -> the folder's id, by the names of :func:`_voc_names` (ids without a name keep their value)."""
+    """Source id -> the folder's id, by the names of :func:`_voc_names`: 0 is background and 255 void whatever
+    they are called; an id the names file leaves unnamed becomes void (it is not merged into whichever class
+    has that id here). Without a names file, ids are kept."""
+    names = _voc_names(source)
     lut = np.arange(256, dtype=np.uint8)
+    if not names:
+        return lut
     ids = {n.strip().casefold(): i for i, n in enumerate(classes.names)}
-    for i, name in enumerate(_voc_names(source)):
+    lut[len(names) :] = VOID
+    for i, name in enumerate(names[1:VOID], 1):
         key = name.casefold()
-        lut[i] = 0 if key in BACKGROUND_LABELS else ids.get(key, i)
+        lut[i] = 0 if key in BACKGROUND_LABELS else ids.get(key, VOID)
+    lut[0], lut[VOID] = 0, VOID
     return lut
 
 

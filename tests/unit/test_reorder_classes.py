@@ -211,3 +211,14 @@ def test_a_plan_through_a_linked_folder_is_not_followed(tmp_path: Path) -> None:
     with ProjectStore.for_dataset(root):
         pass
     assert (elsewhere / "f0.png").read_text() == "mine"
+
+
+def test_versions_are_rewritten_parents_first_whatever_order_they_were_registered_in() -> None:
+    from unet_core.loop.reorder import parents_first
+    from unet_core.store.state import ModelVersion
+
+    def v(name: str, parent: str | None) -> ModelVersion:
+        return ModelVersion(name, Path(name), parent, 0.0, None, "")
+
+    got = [m.id for m in parents_first([v("c", "b"), v("a", None), v("b", "a"), v("d", "gone")])]
+    assert got == ["a", "b", "c", "d"]

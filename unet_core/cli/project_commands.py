@@ -110,8 +110,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
     kept = keep_new_version(before, after)
     verdict = ("the app's rule keeps it" if kept else
-               f"no epoch beat the start: {args.out} holds the starting weights; the best epoch's are in "
-               f"{result.trained_path}, the last epoch's in {result.last_path}")
+               f"no epoch beat the start: {args.out} holds the starting weights; "
+               + (f"the best epoch's are in {result.trained_path}, " if result.trained_path else "")
+               + f"the last epoch's in {result.last_path}")
     print(f"{result.stop_reason}: {result.epochs} epochs, {result.steps} steps in {result.seconds:.0f} s; validation "
           f"Dice {fmt(before)} before, best epoch {fmt(after)}; {verdict}", file=sys.stderr)
     return 0

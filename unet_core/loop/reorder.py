@@ -91,7 +91,7 @@ def reorder_classes(layout: DatasetLayout, store: ProjectStore, new: ClassTable,
     stems = sorted(store.states())
     predictions = [p for folder in _prediction_folders(store) for s in stems
                    if (p := folder / f"{s}.png").is_file()]
-    models = sorted(store.models(), key=lambda m: m.created)
+    models = parents_first(store.models())
     total = len(masks) + len(predictions) + len(models) + 1
     change = store.replacement()
     try:
@@ -110,6 +110,24 @@ def reorder_classes(layout: DatasetLayout, store: ProjectStore, new: ClassTable,
         raise
     change.commit()
     return replace(layout, classes=stripped, own_classes=True)
+
+
+def parents_first(models: Sequence[ModelVersion]) -> list[ModelVersion]:
+    """The versions with each one's parent before it (a version's rewritten bytes name its parent's new hash),
+    otherwise in the order given."""
+    by_id = {m.id: m for m in models}
+    done: set[str] = set()
+    out: list[ModelVersion] = []
+    for model in models:
+        chain = []
+        node: ModelVersion | None = model
+        while node is not None and node.id not in done and node not in chain:
+            chain.append(node)
+            node = by_id.get(node.parent) if node.parent else None
+        for m in reversed(chain):
+            done.add(m.id)
+            out.append(m)
+    return out
 
 
 def _prediction_folders(store: ProjectStore) -> list[Path]:
@@ -140,4 +158,4 @@ def _table_json(table: ClassTable) -> bytes:
     return (json.dumps(table.to_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-__all__ = ["Order", "identity", "order_problem", "own_masks", "reorder_classes"]
+__all__ = ["Order", "identity", "order_problem", "own_masks", "parents_first", "reorder_classes"]

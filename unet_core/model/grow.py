@@ -11,7 +11,8 @@ from safetensors.torch import save as st_save
 
 from unet_core.data.classes import ClassTable
 from unet_core.data.guides import guide_channels
-from unet_core.model.checkpoint import OPTIM_PREFIX, RESUME_KEY, CheckpointMeta, load_checkpoint_tensors
+from unet_core.model.checkpoint import RESUME_KEY, load_checkpoint
+from unet_core.model.checkpoint_header import read_header
 from unet_core.model.unet import UNet, UNetConfig
 
 NEW_CLASS_BIAS = -12.0
@@ -81,11 +82,10 @@ def reordered_checkpoint(path: Path, order: Sequence[int | None], classes: Class
     names the project's old ids, and those the model was not yet trained on become new, silent classes) and
     ``classes`` as its table. Its parent's hash is looked up in ``parents`` (old hash -> new), as the
     parent was rewritten too. Optimizer state for resuming is left out: it belongs to the old order."""
-    tensors, metadata = load_checkpoint_tensors(path)
-    meta = CheckpointMeta.from_metadata(metadata, Path(path))
+    model, meta = load_checkpoint(path)  # every shape checked against the stored architecture
+    metadata = read_header(Path(path)).metadata
     model_order = [j if j is not None and j < meta.arch.num_classes else None for j in order]
-    weights = {k: v for k, v in tensors.items() if not k.startswith(OPTIM_PREFIX)}
-    weights, meta.arch = reordered_state(weights, meta.arch, model_order)
+    weights, meta.arch = reordered_state(dict(model.state_dict()), meta.arch, model_order)
     meta.classes = classes
     if meta.parent_hash:
         meta.parent_hash = parents.get(meta.parent_hash, meta.parent_hash)

@@ -197,6 +197,8 @@ class _Run:
         self.elapsed_before = state["elapsed"]
         self.best = state["best_val_dice"]
         self.history = list(state["history"])
+        dices = [float(r["val_dice"]) for r in self.history if r.get("val_dice") is not None]
+        self.trained_best = max(dices, default=None)  # the .trained file's epoch, if one was kept
 
     # -- progress --------------------------------------------------------------------------------
     def progress(self, elapsed: float, steps_per_epoch: int, step_in_epoch: int) -> float:

@@ -1,10 +1,14 @@
 """Benchmark: latency of one click of the interactive model at 1918x1280 on the CPU (median and p95), prints JSON.
 
-Usage: ``python benchmarks/click_latency.py [--model M] [--image IMG --mask MASK] [--repeats 30] [--threads 2]``.
+Usage: ``python benchmarks/click_latency.py [--model M] [--image IMG --mask MASK] [--repeats 30] [--threads 2]
+[--while-training]``.
 Each action is what the canvas's click job runs off the GUI thread (:meth:`ClickPredictor.selection`: the model
 re-run on the window around the object's clicks, then the changed pixels as a selection), for groups of 1 to 5
 clicks on the object. Without ``--model`` the default architecture is built untrained with the
 input size and scale the short recipe picks for a 1918x1280 folder (latency does not depend on the weights).
+``--while-training`` also times the clicks while a training run works in the same process (as in the app: the
+default recipe on generated Carvana frames), once with the interactive gate (:mod:`unet_core.priority`: the
+run pauses between steps while a click runs) and once without it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import json
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +73,8 @@ def run(argv: list[str] | None = None) -> dict[str, object]:
     p.add_argument("--mask", type=Path, help="its Carvana .gif mask (needed with --image)")
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--threads", type=int, default=2, help="torch threads (the target is for 2 CPU cores)")
+    p.add_argument("--while-training", action="store_true",
+                   help="also time clicks while a run trains in this process, with and without the gate")
     args = p.parse_args(argv)
     if args.image and not args.mask:
         p.error("--image needs --mask")
@@ -86,18 +94,68 @@ def run(argv: list[str] | None = None) -> dict[str, object]:
         clicker.run(image, mask, 1, clicks).apply(mask)
     groups = [clicks[: n + 1] for n in range(len(clicks))] or [[Click(10.0, 10.0, True)]]
     clicker.selection(image, start, 1, groups[0])  # warm-up
-    ms: list[float] = []
-    for i in range(args.repeats):
-        group = groups[i % len(groups)]
-        t0 = time.perf_counter()
-        clicker.selection(image, start, 1, group)
-        ms.append((time.perf_counter() - t0) * 1000)
-    ms.sort()
+
+    def timed() -> dict[str, float]:
+        ms: list[float] = []
+        for i in range(args.repeats):
+            group = groups[i % len(groups)]
+            t0 = time.perf_counter()
+            clicker.selection(image, start, 1, group)
+            ms.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.3)  # a person's pace: the run trains between clicks
+        ms.sort()
+        return {"median_ms": round(statistics.median(ms), 1), "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1)}
+
     window = clicker.window(start, 1, groups[-1])
-    return {"size": list(truth.shape), "threads": args.threads, "repeats": args.repeats, "target_ms": TARGET_MS,
-            "median_ms": round(statistics.median(ms), 1), "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1),
-            "model_input": list(clicker.predictor.meta.input_size), "window": list(window.shape),
-            "window_working": list(window.working()), "model": str(args.model) if args.model else None}
+    out: dict[str, object] = {"size": list(truth.shape), "threads": args.threads, "repeats": args.repeats,
+                              "target_ms": TARGET_MS, **timed(),
+                              "model_input": list(clicker.predictor.meta.input_size), "window": list(window.shape),
+                              "window_working": list(window.working()), "model": str(args.model) if args.model else None}
+    if args.while_training:
+        out["while_training"] = _while_training(timed)
+    return out
+
+
+def _while_training(timed: Callable[[], dict[str, float]]) -> dict[str, object]:
+    """Click timings while a run of the default recipe trains on a background thread of this process, with the
+    interactive gate and without it, and the run's steps per second in each phase."""
+    from unet_core.data.dataset import examples_from_layout
+    from unet_core.data.layouts import detect_layout
+    from unet_core.priority import INTERACTIVE
+    from unet_core.sample.writer import write_sample
+    from unet_core.training.trainer import train
+    from unet_core.training.types import Callback, StepInfo, TrainConfig
+
+    class Steps(Callback):
+        def __init__(self) -> None:
+            self.count = 0
+
+        def on_step(self, info: StepInfo) -> None:
+            self.count += 1
+
+    result: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        layout = detect_layout(write_sample(Path(tmp) / "data", "carvana", count=8, seed=5, size_hw=(640, 960)))
+        examples = examples_from_layout(layout, layout.pairs()[0])
+        stop, steps = threading.Event(), Steps()
+        config = TrainConfig(time_limit=3600, device="cpu")
+        run = threading.Thread(target=lambda: train(examples[:6], examples[6:], layout.classes, config,
+                                                    Path(tmp) / "m.safetensors", callbacks=[steps], stop=stop),
+                               daemon=True)
+        run.start()
+        while steps.count < 3 and run.is_alive():  # the run is making steps
+            time.sleep(0.2)
+        try:
+            for name, gate in (("gate", True), ("no_gate", False)):
+                INTERACTIVE.enabled = gate
+                before, t0 = steps.count, time.perf_counter()
+                result[name] = {**timed(), "train_steps_per_s": round((steps.count - before)
+                                                                      / (time.perf_counter() - t0), 2)}
+        finally:
+            INTERACTIVE.enabled = True
+            stop.set()
+            run.join(timeout=60)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

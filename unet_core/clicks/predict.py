@@ -14,6 +14,7 @@ from unet_core.data.guides import Click, GuideEncoding, guide_maps
 from unet_core.edit.selection import Selection, selection_from
 from unet_core.model.predictor import Predictor
 from unet_core.model.upsample import upsample_labels
+from unet_core.priority import INTERACTIVE
 
 CONTEXT = 1.4
 """A window spans the clicked object's box (its class's pixels around the clicks, and the clicks) this many
@@ -188,8 +189,10 @@ class ClickPredictor:
         return ClickResult(win, labels)
 
     def selection(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> Selection | None:
-        """What a group of clicks changes in ``mask``, as an editing selection (the click tool's job)."""
-        return self.run(image, mask, cls, clicks).changes(mask)
+        """What a group of clicks changes in ``mask``, as an editing selection (the click tool's job). Training
+        in the same process pauses between steps while it runs (:data:`unet_core.priority.INTERACTIVE`)."""
+        with INTERACTIVE.hold():
+            return self.run(image, mask, cls, clicks).changes(mask)
 
 
 __all__ = ["CONTEXT", "ClickPredictor", "ClickResult", "Window", "changes_near", "choose_window"]

@@ -30,6 +30,7 @@ from unet_core.model.checkpoint import (
     save_checkpoint,
 )
 from unet_core.model.predictor import Predictor
+from unet_core.priority import INTERACTIVE
 from unet_core.training.calibration import Calibration
 from unet_core.training.distributed import (
     DistInfo,
@@ -224,6 +225,7 @@ class _Run:
             self.run_progress = self.progress(elapsed, steps, i - 1)
             for group in self.optimizer.param_groups:
                 group["lr"] = learning_rate(cfg, self.run_progress)
+            INTERACTIVE.wait_clear()  # a click of the interactive model runs first (same process: the app)
             loss = self._step(batch)
             total, count = total + loss, count + 1
             self.global_step += 1

@@ -11,7 +11,7 @@ APP = ROOT / "app"
 
 # lowest first: a module may import its own layer and those before it
 LAYERS = ["plumbing", "data", "store", "edit", "model", "clicks", "sample", "training", "loop", "formats", "sim", "cli"]
-PLUMBING = {"__init__", "__main__", "errors", "fsutil", "devices", "limits"}
+PLUMBING = {"__init__", "__main__", "errors", "fsutil", "devices", "limits", "priority"}
 
 
 def _module_name(path: Path) -> str:

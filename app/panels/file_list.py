@@ -14,7 +14,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,6 +39,10 @@ _SORT_ITEMS = (("Name", "name"), ("Status", "status"), ("Uncertainty", "uncertai
 _SORT_COLUMN = {"name": 0, "status": 1, "uncertainty": 2}
 #: Selection changes while an arrow key auto-repeats settle for this long before activating.
 REPEAT_SETTLE_MS = 120
+
+
+NARROW_PX = 330
+"""Below this width the file list shows thumbnails and names only (status and uncertainty left 30 px for names)."""
 
 
 class FileListPanel(QWidget):
@@ -330,6 +334,15 @@ class FileListPanel(QWidget):
                 if self._activate_timer.isActive():  # key released: activate now
                     self._activate_timer.start(0)
         return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A narrow panel drops the Status and Uncertainty columns so the names show (the status stays as the
+        coloured bar and the tooltip; both still sort from the Sort box)."""
+        super().resizeEvent(event)
+        narrow = event.size().width() < NARROW_PX
+        for col in (FileListModel.COL_STATUS, FileListModel.COL_UNCERTAINTY):
+            if self.view.isColumnHidden(col) != narrow:
+                self.view.setColumnHidden(col, narrow)
 
     def _update_footer(self) -> None:
         total = len(self.model.records())

@@ -421,3 +421,17 @@ def test_an_untouched_image_with_a_mask_of_its_own_says_so(panel: FileListPanel,
     shown = {i: model.data(model.index(model.view_row(i), FileListModel.COL_STATUS)) for i in (0, 1, 4)}
     assert shown == {0: "Has mask", 1: "Predicted", 4: "Imported mask"}
     assert recs[0].status == "unlabelled"  # only the words change: the loop's status is the store's
+
+
+def test_a_narrow_list_shows_names_not_status_columns(panel: FileListPanel, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.panels.file_list import NARROW_PX
+
+    panel.set_records(make_records(tmp_path, 4))
+    panel.resize(NARROW_PX - 100, 400)
+    qtbot.wait(50)
+    status, uncertainty = FileListModel.COL_STATUS, FileListModel.COL_UNCERTAINTY
+    assert panel.view.isColumnHidden(status) and panel.view.isColumnHidden(uncertainty)
+    assert panel.view.columnWidth(FileListModel.COL_NAME) > 150  # room for the thumbnail and the name
+    panel.resize(NARROW_PX + 200, 400)
+    qtbot.wait(50)
+    assert not panel.view.isColumnHidden(status) and not panel.view.isColumnHidden(uncertainty)

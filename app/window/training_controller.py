@@ -156,7 +156,7 @@ class TrainingController(QObject):
         config = self._config(settings, log_dir=self._log_dir(out))
         job = finetune_job(ws.model.path, ws.model.version, ws.layout, ws.store, ws.records, out, config,
                            settings.replay_fraction)
-        self._start(job, {"mode": "finetune", "out": out, "parent": ws.model.version})
+        self._start(job, {"mode": "finetune", "out": out, "parent": ws.model.version, "limit": _limit_text(settings)})
 
     def start_scratch(self, settings: Any) -> None:
         """Train a new model from scratch on the folder's masks and the corrections."""
@@ -166,7 +166,7 @@ class TrainingController(QObject):
         out = self._run_path()
         config = self._config(settings, log_dir=self._log_dir(out))
         job = scratch_job(ws.layout, ws.store, ws.records, out, config, ws.model.path)
-        self._start(job, {"mode": "scratch", "out": out, "parent": None})
+        self._start(job, {"mode": "scratch", "out": out, "parent": None, "limit": _limit_text(settings)})
 
     def _log_dir(self, run: Path) -> Path | None:
         """A new log folder in the store for the run writing ``run`` (``None``, said once, if it cannot be made)."""
@@ -192,7 +192,9 @@ class TrainingController(QObject):
         worker.failed.connect(self._on_failed)
         self.worker = worker
         self.thread = start_worker(worker)
-        self.ws.message.emit("Fine-tuning…" if info["mode"] == "finetune" else "Training from scratch…")
+        what, tab = ("Fine-tuning", "Fine-tune") if info["mode"] == "finetune" else ("Training from scratch", "From scratch")
+        limit = info.get("limit") or ""
+        self.ws.message.emit(f"{what} {limit}… (Settings › {tab} changes it)" if limit else f"{what}…")
         self.refresh_availability()
 
     def _on_started(self, info: dict[str, Any]) -> None:
@@ -335,6 +337,14 @@ class TrainingController(QObject):
             stop_thread(self.thread, 10_000)
         self.worker, self.thread = None, None
         self.refresh_availability()
+
+
+def _limit_text(settings: Any) -> str:
+    """How long a run will go, as the form says: "for 5 min", "for 90 s", "for 10 epochs" ("" if unknown)."""
+    seconds, epochs = getattr(settings, "time_limit_s", None), getattr(settings, "epochs", None)
+    if seconds:
+        return f"for {seconds / 60:g} min" if seconds >= 60 and seconds % 60 == 0 else f"for {seconds:g} s"
+    return f"for {epochs} epoch{'s' if epochs != 1 else ''}" if epochs else ""
 
 
 def _fmt(v: float | None) -> str:

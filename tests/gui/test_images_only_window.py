@@ -168,7 +168,10 @@ def test_from_photos_to_a_first_model_and_a_class_added_after_it(qtbot, tmp_path
     assert w.training.train_button.isEnabled()
     w.train_ctl.choice_use_new = True
     w.training.forms["scratch"].set_values(TrainSettings("scratch", None, 2, None, 3e-3, "cpu", 0.0, "unet-tiny"))
+    said: list[str] = []
+    w.ws.message.connect(said.append)
     qtbot.mouseClick(w.training.train_button, Qt.MouseButton.LeftButton)
+    assert "Training from scratch for 2 epochs… (Settings › From scratch changes it)" in said
     with qtbot.waitSignal(w.train_ctl.runFinished, timeout=120000):
         pass
     wait_for(qtbot, lambda: w.ws.model.predictor is not None)

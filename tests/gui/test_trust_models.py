@@ -205,3 +205,11 @@ def test_a_fine_tune_that_never_beat_the_start_offers_its_best_epoch(qtbot, fold
     assert file_hash(current.path) == offered != file_hash(tiny_model)
     wait_for(qtbot, lambda: not trained.exists())  # the run's files are removed once it is kept
     w.close()
+
+
+def test_a_run_says_how_long_it_will_go_and_where_to_change_it() -> None:
+    from app.window.training_controller import _limit_text
+
+    assert _limit_text(TrainSettings("scratch", 300.0, None, None, 1e-3, "cpu", 0.0, "unet-small")) == "for 5 min"
+    assert _limit_text(TrainSettings("scratch", 90.0, None, None, 1e-3, "cpu", 0.0, "unet-small")) == "for 90 s"
+    assert _limit_text(TrainSettings("finetune", None, 10, None, 1e-3, "cpu", 0.3, "unet-small")) == "for 10 epochs"

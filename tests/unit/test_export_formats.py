@@ -276,3 +276,17 @@ def test_void_is_exported_natively_where_the_format_can_hold_it(tmp_path: Path) 
     gif = read_mask(tmp_path / "native" / "train_masks" / f"{stem}_mask.gif", MaskFormat.CARVANA_GIF)
     assert (gif[0] == 0).all() and np.array_equal(gif[1:], mask[1:])
     assert (np.asarray(Image.open(tmp_path / "index" / "SegmentationClass" / f"{stem}.png"))[0] == VOID).all()
+
+
+def test_a_voc_export_never_replaces_another_datasets_class_names(tmp_path: Path) -> None:
+    root, _ = _project(tmp_path)
+    out = tmp_path / "VOC2012"
+    out.mkdir()
+    (out / "class_names.txt").write_text("background\naeroplane\nbicycle\n")
+    with ProjectStore.for_dataset(root) as store, pytest.raises(DataError, match="names other classes"):
+        export_masks(detect_layout(root), store, out, "voc")
+    assert (out / "class_names.txt").read_text() == "background\naeroplane\nbicycle\n"
+    assert not (out / "SegmentationClass").exists()  # nothing written
+    with ProjectStore.for_dataset(root) as store:  # the same names again (a second export): fine
+        export_masks(detect_layout(root), store, tmp_path / "again", "voc")
+        assert export_masks(detect_layout(root), store, tmp_path / "again", "voc").count == 3

@@ -134,6 +134,10 @@ def export_masks(layout: DatasetLayout, store: ProjectStore, out: Path, fmt: str
     if originals:
         raise DataError(f"the export would replace {len(originals)} of the dataset's own files (e.g. "
                         f"{originals[0].name}): export to another folder", out)
+    names_file = out / VOC_NAMES_FILE
+    if fmt == "voc" and names_file.is_file() and names_file.read_bytes() != voc_names_text(classes):
+        raise DataError(f"{VOC_NAMES_FILE} there names other classes (a VOC dataset's own?): export to another "
+                        "folder", out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -7,11 +7,24 @@ from typing import Any
 
 from PySide6.QtCore import QElapsedTimer, QTimer
 
+from unet_core.priority import INTERACTIVE
+
 FRAME_MS = 16  # previews (wand, live wire) are recomputed at most once a frame
 
 Runner = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[str], None]], None]
 """``runner(fn, on_done, on_error)``: call ``fn()`` off the GUI thread, then ``on_done(result)`` or
 ``on_error(message)`` on it (the window passes ``Workspace.run_in_background``)."""
+
+
+def interactive(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run as interactive work: a training run in this process waits between its steps meanwhile
+    (:data:`unet_core.priority.INTERACTIVE`), so a tool's preview or edit does not share the cores with it."""
+
+    def held() -> Any:
+        with INTERACTIVE.hold():
+            return fn()
+
+    return held
 
 
 def run_soon(fn: Callable[[], Any], on_done: Callable[[Any], None], on_error: Callable[[str], None]) -> None:
@@ -95,7 +108,7 @@ class LatestJob:
                 self._on_error(message)
             self._start()
 
-        self.runner(fn, done, failed)
+        self.runner(interactive(fn), done, failed)
 
     def _start_delayed(self) -> None:
         self._delayed = False
@@ -152,4 +165,4 @@ class JobQueue:
                     self._on_error(message)
                 self._next()
 
-        self.runner(fn, done, failed)
+        self.runner(interactive(fn), done, failed)

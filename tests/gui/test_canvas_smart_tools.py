@@ -430,3 +430,18 @@ def test_brackets_size_the_edge_aware_brush_and_ctrl_wheel_its_tolerance(canvas,
     assert view.brush_radius() > 10 and view._smart.edge_tolerance == tolerance  # a brush: [ ] is its radius
     ctrl_wheel(view, 50, 50, 1)
     assert view._smart.edge_tolerance > tolerance
+
+
+def test_smart_tool_jobs_run_as_interactive_work(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.canvas.jobs import JobQueue, LatestJob
+    from unet_core.priority import INTERACTIVE
+
+    seen: list[bool] = []
+
+    def runner(fn, on_done, on_error) -> None:  # type: ignore[no-untyped-def]
+        on_done(fn())  # on this thread, as the job would run on a pool thread
+
+    for job in (LatestJob(runner), JobQueue(runner)):
+        job.submit(lambda: INTERACTIVE.busy(), seen.append)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=2000)
+    assert seen == [True, True] and not INTERACTIVE.busy()  # a training step waits meanwhile, and only then

@@ -128,6 +128,11 @@ class TrainingPanel(QWidget):
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.stop_button)
+        for button in (self.finetune_button, self.train_button, self.stop_button):
+            # a click does not take the keys from the canvas (Tab still reaches them): otherwise, when a run
+            # starts or ends and the clicked button is disabled, focus lands on the next widget (the radius
+            # box) and the number keys change the brush size instead of the class
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.status_label = QLabel("No training run yet.")
         self.status_label.setWordWrap(True)
         self.status_label.setAccessibleName("Training status")

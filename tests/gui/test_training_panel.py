@@ -393,3 +393,26 @@ def test_old_settings_in_minutes_still_restore(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(form)
     form.restore(qs, "train")
     assert form.values().time_limit_s == 180.0 and form.duration.text() == "3 min"
+
+
+def test_clicking_the_run_buttons_leaves_the_keys_where_they_were(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    typing = QLineEdit(host)  # stands for the canvas, which has the keys
+    panel = TrainingPanel(host)
+    layout = QVBoxLayout(host)
+    layout.addWidget(typing)
+    layout.addWidget(panel)
+    host.show()
+    qtbot.waitExposed(host)
+    host.activateWindow()
+    typing.setFocus()
+    qtbot.waitUntil(typing.hasFocus)
+    panel.stop_button.setEnabled(True)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)  # a run stopped ...
+    panel.stop_button.setEnabled(False)  # ... and its button disabled: the keys did not move
+    assert typing.hasFocus()
+    for button in (panel.train_button, panel.finetune_button, panel.stop_button):
+        assert button.focusPolicy() == Qt.FocusPolicy.TabFocus  # Tab still reaches them

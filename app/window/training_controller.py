@@ -298,17 +298,20 @@ class TrainingController(QObject):
             return self.choice_use_new
         box = QMessageBox(self.parent_widget)
         box.setIcon(QMessageBox.Icon.Question)
+        has_model = self.ws.model.version is not None  # a first model has nothing to keep instead
+        keep_text = "Keep the current model" if has_model else "Discard it"
         if after is None:
             box.setWindowTitle("The new model was not validated")
             box.setText("No validation Dice was measured for the newly trained model (no validation images).\n"
-                        "Keep the current model, or use the new one anyway?")
+                        f"{keep_text}, or use the new model anyway?")
         else:
             box.setWindowTitle("Validation Dice dropped")
             which = {"best": "the best epoch's weights", "last": "the last epoch's weights"}.get(which_epoch,
                                                                                               "the new model")
             box.setText(f"Validation Dice before: {_fmt(before)}; {which}: {_fmt(after)}.\n"
-                        "Keep the current model, or use the newly trained one anyway?")
-        keep = box.addButton("Keep current model", QMessageBox.ButtonRole.RejectRole)
+                        f"{keep_text}, or use the newly trained one anyway?")
+        keep = box.addButton("Keep current model" if has_model else "Discard new model",
+                             QMessageBox.ButtonRole.RejectRole)
         box.addButton("Use new model", QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(keep)
         box.exec()

@@ -213,3 +213,32 @@ def test_a_run_says_how_long_it_will_go_and_where_to_change_it() -> None:
     assert _limit_text(TrainSettings("scratch", 300.0, None, None, 1e-3, "cpu", 0.0, "unet-small")) == "for 5 min"
     assert _limit_text(TrainSettings("scratch", 90.0, None, None, 1e-3, "cpu", 0.0, "unet-small")) == "for 90 s"
     assert _limit_text(TrainSettings("finetune", None, 10, None, 1e-3, "cpu", 0.3, "unet-small")) == "for 10 epochs"
+
+
+def test_a_first_model_that_was_not_validated_is_offered_to_discard_not_to_keep_a_model(qtbot, folder: Path,
+                                                                                         tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from tests.gui.app_helpers import make_window
+
+    w = make_window(qtbot, tmp_path)
+    assert w.open_folder(folder) and w.ws.model.version is None  # no model yet
+    w.train_ctl.ask_user = True
+    seen: list[tuple[str, list[str]]] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, answer)
+            return
+        seen.append((box.text(), [b.text() for b in box.buttons()]))
+        next(b for b in box.buttons() if b.text() == "Discard new model").click()
+
+    QTimer.singleShot(50, answer)
+    result = TrainResult(tmp_path / "run.safetensors", tmp_path / "run.last.safetensors", None, None, 1, 17, 10.0,
+                         "stopped", [])
+    assert w.train_ctl._ask(None, None, result) is False
+    text, buttons = seen[0]
+    assert "Discard it, or use the new model anyway?" in text and "Keep current model" not in buttons
+    w.close()

@@ -66,6 +66,7 @@ class FileListPanel(QWidget):
         self._programmatic = False
         self._repeating = False
         self._pending_row: int | None = None
+        self._shown_row: int | None = None  # the row last selected for the window (the image on the canvas)
         self._activate_timer = QTimer(self)
         self._activate_timer.setSingleShot(True)
         self._activate_timer.timeout.connect(self._emit_activation)
@@ -202,6 +203,7 @@ class FileListPanel(QWidget):
         """
         self._activate_timer.stop()
         self._pending_row = None
+        self._shown_row = row
         vr = self.model.view_row(row)
         sel = self.view.selectionModel()
         self._programmatic = True
@@ -292,6 +294,9 @@ class FileListPanel(QWidget):
 
     def _after_filter(self) -> None:
         self._update_footer()
+        shown = self._shown_row
+        if not self.view.currentIndex().isValid() and shown is not None and self.model.view_row(shown) is not None:
+            self.select_row(shown)  # the image on the canvas is listed again: highlight it again
         self._scroll_to_current()
 
     def _scroll_to_current(self) -> None:

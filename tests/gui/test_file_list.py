@@ -435,3 +435,12 @@ def test_a_narrow_list_shows_names_not_status_columns(panel: FileListPanel, qtbo
     panel.resize(NARROW_PX + 200, 400)
     qtbot.wait(50)
     assert not panel.view.isColumnHidden(status) and not panel.view.isColumnHidden(uncertainty)
+
+
+def test_clearing_a_filter_highlights_the_shown_image_again(panel: FileListPanel, tmp_path: Path) -> None:
+    panel.set_records(make_records(tmp_path, 8))
+    panel.select_row(3)  # the image on the canvas
+    panel.set_name_filter("car_5")  # hides it: nothing is highlighted
+    assert panel.current_row() is None
+    panel.set_name_filter("")
+    assert panel.current_row() == 3

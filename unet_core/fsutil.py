@@ -155,11 +155,15 @@ def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> N
     atomic_write_bytes(path, text.encode(encoding))
 
 
+def json_text(obj: Any) -> str:
+    """``obj`` as the project writes JSON files: indent 2, sorted keys, a trailing newline."""
+    return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as JSON (indent=2, sorted keys, trailing newline) to ``path`` atomically.
+    """Write ``obj`` as JSON (:func:`json_text`) to ``path`` atomically.
 
     The object is serialised before anything is written, so an unserialisable object
     raises ``TypeError``/``ValueError`` and leaves the file system untouched.
     """
-    text = json.dumps(obj, indent=2, sort_keys=True) + "\n"
-    atomic_write_text(path, text)
+    atomic_write_text(path, json_text(obj))

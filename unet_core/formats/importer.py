@@ -89,9 +89,10 @@ def import_masks(layout: DatasetLayout, store: ProjectStore, source: Path, fmt: 
             from unet_core.formats.coco import read_coco
 
             doc = read_coco(source)  # once: a COCO file may be hundreds of MB
-        names, colors = _source_classes(source, fmt, doc)
+        voc_names = _voc_names(source) if fmt == "voc" else []  # once: both the classes and the masks use them
+        names, colors = _source_classes(source, fmt, doc, voc_names)
         table, result.added_classes, replaced = _planned_classes(layout, store, names, colors)
-        for stem, mask in _read(source, fmt, table, images, doc, size_of):  # one at a time, staged: nothing is kept ...
+        for stem, mask in _read(source, fmt, table, images, doc, size_of, voc_names):  # one at a time, staged: nothing is kept ...
             top = class_id_max(mask)
             if top >= table.num_classes and editable(layout) and top < MAX_CLASSES and stem in images:
                 grown = [f"class {i}" for i in range(table.num_classes, top + 1)]  # ids without names (VOC)
@@ -119,7 +120,8 @@ def import_masks(layout: DatasetLayout, store: ProjectStore, source: Path, fmt: 
     return result, layout
 
 
-def _source_classes(source: Path, fmt: str, doc: dict | None) -> tuple[list[str], dict[str, tuple[int, int, int]]]:
+def _source_classes(source: Path, fmt: str, doc: dict | None,
+                    voc_names: list[str]) -> tuple[list[str], dict[str, tuple[int, int, int]]]:
     """The class names a source uses (COCO categories of ``doc``, labelme labels), in its order ([] for id
     formats), and the colours it gives them (COCO's ``color``, as Maskloop and some tools write it), by folded
     name. (labelme files are read here and again for their masks: holding them all would cost more.)"""
@@ -148,7 +150,7 @@ def _source_classes(source: Path, fmt: str, doc: dict | None) -> tuple[list[str]
                 labels.setdefault(label.casefold(), label)
         return list(labels.values()), {}
     if fmt == "voc":
-        return _voc_names(source)[1:], {}  # line 0 names the background, whatever it is called
+        return voc_names[1:], {}  # line 0 names the background, whatever it is called
     return [], {}
 
 
@@ -172,11 +174,10 @@ def _voc_names(source: Path) -> list[str]:
     return []
 
 
-def _voc_lut(source: Path, classes: ClassTable) -> np.ndarray:
+def _voc_lut(names: list[str], classes: ClassTable) -> np.ndarray:
     """Source id -> the folder's id, by the names of :func:`_voc_names`: 0 is background and 255 void whatever
     they are called; an id the names file leaves unnamed becomes void (it is not merged into whichever class
     has that id here). Without a names file, ids are kept."""
-    names = _voc_names(source)
     lut = np.arange(256, dtype=np.uint8)
     if not names:
         return lut
@@ -234,8 +235,9 @@ def _untouched(layout: DatasetLayout, store: ProjectStore) -> bool:
 
 
 def _read(source: Path, fmt: str, classes: ClassTable, images: dict[str, Path], doc: dict | None,
-          size_of: Callable[[str], tuple[int, int] | None]) -> Iterator[tuple[str, np.ndarray]]:
-    """(stem, class-id mask) of every mask in the source (``doc``: a COCO file's content, read already)."""
+          size_of: Callable[[str], tuple[int, int] | None], voc_names: list[str]) -> Iterator[tuple[str, np.ndarray]]:
+    """(stem, class-id mask) of every mask in the source (``doc``: a COCO file's content, ``voc_names``: a VOC
+    folder's class names, both read already)."""
     if fmt == "coco":
         from unet_core.formats.coco import iter_coco_masks
 
@@ -256,7 +258,7 @@ def _read(source: Path, fmt: str, classes: ClassTable, images: dict[str, Path], 
         yield from _kaggle_rows(source, images, size_of)
     else:
         folder = source / "SegmentationClass" if (source / "SegmentationClass").is_dir() else source
-        lut = _voc_lut(source, classes)
+        lut = _voc_lut(voc_names, classes)
         for path in sorted(folder.glob("*.png")):
             yield path.stem, lut[read_mask(path, MaskFormat.INDEX_PNG)]
 

@@ -4,7 +4,6 @@ rewritten to the new ids as one change, so a class keeps its pixels, its predict
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -14,6 +13,7 @@ import numpy as np
 
 from unet_core.data.classes import ClassTable
 from unet_core.data.layouts import IMAGE_EXTS, DatasetLayout
+from unet_core.fsutil import json_text
 from unet_core.limits import MAX_CLASSES
 from unet_core.loop.classes import editable, name_problem, save_edit
 from unet_core.store.files import encode_png, read_png
@@ -102,7 +102,7 @@ def reorder_classes(layout: DatasetLayout, store: ProjectStore, new: ClassTable,
             if mask is not None:
                 change.stage(path, encode_png(lut[mask]))
         _stage_models(change, models, order, stripped, progress, len(masks) + len(predictions), total)
-        change.stage(store.class_table_path(), _table_json(stripped))
+        change.stage(store.class_table_path(), json_text(stripped.to_dict()).encode("utf-8"))  # as save_classes
         if progress is not None:
             progress(total - 1, total)
     except BaseException:
@@ -151,11 +151,6 @@ def _stage_models(change: Replacement, models: list[ModelVersion], order: Order,
         data = reordered_checkpoint(version.path, order, classes, parents)
         parents[old_hash] = hashlib.sha256(data).hexdigest()
         change.stage(version.path, data)
-
-
-def _table_json(table: ClassTable) -> bytes:
-    """The table as :meth:`ProjectStore.save_classes` writes it."""
-    return (json.dumps(table.to_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 __all__ = ["Order", "identity", "order_problem", "own_masks", "parents_first", "reorder_classes"]

@@ -161,6 +161,24 @@ def file_hash(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def checkpoint_bytes(
+    model: torch.nn.Module,
+    meta: CheckpointMeta,
+    extra_tensors: dict[str, torch.Tensor] | None = None,
+    extra_metadata: dict[str, str] | None = None,
+) -> bytes:
+    """A checkpoint file's bytes: the model's weights (on the CPU), ``extra_tensors`` under their own names,
+    ``meta`` and then ``extra_metadata`` as its metadata (:func:`save_checkpoint` writes them)."""
+    module = model.module if hasattr(model, "module") else model
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+    if extra_tensors:
+        tensors.update({k: v.detach().to("cpu").contiguous() for k, v in extra_tensors.items()})
+    metadata = meta.to_metadata()
+    if extra_metadata:
+        metadata.update(extra_metadata)
+    return st_save(tensors, metadata=metadata)
+
+
 def save_checkpoint(
     path: str | Path,
     model: torch.nn.Module,
@@ -174,14 +192,7 @@ def save_checkpoint(
     ignored by :func:`load_checkpoint`. Stale temporaries of earlier saves to ``path`` killed
     mid-write are removed first (:func:`unet_core.fsutil.remove_stale_temps`).
     """
-    module = model.module if hasattr(model, "module") else model
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
-    if extra_tensors:
-        tensors.update({k: v.detach().to("cpu").contiguous() for k, v in extra_tensors.items()})
-    metadata = meta.to_metadata()
-    if extra_metadata:
-        metadata.update(extra_metadata)
-    data = st_save(tensors, metadata=metadata)
+    data = checkpoint_bytes(model, meta, extra_tensors, extra_metadata)
     remove_stale_temps(path)  # what a save killed mid-write left here (over a minute old: no live writer's)
     atomic_write_bytes(Path(path), data)
     return hashlib.sha256(data).hexdigest()

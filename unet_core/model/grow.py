@@ -7,11 +7,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
-from safetensors.torch import save as st_save
 
 from unet_core.data.classes import ClassTable
 from unet_core.data.guides import guide_channels
-from unet_core.model.checkpoint import RESUME_KEY, load_checkpoint
+from unet_core.model.checkpoint import RESUME_KEY, checkpoint_bytes, load_checkpoint
 from unet_core.model.checkpoint_header import read_header
 from unet_core.model.unet import UNet, UNetConfig
 
@@ -83,14 +82,16 @@ def reordered_checkpoint(path: Path, order: Sequence[int | None], classes: Class
     ``classes`` as its table. Its parent's hash is looked up in ``parents`` (old hash -> new), as the
     parent was rewritten too. Optimizer state for resuming is left out: it belongs to the old order."""
     model, meta = load_checkpoint(path)  # every shape checked against the stored architecture
-    metadata = read_header(Path(path)).metadata
     model_order = [j if j is not None and j < meta.arch.num_classes else None for j in order]
-    weights, meta.arch = reordered_state(dict(model.state_dict()), meta.arch, model_order)
+    state, meta.arch = reordered_state(dict(model.state_dict()), meta.arch, model_order)
+    moved = UNet(meta.arch, init_weights=False)
+    moved.load_state_dict(state)
     meta.classes = classes
     if meta.parent_hash:
         meta.parent_hash = parents.get(meta.parent_hash, meta.parent_hash)
-    kept = {k: v for k, v in metadata.items() if k != RESUME_KEY}
-    return st_save({k: v.contiguous() for k, v in weights.items()}, metadata={**kept, **meta.to_metadata()})
+    own = meta.to_metadata()  # what a checkpoint's metadata holds besides (the data it was trained on, ...) is kept
+    kept = {k: v for k, v in read_header(Path(path)).metadata.items() if k != RESUME_KEY and k not in own}
+    return checkpoint_bytes(moved, meta, extra_metadata=kept)
 
 
 __all__ = ["NEW_CLASS_BIAS", "reordered_checkpoint", "reordered_state", "with_classes"]

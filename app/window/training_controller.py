@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -24,6 +24,9 @@ from unet_core.loop.runs import new_run_path, remove_run
 from unet_core.training.run_log import read_curves
 from unet_core.training.starting_model import INTERACTIVE_CLICKS
 from unet_core.training.types import TrainConfig, TrainResult
+
+if TYPE_CHECKING:
+    from app.panels.train_form import TrainSettings
 
 LAST_RUN_POINTS = 1000  # loss points redrawn from a logged run (the plot holds 1024)
 
@@ -342,9 +345,9 @@ class TrainingController(QObject):
         self.refresh_availability()
 
 
-def _limit_text(settings: Any) -> str:
+def _limit_text(settings: TrainSettings) -> str:
     """How long a run will go, as the form says: "for 5 min", "for 90 s", "for 10 epochs" ("" if unknown)."""
-    seconds, epochs = getattr(settings, "time_limit_s", None), getattr(settings, "epochs", None)
+    seconds, epochs = settings.time_limit_s, settings.epochs
     if seconds:
         return f"for {seconds / 60:g} min" if seconds >= 60 and seconds % 60 == 0 else f"for {seconds:g} s"
     return f"for {epochs} epoch{'s' if epochs != 1 else ''}" if epochs else ""

@@ -99,6 +99,7 @@ def finish(folder: Path) -> None:
             targets = loaded if isinstance(loaded, list) else []
     except (OSError, ValueError, AttributeError, RecursionError):
         targets = []  # not a plan we wrote (ours are written whole, atomically): nothing of it is applied
+    moved: set[Path] = set()
     for i, rel in enumerate(targets):
         src = folder / str(i)
         target = allowed_target(root, rel)
@@ -109,7 +110,8 @@ def finish(folder: Path) -> None:
             os.replace(src, target)
         except OSError as exc:
             raise StoreError(str(write_error(exc, target)), target) from exc
-    sync_folders({t.parent for rel in targets if (t := allowed_target(root, rel)) is not None})
+        moved.add(target.parent)
+    sync_folders(moved)
     shutil.rmtree(folder, ignore_errors=True)
 
 

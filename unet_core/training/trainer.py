@@ -374,11 +374,12 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
                   "elapsed": elapsed, "steps": run.global_step}
         run.history.append(record)
         if main:
+            best_trained = dice is not None and (run.trained_best is None or dice >= run.trained_best)
             if is_best:
                 run.save(run.out, with_state=False)
-            elif dice is not None and (run.trained_best is None or dice >= run.trained_best):
+            elif best_trained:
                 run.save(run.trained_path, with_state=False)  # below the start, but the best this run trained
-            if dice is not None and (run.trained_best is None or dice >= run.trained_best):
+            if best_trained:
                 run.trained_best = dice
             run.save(run.last_path, with_state=True, extra={"epoch": run.epoch, "global_step": run.global_step,
                                                             "elapsed": elapsed, "best_val_dice": run.best,

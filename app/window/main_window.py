@@ -154,10 +154,15 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
             self.show_row(ws.row_of.get(str(last), 0))
         else:
             self.status.showMessage("This folder has no images", 8000)
-        if ws.layout.kind == "images" and ws.store is not None and not ws.store.imported_stems() \
-                and any(ws.layout.image_dir.glob("*.json")):  # labelme keeps its files beside the photos
-            QTimer.singleShot(0, self, lambda: self.status.showMessage(
-                "This folder has .json files (labelme?): File › Import Masks… (Ctrl+I) takes their masks", 15000))
+        if ws.layout.kind == "images" and ws.store is not None and not ws.store.imported_stems():
+            layout = ws.layout  # labelme keeps its files beside the photos: look for them off the GUI thread
+
+            def hint(found: bool) -> None:
+                if found and ws.layout is layout:
+                    self.status.showMessage("This folder has .json files (labelme?): File › Import Masks… "
+                                            "(Ctrl+I) takes their masks", 15000)
+
+            ws.run_in_background(lambda: any(layout.image_dir.glob("*.json")), hint, lambda _m: None)
 
     def _apply_classes(self) -> None:
         classes = self.ws.classes

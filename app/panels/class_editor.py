@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panels.classes_panel import swatch_icon
+from app.panels.dialog_buttons import ok_cancel
 from unet_core.data.classes import ClassTable, spare_colors
 from unet_core.limits import MAX_CLASSES
 from unet_core.loop.classes import name_problem
@@ -73,7 +74,7 @@ class ClassEditor(QDialog):
                       "predictions and model outputs with it (the project's stored masks and models are "
                       "rewritten to the new ids); the next fine-tune teaches the model the new classes.")
         note.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = ok_cancel(self)
         row = QHBoxLayout()
         row.addWidget(self.add_button)
         row.addWidget(self.color_button)
@@ -97,8 +98,6 @@ class ClassEditor(QDialog):
         self.color_button.clicked.connect(lambda: self.choose_color(self.table.currentRow()))
         self.table.cellDoubleClicked.connect(lambda r, c: self.choose_color(r) if c == COL_COLOR else None)
         self.table.itemChanged.connect(lambda _item: self._validate())
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
         self.resize(420, 420)
         self._validate()
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.dialog_buttons import ok_cancel
 from unet_core.formats import EXPORT_FORMATS
 
 FORMAT_LABELS = {
@@ -81,10 +82,7 @@ class ExportDialog(QDialog):
         form.addRow("Folder", row)
         form.addRow("Format", self.format)
         form.addRow("Masks", self.what)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self, "Export")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.hint)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.dialog_buttons import ok_cancel
 from unet_core.formats import IMPORT_FORMATS
 
 FORMAT_LABELS = {
@@ -54,10 +55,7 @@ class ImportDialog(QDialog):
         form = QFormLayout()
         form.addRow("Source", row)
         form.addRow("Format", self.format)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = ok_cancel(self, "Import")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)

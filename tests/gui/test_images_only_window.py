@@ -34,6 +34,15 @@ def _open_photos(qtbot, tmp_path: Path, n: int):  # type: ignore[no-untyped-def]
     return w, folder
 
 
+def _painting_photos(qtbot, tmp_path: Path, n: int):  # type: ignore[no-untyped-def]
+    """A window on ``n`` new photos, the first one shown, painting class 1."""
+    w, _ = _open_photos(qtbot, tmp_path, n)
+    activate(qtbot, w)
+    wait_for(qtbot, lambda: w.ws.loaded is not None)
+    w.select_class(1)
+    return w
+
+
 def _add_class(qtbot, w, name: str) -> None:  # type: ignore[no-untyped-def]
     """Add a class named ``name`` through the class editor (Add Class, type the name, OK)."""
 
@@ -241,12 +250,7 @@ def test_a_bad_import_source_is_reported_and_changes_nothing(qtbot, tmp_path: Pa
 
 
 def test_undoing_every_stroke_on_an_image_without_a_prediction_leaves_no_correction(qtbot, tmp_path: Path) -> None:
-    folder = _photos(tmp_path / "photos", 2)
-    w = make_window(qtbot, tmp_path)
-    assert w.open_folder(folder)
-    activate(qtbot, w)
-    wait_for(qtbot, lambda: w.ws.loaded is not None)
-    w.select_class(1)
+    w = _painting_photos(qtbot, tmp_path, 2)
     paint_stroke(qtbot, w, [(50, 50), (90, 60)])
     paint_stroke(qtbot, w, [(60, 80), (100, 80)])
     w.ws.flush()
@@ -264,12 +268,7 @@ def test_undoing_every_stroke_on_an_image_without_a_prediction_leaves_no_correct
 def test_an_empty_mask_is_kept_as_truth_when_marked_reviewed(qtbot, tmp_path: Path) -> None:
     """Painted from nothing and erased again is no correction (undone); a photo with nothing in it is labelled
     by marking it reviewed, which keeps its empty mask as the truth."""
-    folder = _photos(tmp_path / "photos", 2)
-    w = make_window(qtbot, tmp_path)
-    assert w.open_folder(folder)
-    activate(qtbot, w)
-    wait_for(qtbot, lambda: w.ws.loaded is not None)
-    w.select_class(1)
+    w = _painting_photos(qtbot, tmp_path, 2)
     paint_stroke(qtbot, w, [(50, 50), (90, 50)])
     w.set_tool("eraser")
     w.canvas.set_brush_radius(30)

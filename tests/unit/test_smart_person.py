@@ -79,3 +79,18 @@ def test_unknown_tools_are_refused() -> None:
     img, truth = scene()
     with pytest.raises(ValueError, match="unknown tool set"):
         correct("x", truth, truth, 3, "magic", img, None, SmartConfig())
+
+
+def test_a_ragged_outline_is_refined_in_one_action_instead_of_many() -> None:
+    from tests.unit.test_refine_edges import _ragged
+    from unet_core.sim.smart import SMART_TOOLS
+
+    img, truth = scene()
+    start = _ragged(truth, 1)
+    cfg = SmartConfig(brush=AnnotatorConfig(target_dice=0.97, max_strokes=200))
+    with_refine = correct("x", start, truth, 3, "smart", img, None, cfg)
+    without = correct("x", start, truth, 3, "smart", img, None,
+                      replace(cfg, tools=tuple(t for t in SMART_TOOLS if t != "refine")))
+    assert with_refine.counts.get("refine") == 1 and with_refine.dice_end >= 0.97
+    assert with_refine.seconds < without.seconds, (with_refine.counts, without.counts)
+    assert with_refine.trace[1][2] > with_refine.trace[0][2]  # its first action, the refine, raised Dice

@@ -30,6 +30,7 @@ _EXPORTS = {
     "superpixels": "unet_core.edit.superpixels",
     "superpixel_stroke": "unet_core.edit.superpixels",
     "cleanup": "unet_core.edit.cleanup",
+    "refine_edges": "unet_core.edit.refine",
     "edge_stroke": "unet_core.edit.edge_erase",
 }
 __getattr__ = lazy_exports(__name__, _EXPORTS)

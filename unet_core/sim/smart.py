@@ -13,6 +13,7 @@ from unet_core.edit.edge_erase import edge_stroke
 from unet_core.edit.patches import Patch, union
 from unet_core.edit.polygon import fill_polygon
 from unet_core.edit.probabilities import ClassProbabilities
+from unet_core.edit.refine import default_band, refine_edges
 from unet_core.edit.region import region_click
 from unet_core.edit.scissors import Scissors
 from unet_core.edit.selection import Selection, apply_selection, selection_from
@@ -29,7 +30,7 @@ from unet_core.sim.annotator import (
 from unet_core.sim.brush_strokes import Region, find_regions, path_length
 from unet_core.sim.candidates import Candidate, merge, outline, wire_vertices
 
-SMART_TOOLS = ("region", "wand", "snap", "scissors", "superpixel", "edge", "cleanup")
+SMART_TOOLS = ("region", "wand", "snap", "scissors", "superpixel", "edge", "cleanup", "refine")
 """The smart tools the person may use (the brush is always there)."""
 
 
@@ -60,6 +61,7 @@ class SmartConfig:
     scissors_min_area: float = 0.0002  # share of the image: smaller regions are not traced
     vertex_spacing: float = 0.05  # scissors vertices this far apart along an outline (share of the long side)
     cleanup_area: float = 0.0003  # cleanup's N as a share of the image
+    refine_bands: tuple[float, ...] = (0.5, 1.0, 1.5)  # refine edges' bands tried, times the default band
     smart_min_area: float = 0.00005  # share of the image: smaller regions are left to the brush
     lookahead: int = 6  # tools whose best foreseen result and its finishing are played out before choosing
     horizon: float = 60.0  # at most this many seconds of a tool and the brush work it leaves are weighed
@@ -156,6 +158,8 @@ class SmartPerson:
         """Correct the image until the target Dice, the action budget, or nothing left to fix."""
         if "cleanup" in self.cfg.tools:
             self.clean()
+        if "refine" in self.cfg.tools:
+            self.refine()
         min_area = max(1, round(self.cfg.smart_min_area * self.size))
         while not self.s.done() and self.s.passes < self.cfg.brush.max_passes:
             self.s.passes += 1
@@ -200,6 +204,30 @@ class SmartPerson:
                 self.commit(sel, "cleanup", 1, seconds)
             else:
                 self.charge("cleanup", 1, seconds + self.cfg.seconds_per_key)  # looked at, then Esc
+
+    def refine(self) -> None:
+        """Refine edges once per class present (key + look at the preview, the band dragged while watching
+        it), taken at the band that does the most net good, when it does any."""
+        base = default_band(self.truth.shape)
+        for value in np.unique(self.s.mask):
+            if self.s.done():
+                return
+            if value == 0:
+                continue  # the background's outline is the other classes' outlines
+            best, best_net, best_seconds = None, 0, 0.0
+            for share in self.cfg.refine_bands:
+                sel = refine_edges(self.image, self.s.mask, int(value), max(1, round(base * share)))
+                if sel is None:
+                    continue
+                fixed, broken = self.judge(sel)
+                if fixed - broken > best_net:
+                    best, best_net = sel, fixed - broken
+                    best_seconds = self.cfg.seconds_per_adjust if share != 1.0 else 0.0
+            seconds = self.switch("refine", int(value)) + self.cfg.seconds_per_key + self.cfg.seconds_per_look
+            if best is not None:
+                self.commit(best, "refine", 1, seconds + best_seconds)
+            else:
+                self.charge("refine", 1, seconds + self.cfg.seconds_per_key)  # looked at, then Esc
 
     def try_tools(self, comp: Region) -> bool:
         """Fix ``comp`` with a smart tool when one is foreseen to beat the brush; False to use the brush."""

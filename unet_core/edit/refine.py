@@ -1,0 +1,89 @@
+"""Refine edges: GrabCut in a band along a class's outline moves its edges onto the image's edges, one command."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unet_core.edit.selection import Selection, selection_from
+
+ITERATIONS = 2
+WORK_PIXELS = 3_000_000
+"""GrabCut runs on at most this many pixels (a larger window is downscaled): the bound on time and memory."""
+BAND_SHARE = 0.008
+"""The default band: this share of the image's long side on each side of the outline (15 px at 1918)."""
+
+
+def default_band(shape_hw: tuple[int, ...]) -> int:
+    """The band's half-width in pixels that suits an image of this size."""
+    return max(2, round(BAND_SHARE * max(int(shape_hw[0]), int(shape_hw[1]))))
+
+
+def refine_edges(image: np.ndarray, mask: np.ndarray, value: int, band: int) -> Selection | None:
+    """Move the outline of class ``value`` onto the image's edges, within ``band`` pixels of where it is.
+
+    Pixels deeper than ``band`` inside the class are sure object, deeper than ``band`` outside it sure
+    not; GrabCut (mask mode, colour models learnt around the outline) decides the band between. Pixels
+    it adds become ``value``; pixels it takes away get the class of the nearest pixel outside the class
+    (background where there is nothing else). ``None`` when nothing would change or the class is absent.
+    """
+    if image.shape[:2] != mask.shape:
+        raise ValueError(f"image {image.shape[:2]} and mask {mask.shape} differ in size")
+    if band < 1:
+        raise ValueError(f"the band must be at least 1 pixel, not {band}")
+    of_class = (mask == value).view(np.uint8)
+    if not of_class.any() or of_class.all():
+        return None
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    near = cv2.dilate(of_class, disc) & ~cv2.erode(of_class, disc) & 1  # the band, both sides of the outline
+    rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
+    h, w = mask.shape
+    y0, y1 = max(0, int(rows[0]) - band), min(h, int(rows[-1]) + band + 1)
+    x0, x1 = max(0, int(cols[0]) - band), min(w, int(cols[-1]) + band + 1)
+    sub, band_sub = of_class[y0:y1, x0:x1].astype(bool), near[y0:y1, x0:x1].astype(bool)
+    found = _grabcut(np.ascontiguousarray(image[y0:y1, x0:x1, :3]), sub, band_sub)
+    changed = band_sub & (found != sub)
+    if not changed.any():
+        return None
+    values = np.where(found, np.uint8(value), _nearest_other(mask, value, (x0, y0, x1, y1)))
+    return selection_from(changed, values.astype(np.uint8), x0, y0)
+
+
+def _grabcut(crop: np.ndarray, inside: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """The object GrabCut finds in ``crop``: sure where ``band`` is not, probable by ``inside`` in it."""
+    h, w = inside.shape
+    gc = np.where(inside, cv2.GC_FGD, cv2.GC_BGD).astype(np.uint8)
+    gc[band & inside] = cv2.GC_PR_FGD
+    gc[band & ~inside] = cv2.GC_PR_BGD
+    f = min(1.0, (WORK_PIXELS / (h * w)) ** 0.5)
+    if f < 1.0:  # a huge window: decided at a lower scale (the bound on time and memory)
+        size = (max(8, round(w * f)), max(8, round(h * f)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        gc = cv2.resize(gc, size, interpolation=cv2.INTER_NEAREST)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(crop, gc, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return inside  # too few samples of one side (a sliver of a class): nothing to learn from
+    obj = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.float32)
+    if f < 1.0:
+        obj = cv2.resize(obj, (w, h), interpolation=cv2.INTER_LINEAR)
+    return obj >= 0.5
+
+
+def _nearest_other(mask: np.ndarray, value: int, rect: tuple[int, int, int, int]) -> np.ndarray:
+    """For each pixel of ``rect``, the class of the nearest pixel (in the rect) that is not ``value``."""
+    x0, y0, x1, y1 = rect
+    sub = mask[y0:y1, x0:x1]
+    other = sub != value
+    if not other.any():
+        return np.zeros_like(sub)
+    classes = np.unique(sub[other])
+    if len(classes) == 1:  # one other class (two-class masks): no search
+        return np.full_like(sub, classes[0])
+    _, labels = cv2.distanceTransformWithLabels(other.view(np.uint8) ^ 1, cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(other)  # label i (1-based) is the i-th zero pixel of the input, in scan order
+    lut = np.zeros(len(ys) + 1, np.uint8)
+    lut[1:] = sub[ys, xs]
+    return lut[labels]

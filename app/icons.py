@@ -94,6 +94,12 @@ def _draw(name: str, p: QPainter) -> None:
         p.drawLine(QPointF(19, 3), QPointF(11, 13))
         p.setBrush(ACCENT)
         p.drawPolygon(QPolygonF([QPointF(9, 11), QPointF(14, 15), QPointF(10, 21), QPointF(3, 17)]))
+    elif name == "refine":  # a ragged outline and the smooth edge it moves onto
+        p.setPen(_pen(1.5, QColor(120, 120, 120)))
+        p.drawPolyline(QPolygonF([QPointF(4, 20), QPointF(6, 14), QPointF(9, 12), QPointF(10, 7), QPointF(15, 6),
+                                  QPointF(17, 3)]))
+        p.setPen(_pen(2.0, ACCENT))
+        p.drawArc(QRectF(6, 6, 28, 28), 90 * 16, 90 * 16)
     elif name == "edge":  # a brush dab cut by an edge
         p.setBrush(QColor(255, 120, 20, 160))
         p.drawPie(QRectF(4, 4, 16, 16), 90 * 16, 180 * 16)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 
 from app.canvas.click_input import ClickInput
 from app.canvas.jobs import FRAME_MS, JobQueue, LatestJob, Runner, run_soon
+from app.canvas.mask_commands import COMMANDS, MaskCommands
 from app.canvas.preview import (
     EdgesItem,
     PathItem,
@@ -22,7 +23,6 @@ from app.canvas.preview import (
 )
 from app.canvas.region_input import RegionInput
 from app.canvas.scissors_input import ScissorsInput
-from unet_core.edit.cleanup import cleanup
 from unet_core.edit.edge_erase import edge_stroke
 from unet_core.edit.selection import Selection
 from unet_core.edit.snap import snap_stroke
@@ -52,6 +52,8 @@ HINTS = {
                 "Esc cancels",
     "superpixel": "Superpixel brush: drag paints whole superpixels · Shift+drag erases (class 0) · [ ] radius",
     "cleanup": "Cleanup: holes and specks under {area} px · [ ] or Ctrl+wheel: size · Enter applies · Esc cancels",
+    "refine": "Refine edges: the active class's outline moves onto the image's edges within {band} px · "
+              "[ ] or Ctrl+wheel: band · Enter applies · Esc cancels",
     "edge": "Edge-aware brush: paints colours like the centre's · Shift+drag erases · [ ] radius · Ctrl+wheel: tolerance {etol}",
     "click": "Clicks: left click adds the active class, right click removes it; the model redraws the object · "
              "Enter or another class: next object · Ctrl+Z undoes the object's clicks",
@@ -78,7 +80,7 @@ class SmartTools:
         self.clicks = ClickInput(self)
         self.tolerance = 24.0
         self.edge_tolerance = 24.0
-        self.cleanup_area = 0  # 0: chosen from the image size when cleanup first runs
+        self.commands = MaskCommands(self)  # cleanup and refine edges
         self._labels: np.ndarray | None = None
         self._labels_of: np.ndarray | None = None  # the image the labels belong to
         self._anchor: tuple[int, int] | None = None
@@ -90,7 +92,7 @@ class SmartTools:
         self._points: list[tuple[int, int]] = []
         self._stroke_value = 0
         self._snap_erase = False
-        self._previous_tool = "brush"
+        self.previous_tool = "brush"  # where Enter or Esc goes back from a whole-mask command
 
     # ------------------------------------------------------------------ plumbing
     def set_runner(self, runner: Runner) -> None:
@@ -110,8 +112,9 @@ class SmartTools:
 
     def hint(self) -> str:
         """The status-bar hint of the current tool."""
-        area = self.cleanup_area or self._default_area()
-        return HINTS.get(self.tool, "").format(tol=round(self.tolerance), etol=round(self.edge_tolerance), area=area)
+        area = self.commands.cleanup_area or self.commands.default_area()
+        return HINTS.get(self.tool, "").format(tol=round(self.tolerance), etol=round(self.edge_tolerance), area=area,
+                                               band=self.commands.current_band())
 
     def _say(self, extra: str = "") -> None:
         # the tool's state first (what a preview would change): a narrow status bar cuts the end
@@ -146,14 +149,14 @@ class SmartTools:
     def tool_changed(self, old: str, new: str) -> None:
         """Another tool was chosen: end the old one's work, prepare the new one."""
         self.cancel()
-        if old != "cleanup":
-            self._previous_tool = old
+        if old not in COMMANDS:
+            self.previous_tool = old
         self.edges.setVisible(new == "superpixel")
+        self._say()
         if new == "superpixel":
             self.ensure_superpixels()
-        elif new == "cleanup":
-            self.preview_cleanup()
-        self._say()
+        elif new in COMMANDS:
+            self.commands.preview()  # says what it is doing, after the tool's hint
 
     def _drop_edits(self) -> None:
         """Drop edits still being computed for the mask that was shown, and say so (not 'snapping…' forever)."""
@@ -178,15 +181,14 @@ class SmartTools:
         """Another mask is shown: a pending preview or edit may no longer fit."""
         self.cancel()
         self._drop_edits()
-        if self.tool == "cleanup":
-            self.preview_cleanup()
+        self.commands.preview()
 
     def mask_edited(self) -> None:
         """Pixels of the shown mask changed (an edit, undo or redo): previews that read it follow."""
         self.region.mask_edited()
         self.clicks.mask_edited()
-        if self.tool == "cleanup":
-            self.preview_cleanup()  # an undo or redo under the preview: show what cleanup would do now
+        if self.tool in COMMANDS:
+            self.commands.preview()  # an undo or redo under the preview: show what the command would do now
         elif self.tool == "region" and not self.view._editor.stroking:
             self.refresh_hover()
 
@@ -252,8 +254,8 @@ class SmartTools:
         return self.tool == "scissors" and self.scissors.double_click(scene)
 
     def wheel(self, delta: int, mods: Qt.KeyboardModifier) -> bool:
-        """Ctrl+wheel sets the wand's or the edge brush's tolerance, or cleanup's size; True when used."""
-        if not mods & Qt.KeyboardModifier.ControlModifier or self.tool not in ("wand", "edge", "cleanup"):
+        """Ctrl+wheel sets the wand's or the edge brush's tolerance, or cleanup's or refine's size; True when used."""
+        if not mods & Qt.KeyboardModifier.ControlModifier or self.tool not in ("wand", "edge", *COMMANDS):
             return False
         if self.tool == "edge":  # a brush: [ ] size it, Ctrl+wheel sets how alike its colours must be
             self.edge_tolerance = float(min(max(self.edge_tolerance + (WHEEL_LEVELS if delta > 0 else -WHEEL_LEVELS),
@@ -264,7 +266,7 @@ class SmartTools:
         return True
 
     def step_param(self, up: bool, levels: int = WHEEL_LEVELS) -> bool:
-        """[ / ] and Ctrl+wheel: the wand's tolerance or cleanup's size; True when used (other tools are
+        """[ / ] and Ctrl+wheel: the wand's tolerance, cleanup's size or refine's band; True when used (other tools are
         brushes, or have no size: [ ] is their radius)."""
         tool = self.tool
         if tool == "wand":
@@ -273,10 +275,8 @@ class SmartTools:
                 self._anchor = self.view._hover[:2]  # a preview at the pointer, applied by Enter or a click
             if self._anchor is not None:
                 self._wand_request()
-        elif tool == "cleanup":
-            area = self.cleanup_area or self._default_area()
-            self.cleanup_area = max(1, round(area * 1.5) if up else round(area / 1.5))
-            self.preview_cleanup()
+        elif tool in COMMANDS:
+            self.commands.step(up)
         else:
             return False
         self._say()
@@ -295,14 +295,14 @@ class SmartTools:
                 if self._fresh and not self.job.busy:
                     self._wand_commit()
                 return True
-            if tool == "cleanup":
-                self._cleanup_apply()
+            if tool in COMMANDS:
+                self.commands.apply()
                 return True
         elif key == Qt.Key.Key_Escape:
             busy = self._anchor is not None or self.preview.isVisible() or bool(self._points)
             self.cancel()
-            if tool == "cleanup":
-                self.view.set_tool(self._previous_tool)
+            if tool in COMMANDS:
+                self.view.set_tool(self.previous_tool)
                 return True
             return busy
         return False
@@ -421,32 +421,3 @@ class SmartTools:
     def superpixel_labels(self) -> np.ndarray | None:
         """The shown image's superpixels, once computed."""
         return self._labels
-
-    # ------------------------------------------------------------------ cleanup
-    def _default_area(self) -> int:
-        mask = self.view.mask()
-        return max(16, round(mask.size / 10_000)) if mask is not None else 64
-
-    def preview_cleanup(self) -> None:
-        """Show the holes and specks of the active class that cleanup would change."""
-        mask = self.view.mask()
-        if mask is None:
-            return
-        snapshot, value, area = mask.copy(), self.view.active_class(), self.cleanup_area or self._default_area()
-        colors = self._colors()
-
-        def done(preview: Preview | None) -> None:
-            if self.tool != "cleanup":
-                return
-            self._show(preview)
-            self._say(f"{preview.selection.area} px would change" if preview is not None else "nothing to clean up")
-
-        self.job.submit(lambda: build_preview(cleanup(snapshot, value, area), colors, rings=True), done)
-
-    def _cleanup_apply(self) -> None:
-        if self.job.busy:
-            return  # the preview is still being computed: what Enter applies is not shown yet
-        sel = self.preview.selection
-        self.cancel()
-        self.view._editor.apply_selection(sel, "cleanup")
-        self.view.set_tool(self._previous_tool)

@@ -12,7 +12,7 @@ from unet_core.edit import brush, fill, polygon, replace
 from unet_core.edit.patches import Patch, PatchRecorder, Rect
 from unet_core.edit.selection import Selection, apply_selection
 
-SMART_TOOLS: tuple[str, ...] = ("wand", "snap", "region", "scissors", "superpixel", "cleanup", "edge", "click")
+SMART_TOOLS: tuple[str, ...] = ("wand", "snap", "region", "scissors", "superpixel", "cleanup", "refine", "edge", "click")
 TOOLS: tuple[str, ...] = ("brush", "eraser", "fill", "polygon", "revert", "pan", *SMART_TOOLS)
 ROUND_TOOLS: frozenset[str] = frozenset({"brush", "eraser", "revert"})
 SIZED_TOOLS: frozenset[str] = ROUND_TOOLS | {"snap", "superpixel", "edge"}  # the brush outline shows their radius
@@ -32,6 +32,7 @@ _TEXTS = {
     "scissors": "Scissors fill",
     "superpixel": "Superpixel stroke",
     "cleanup": "Clean up holes and specks",
+    "refine": "Refine edges",
     "edge": "Edge-aware stroke",
     "click": "Clicks",
 }

@@ -15,6 +15,7 @@ from app.canvas.cursor import BrushCursorItem, PolygonPreviewItem
 from app.canvas.image_item import ImageItem, rgb_to_qimage
 from app.canvas.interaction import CanvasInput
 from app.canvas.jobs import Runner
+from app.canvas.mask_commands import COMMANDS
 from app.canvas.navigation import Navigator
 from app.canvas.overlay import MaskOverlayItem
 from app.canvas.polygon import PolygonInput
@@ -275,7 +276,7 @@ class CanvasView(CanvasInput, QGraphicsView):
     # ================================================================== tools
     def set_tool(self, name: str) -> None:
         """Select a tool by name (``app.canvas.tools.TOOLS``: brush, eraser, fill, polygon, revert, pan and the
-        smart tools wand, snap, region, scissors, superpixel, cleanup, edge)."""
+        smart tools wand, snap, region, scissors, superpixel, cleanup, refine, edge, click)."""
         if name not in TOOLS:
             raise ValueError(f"unknown tool {name!r}; expected one of {', '.join(TOOLS)}")
         if name == self._tool:
@@ -299,8 +300,8 @@ class CanvasView(CanvasInput, QGraphicsView):
             raise ValueError(f"class id must be 0..255, got {class_id}")
         if int(class_id) != self._editor.active_class:
             self._editor.active_class = int(class_id)
-            if self._tool == "cleanup":
-                self._smart.preview_cleanup()
+            if self._tool in COMMANDS:
+                self._smart.commands.preview()
 
     def active_class(self) -> int:
         """Class id the painting tools write."""

@@ -28,6 +28,7 @@ TOOLS = (  # name, label, shortcut, icon
     ("scissors", "Intelligent scissors (edge-following polygon)", "I", "scissors"),
     ("superpixel", "Superpixel brush", "X", "superpixel"),
     ("cleanup", "Clean up holes and specks", "K", "cleanup"),
+    ("refine", "Refine edges (moves the active class's outline onto the image's edges)", "J", "refine"),
     ("edge", "Edge-aware brush (Shift: erase)", "T", "edge"),
     ("click", "Click to correct (left: the active class, right: not it; needs an interactive model)", "U", "click"),
 )

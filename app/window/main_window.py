@@ -9,6 +9,7 @@ from PySide6.QtGui import QCloseEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from app.canvas import CanvasView
+from app.canvas.mask_commands import COMMANDS
 from app.document.workspace import READ_ONLY_NOTICE, Workspace
 from app.panels.class_picker import ClassPicker
 from app.panels.classes_panel import ClassesPanel
@@ -363,7 +364,7 @@ class MainWindow(WindowCommands, QueueCommands, EditingCommands, QMainWindow):
         self.classes_panel.set_opacity(opacity)
         self.canvas.set_opacity(opacity)
         tool = str(s.value("tools/tool", "brush"))
-        self.set_tool(tool if f"tool_{tool}" in self.actions_by_name and tool != "cleanup" else "brush")
+        self.set_tool(tool if f"tool_{tool}" in self.actions_by_name and tool not in COMMANDS else "brush")
         self.training.restore_settings(s)
 
     def _default_dock_sizes(self) -> None:

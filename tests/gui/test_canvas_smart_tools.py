@@ -263,6 +263,38 @@ def test_cleanup_previews_then_enter_fills_holes_and_removes_specks(canvas, qtbo
     undo_all_restores(view, mask, before)
 
 
+# ------------------------------------------------------------------------------- refine edges
+def test_refine_previews_the_outline_on_the_edge_then_enter_applies_one_step(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    mask[truth == 2] = 2
+    mask[35:85, 30:80] = 1  # a box where the disc is: its corners stick out, its sides cut the disc off
+    view.refresh_overlay()
+    before = mask.copy()
+    hints: list[str] = []
+    view.hintChanged.connect(hints.append)
+    view.set_tool("brush")
+    view.set_active_class(0)  # the background has no outline of its own: nothing to refine
+    view.set_tool("refine")
+    settle(qtbot, view)
+    assert view._smart.preview.selection is None and "choose a class to refine" in hints[-1]
+    view.set_active_class(1)  # the preview follows the class
+    settle(qtbot, view)
+    sel = view._smart.preview.selection
+    assert sel is not None and (mask == before).all()  # only a preview so far
+    qtbot.keyClick(view, Qt.Key.Key_BracketRight)  # a wider band: the corners lie further out than the default
+    settle(qtbot, view)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert view.tool() == "brush"
+    assert iou(mask == 1, truth == 1) > 0.95 > iou(before == 1, truth == 1)
+    assert np.array_equal(mask == 2, before == 2)  # the other class's object is not touched
+    assert view.undo_stack().count() == 1
+    undo_all_restores(view, mask, before)
+    view.set_tool("refine")
+    settle(qtbot, view)
+    qtbot.keyClick(view, Qt.Key.Key_Escape)  # cancel: nothing changes, back to the brush
+    assert view.tool() == "brush" and (mask == before).all()
+
+
 # ------------------------------------------------------------------------- edge-aware brush
 def test_edge_brush_stops_at_the_colour_edge_and_shift_erases(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
     view, mask, truth = canvas

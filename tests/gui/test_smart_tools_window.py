@@ -21,7 +21,8 @@ from tests.gui.app_helpers import (
 pytestmark = pytest.mark.slow
 
 KEYS = {"wand": Qt.Key.Key_W, "snap": Qt.Key.Key_S, "region": Qt.Key.Key_F, "scissors": Qt.Key.Key_I,
-        "superpixel": Qt.Key.Key_X, "cleanup": Qt.Key.Key_K, "edge": Qt.Key.Key_T, "click": Qt.Key.Key_U}
+        "superpixel": Qt.Key.Key_X, "cleanup": Qt.Key.Key_K, "refine": Qt.Key.Key_J,
+        "edge": Qt.Key.Key_T, "click": Qt.Key.Key_U}
 
 
 def settle(qtbot, w) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +49,7 @@ def test_every_smart_tool_has_a_key_a_button_and_a_hint(qtbot, folder: Path, tmp
         button = palette.widgetForAction(action)
         assert isinstance(button, QToolButton) and button.isVisible()
         assert w.status.hint.text().split(":")[0].lower().split()[0] in {
-            "wand", "snapping", "region", "scissors", "superpixel", "cleanup", "edge-aware", "clicks"}
+            "wand", "snapping", "region", "scissors", "superpixel", "cleanup", "refine", "edge-aware", "clicks"}
         settle(qtbot, w)
         qtbot.keyClick(w.canvas, Qt.Key.Key_Escape)
     for key, name in ((Qt.Key.Key_B, "brush"), (Qt.Key.Key_E, "eraser"), (Qt.Key.Key_G, "fill"),

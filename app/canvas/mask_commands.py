@@ -1,0 +1,97 @@
+"""Whole-mask commands on the canvas (cleanup, refine edges): a preview of the active class computed off the GUI thread, a size set with [ ], Enter applies it as one undo step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from app.canvas.preview import Preview, build_preview
+from unet_core.edit.cleanup import cleanup
+from unet_core.edit.refine import default_band, refine_edges
+from unet_core.edit.selection import Selection
+
+if TYPE_CHECKING:
+    from app.canvas.smart import SmartTools
+
+COMMANDS = ("cleanup", "refine")
+"""The tools that are whole-mask commands: chosen, they preview; Enter applies, Esc goes back."""
+
+MAX_BAND = 200
+"""Refine edges' band (px each side of the outline) goes no wider: beyond it the model's outline says nothing."""
+
+
+class MaskCommands:
+    """The state of cleanup and refine edges for one canvas: their sizes, the preview and Enter/Esc."""
+
+    def __init__(self, tools: SmartTools) -> None:
+        self.tools = tools
+        self.cleanup_area = 0  # 0: chosen from the image size when cleanup first runs
+        self.band = 0  # refine edges' band; 0: chosen from the image size
+
+    def default_area(self) -> int:
+        """Cleanup's size for the shown mask, until the user sets one."""
+        mask = self.tools.view.mask()
+        return max(16, round(mask.size / 10_000)) if mask is not None else 64
+
+    def current_band(self) -> int:
+        """Refine edges' band for the shown mask, until the user sets one."""
+        if self.band:
+            return self.band
+        mask = self.tools.view.mask()
+        return default_band(mask.shape) if mask is not None else 8
+
+    def step(self, up: bool) -> None:
+        """[ / ] or Ctrl+wheel: the size of the current command, about 1.5x up or down; previews again."""
+        if self.tools.tool == "cleanup":
+            area = self.cleanup_area or self.default_area()
+            self.cleanup_area = max(1, round(area * 1.5) if up else round(area / 1.5))
+        else:
+            band = self.current_band()
+            self.band = min(MAX_BAND, max(1, max(band + 1, round(band * 1.5)) if up else round(band / 1.5)))
+        self.preview()
+
+    def preview(self) -> None:
+        """Show what the current command would change in the active class (computed off the GUI thread)."""
+        tools = self.tools
+        tool, view = tools.tool, tools.view
+        mask, image = view.mask(), view.image_array()
+        if mask is None or tool not in COMMANDS:
+            return
+        snapshot, value, colors = mask.copy(), view.active_class(), tools._colors()
+        compute: Callable[[], Selection | None]
+        if tool == "cleanup":
+            area = self.cleanup_area or self.default_area()
+            compute = lambda: cleanup(snapshot, value, area)  # noqa: E731
+            nothing = "nothing to clean up"
+        else:
+            if image is None:
+                return
+            band = self.current_band()
+            compute = lambda: refine_edges(image, snapshot, value, band)  # noqa: E731
+            nothing = "nothing to refine: no outline of this class moves" if value else \
+                "choose a class to refine (the background's edges are the other classes' edges)"
+            if value == 0:
+                tools._show(None)
+                tools._say(nothing)
+                return
+            tools._say("refining…")
+
+        def done(preview: Preview | None) -> None:
+            if tools.tool != tool:
+                return
+            tools._show(preview)
+            tools._say(f"{preview.selection.area} px would change" if preview is not None else nothing)
+
+        tools.job.submit(lambda: build_preview(compute(), colors, rings=tool == "cleanup"), done)
+
+    def apply(self) -> None:
+        """Enter: apply the preview shown (nothing while it is still being computed) and go back to the
+        tool used before."""
+        tools = self.tools
+        if tools.job.busy:
+            tools._say("the preview is still being computed: Enter applies it once it shows")
+            return
+        sel, tool = tools.preview.selection, tools.tool
+        tools.cancel()
+        tools.view._editor.apply_selection(sel, tool)
+        tools.view.set_tool(tools.previous_tool)

@@ -4,7 +4,8 @@ Usage: ``python benchmarks/smart_tools.py [--image IMG --mask MASK] [--model M] 
 ``--image`` a generated Carvana-like frame is used; with ``--model`` the tools get that model's
 probabilities (else a smooth map made from the mask, as a model would give). Each action runs the Qt-free
 core function the canvas calls, on a fresh copy of the mask, at positions drawn from the image (seeded).
-Superpixels are computed once per image in the background; their time is reported apart.
+Superpixels are computed once per image in the background; their time is reported apart, and so is that
+of refine edges, a whole-mask command whose preview is computed in the background (``commands``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from unet_core.edit.cleanup import cleanup
 from unet_core.edit.edge_erase import edge_stroke
 from unet_core.edit.probabilities import ClassProbabilities
+from unet_core.edit.refine import default_band, refine_edges
 from unet_core.edit.region import region_click, second_choice
 from unet_core.edit.scissors import Scissors
 from unet_core.edit.selection import apply_selection
@@ -32,6 +34,7 @@ from unet_core.edit.superpixels import superpixel_stroke, superpixels
 from unet_core.edit.wand import magic_wand
 
 TARGET_MS = 100.0  # design.md section 4: one smart-tool action at 1918x1280
+COMMAND_TARGET_MS = 1000.0  # a whole-mask command's preview (refine edges), shown with "refining…" meanwhile
 
 
 def _frame(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
@@ -51,17 +54,20 @@ def _frame(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
         return layout.read_pair(pairs[0])
 
 
-def _probabilities(args: argparse.Namespace, image: np.ndarray, mask: np.ndarray) -> ClassProbabilities:
+def _probabilities(args: argparse.Namespace, image: np.ndarray,
+                   mask: np.ndarray) -> tuple[ClassProbabilities, np.ndarray | None]:
+    """The tools' probabilities, and the model's labels when there is a model."""
     if args.model:
         from unet_core.model.predictor import Predictor
 
-        probs = Predictor.from_checkpoint(args.model, device="cpu").predict(image).class_probabilities()
+        pred = Predictor.from_checkpoint(args.model, device="cpu").predict(image)
+        probs = pred.class_probabilities()
         assert probs is not None
-        return probs
+        return probs, pred.labels
     k = max(2, int(mask.max()) + 1)
     low = cv2.resize(mask, (384, 256), interpolation=cv2.INTER_NEAREST)
     onehot = np.eye(k, dtype=np.float32)[low]
-    return ClassProbabilities(cv2.GaussianBlur(onehot, (9, 9), 0).reshape(256, 384, k), mask.shape)
+    return ClassProbabilities(cv2.GaussianBlur(onehot, (9, 9), 0).reshape(256, 384, k), mask.shape), None
 
 
 def _time(fn: Callable[[], object], repeats: int) -> dict[str, float]:
@@ -87,7 +93,7 @@ def run(argv: list[str] | None = None) -> dict[str, object]:
     args = p.parse_args(argv)
     image, truth = _frame(args)
     h, w = truth.shape
-    probs = _probabilities(args, image, truth)
+    probs, predicted = _probabilities(args, image, truth)
     mask = truth.copy()
     mask[:, : w // 3][mask[:, : w // 3] == 1] = 0  # a missed part to correct
     rng = np.random.default_rng(0)
@@ -147,7 +153,17 @@ def run(argv: list[str] | None = None) -> dict[str, object]:
     tools = {"wand": wand, "snap": snap, "region": region, "second_choice": choice, "scissors": scissors,
              "superpixel": superpixel, "cleanup": clean, "edge": edge}
     results = {name: _time(fn, args.repeats) for name, fn in tools.items()}
+    outline = predicted if predicted is not None else mask  # the model's outline, as a user refines it
+    band = default_band(outline.shape)
+
+    def refine() -> None:
+        sel = refine_edges(image, outline, 1, band)
+        if sel is not None:
+            apply_selection(outline.copy(), sel)
+
+    commands = {"refine": _time(refine, args.repeats)}
     return {"size": [h, w], "repeats": args.repeats, "target_ms": TARGET_MS, "tools": results,
+            "command_target_ms": COMMAND_TARGET_MS, "commands": commands,
             "superpixels_once_ms": round(superpixel_ms, 1), "model": str(args.model) if args.model else None,
             "over_target": sorted(n for n, r in results.items() if r["median_ms"] > TARGET_MS)}
 

@@ -73,6 +73,7 @@ def test_the_tool_latency_benchmark_runs_every_tool() -> None:
     assert set(out["tools"]) == {"wand", "snap", "region", "second_choice", "scissors", "superpixel", "cleanup",
                                  "edge"}
     assert all(r["median_ms"] > 0 and r["p95_ms"] >= r["median_ms"] for r in out["tools"].values())
+    assert set(out["commands"]) == {"refine"} and out["commands"]["refine"]["median_ms"] > 0
 
 
 def test_the_click_latency_benchmark_times_the_canvas_job(tiny_click_model: Path, tiny_model: Path) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from unet_core.edit.cleanup import cleanup
 from unet_core.edit.edge_erase import edge_stroke
 from unet_core.edit.probabilities import ClassProbabilities
-from unet_core.edit.refine import default_band, refine_edges
+from unet_core.edit.refine import default_reach, refine_edges
 from unet_core.edit.region import region_click, second_choice
 from unet_core.edit.scissors import Scissors
 from unet_core.edit.selection import apply_selection
@@ -154,10 +154,10 @@ def run(argv: list[str] | None = None) -> dict[str, object]:
              "superpixel": superpixel, "cleanup": clean, "edge": edge}
     results = {name: _time(fn, args.repeats) for name, fn in tools.items()}
     outline = predicted if predicted is not None else mask  # the model's outline, as a user refines it
-    band = default_band(outline.shape)
+    reach = default_reach(outline.shape)
 
     def refine() -> None:
-        sel = refine_edges(image, outline, 1, band)
+        sel = refine_edges(image, outline, 1, reach)
         if sel is not None:
             apply_selection(outline.copy(), sel)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from app.canvas.preview import Preview, build_preview
 from unet_core.edit.cleanup import cleanup
-from unet_core.edit.refine import default_band, refine_edges
+from unet_core.edit.refine import default_reach, refine_edges
 from unet_core.edit.selection import Selection
 
 if TYPE_CHECKING:
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 COMMANDS = ("cleanup", "refine")
 """The tools that are whole-mask commands: chosen, they preview; Enter applies, Esc goes back."""
 
-MAX_BAND = 200
-"""Refine edges' band (px each side of the outline) goes no wider: beyond it the model's outline says nothing."""
+MAX_REACH = 200
+"""Refine edges' reach (px each side of the outline) goes no further: beyond it the model's outline says nothing."""
 
 
 class MaskCommands:
@@ -26,19 +26,19 @@ class MaskCommands:
     def __init__(self, tools: SmartTools) -> None:
         self.tools = tools
         self.cleanup_area = 0  # 0: chosen from the image size when cleanup first runs
-        self.band = 0  # refine edges' band; 0: chosen from the image size
+        self.reach = 0  # refine edges' reach; 0: chosen from the image size
 
     def default_area(self) -> int:
         """Cleanup's size for the shown mask, until the user sets one."""
         mask = self.tools.view.mask()
         return max(16, round(mask.size / 10_000)) if mask is not None else 64
 
-    def current_band(self) -> int:
-        """Refine edges' band for the shown mask, until the user sets one."""
-        if self.band:
-            return self.band
+    def current_reach(self) -> int:
+        """Refine edges' reach for the shown mask, until the user sets one."""
+        if self.reach:
+            return self.reach
         mask = self.tools.view.mask()
-        return default_band(mask.shape) if mask is not None else 8
+        return default_reach(mask.shape) if mask is not None else 8
 
     def step(self, up: bool) -> None:
         """[ / ] or Ctrl+wheel: the size of the current command, about 1.5x up or down; previews again."""
@@ -46,8 +46,8 @@ class MaskCommands:
             area = self.cleanup_area or self.default_area()
             self.cleanup_area = max(1, round(area * 1.5) if up else round(area / 1.5))
         else:
-            band = self.current_band()
-            self.band = min(MAX_BAND, max(1, max(band + 1, round(band * 1.5)) if up else round(band / 1.5)))
+            reach = self.current_reach()
+            self.reach = min(MAX_REACH, max(1, max(reach + 1, round(reach * 1.5)) if up else round(reach / 1.5)))
         self.preview()
 
     def preview(self) -> None:
@@ -66,8 +66,8 @@ class MaskCommands:
         else:
             if image is None:
                 return
-            band = self.current_band()
-            compute = lambda: refine_edges(image, snapshot, value, band)  # noqa: E731
+            reach = self.current_reach()
+            compute = lambda: refine_edges(image, snapshot, value, reach)  # noqa: E731
             nothing = "nothing to refine: no outline of this class moves" if value else \
                 "choose a class to refine (the background's edges are the other classes' edges)"
             if value == 0:

@@ -52,8 +52,8 @@ HINTS = {
                 "Esc cancels",
     "superpixel": "Superpixel brush: drag paints whole superpixels · Shift+drag erases (class 0) · [ ] radius",
     "cleanup": "Cleanup: holes and specks under {area} px · [ ] or Ctrl+wheel: size · Enter applies · Esc cancels",
-    "refine": "Refine edges: the active class's outline moves onto the image's edges within {band} px · "
-              "[ ] or Ctrl+wheel: band · Enter applies · Esc cancels",
+    "refine": "Refine edges: the active class's outline moves onto the image's edges within {reach} px · "
+              "[ ] or Ctrl+wheel: reach · Enter applies · Esc cancels",
     "edge": "Edge-aware brush: paints colours like the centre's · Shift+drag erases · [ ] radius · Ctrl+wheel: tolerance {etol}",
     "click": "Clicks: left click adds the active class, right click removes it; the model redraws the object · "
              "Enter or another class: next object · Ctrl+Z undoes the object's clicks",
@@ -114,7 +114,7 @@ class SmartTools:
         """The status-bar hint of the current tool."""
         area = self.commands.cleanup_area or self.commands.default_area()
         return HINTS.get(self.tool, "").format(tol=round(self.tolerance), etol=round(self.edge_tolerance), area=area,
-                                               band=self.commands.current_band())
+                                               reach=self.commands.current_reach())
 
     def _say(self, extra: str = "") -> None:
         # the tool's state first (what a preview would change): a narrow status bar cuts the end
@@ -266,7 +266,7 @@ class SmartTools:
         return True
 
     def step_param(self, up: bool, levels: int = WHEEL_LEVELS) -> bool:
-        """[ / ] and Ctrl+wheel: the wand's tolerance, cleanup's size or refine's band; True when used (other tools are
+        """[ / ] and Ctrl+wheel: the wand's tolerance, cleanup's size or refine's reach; True when used (other tools are
         brushes, or have no size: [ ] is their radius)."""
         tool = self.tool
         if tool == "wand":

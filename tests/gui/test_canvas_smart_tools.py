@@ -281,7 +281,7 @@ def test_refine_previews_the_outline_on_the_edge_then_enter_applies_one_step(can
     settle(qtbot, view)
     sel = view._smart.preview.selection
     assert sel is not None and (mask == before).all()  # only a preview so far
-    qtbot.keyClick(view, Qt.Key.Key_BracketRight)  # a wider band: the corners lie further out than the default
+    qtbot.keyClick(view, Qt.Key.Key_BracketRight)  # a longer reach: the corners lie further out than the default
     settle(qtbot, view)
     qtbot.keyClick(view, Qt.Key.Key_Return)
     assert view.tool() == "brush"

@@ -87,17 +87,16 @@ def test_the_queue_and_its_waiting_look_alikes_are_the_cores() -> None:
 
 
 def test_the_canvas_and_the_simulated_person_use_the_same_smart_tools() -> None:
+    import app.canvas.mask_commands as mask_commands
     import app.canvas.region_input as region_input
     import app.canvas.scissors_input as scissors_input
     import app.canvas.smart as canvas_smart
     import app.canvas.tools as canvas_tools
     import unet_core.sim.smart as sim_smart
 
-    import app.canvas.mask_commands as mask_commands
-
     for name in ("magic_wand", "snap_stroke", "edge_stroke", "superpixel_stroke", "superpixels", "seed_spacing"):
         assert getattr(canvas_smart, name) is getattr(sim_smart, name), name
-    for name in ("cleanup", "refine_edges", "default_band"):  # the whole-mask commands, and refine's band
+    for name in ("cleanup", "refine_edges", "default_reach"):  # the whole-mask commands, and refine's reach
         assert getattr(mask_commands, name) is getattr(sim_smart, name), name
     assert region_input.region_click is sim_smart.region_click
     assert scissors_input.Scissors is sim_smart.Scissors

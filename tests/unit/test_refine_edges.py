@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.smart_scenes import H, W, iou, scene
 from unet_core.edit.patches import writable_classes
-from unet_core.edit.refine import default_band, refine_edges
+from unet_core.edit.refine import default_reach, refine_edges
 from unet_core.edit.selection import apply_selection
 
 
@@ -55,15 +55,15 @@ def test_pixels_taken_from_a_class_get_the_nearest_other_class() -> None:
     assert (mask[100:140, 200:206] == 1).all()  # next to the strip of class 1, class 1 is nearest and stays
 
 
-def test_the_band_bounds_what_changes() -> None:
+def test_the_reach_bounds_what_changes() -> None:
     img, truth = scene()
     mask = _ragged(truth, 1)
     sel = refine_edges(img, mask, 1, 3)
     assert sel is not None
     of_class = (mask == 1).astype(np.uint8)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
-    band = cv2.dilate(of_class, disc).astype(bool) & ~cv2.erode(of_class, disc).astype(bool)
-    assert not (sel.full((H, W)) & ~band).any()
+    strip = cv2.dilate(of_class, disc).astype(bool) & ~cv2.erode(of_class, disc).astype(bool)
+    assert not (sel.full((H, W)) & ~strip).any()
 
 
 def test_nothing_to_refine_gives_none_and_bad_input_a_clear_error() -> None:
@@ -71,7 +71,7 @@ def test_nothing_to_refine_gives_none_and_bad_input_a_clear_error() -> None:
     assert refine_edges(img, truth, 1, 8) is None  # already on the edges
     assert refine_edges(img, truth, 7, 8) is None  # the class is absent
     assert refine_edges(img, np.ones_like(truth), 1, 8) is None  # the class is everything: no outline
-    with pytest.raises(ValueError, match="band"):
+    with pytest.raises(ValueError, match="reach"):
         refine_edges(img, truth, 1, 0)
     with pytest.raises(ValueError, match="differ in size"):
         refine_edges(img[:10], truth, 1, 8)
@@ -87,7 +87,7 @@ def test_locked_classes_keep_their_pixels() -> None:
     assert not ((original == 1) & (mask != 1)).any()  # class 1 is locked: none of its pixels changed
 
 
-def test_default_band_follows_the_image_size() -> None:
-    assert default_band((1280, 1918)) == 15
-    assert default_band((480, 640)) == 5
-    assert default_band((20, 30)) == 2
+def test_default_reach_follows_the_image_size() -> None:
+    assert default_reach((1280, 1918)) == 15
+    assert default_reach((480, 640)) == 5
+    assert default_reach((20, 30)) == 2

@@ -1,4 +1,4 @@
-"""Refine edges: GrabCut in a band along a class's outline moves its edges onto the image's edges, one command."""
+"""Refine edges: GrabCut in a strip along a class's outline moves its edges onto the image's edges, one command."""
 
 from __future__ import annotations
 
@@ -10,51 +10,51 @@ from unet_core.edit.selection import Selection, selection_from
 ITERATIONS = 2
 WORK_PIXELS = 3_000_000
 """GrabCut runs on at most this many pixels (a larger window is downscaled): the bound on time and memory."""
-BAND_SHARE = 0.008
-"""The default band: this share of the image's long side on each side of the outline (15 px at 1918)."""
+REACH_SHARE = 0.008
+"""The default reach: this share of the image's long side on each side of the outline (15 px at 1918)."""
 
 
-def default_band(shape_hw: tuple[int, ...]) -> int:
-    """The band's half-width in pixels that suits an image of this size."""
-    return max(2, round(BAND_SHARE * max(int(shape_hw[0]), int(shape_hw[1]))))
+def default_reach(shape_hw: tuple[int, ...]) -> int:
+    """How far (px) the outline may move, to suit an image of this size."""
+    return max(2, round(REACH_SHARE * max(int(shape_hw[0]), int(shape_hw[1]))))
 
 
-def refine_edges(image: np.ndarray, mask: np.ndarray, value: int, band: int) -> Selection | None:
-    """Move the outline of class ``value`` onto the image's edges, within ``band`` pixels of where it is.
+def refine_edges(image: np.ndarray, mask: np.ndarray, value: int, reach: int) -> Selection | None:
+    """Move the outline of class ``value`` onto the image's edges, within ``reach`` pixels of where it is.
 
-    Pixels deeper than ``band`` inside the class are sure object, deeper than ``band`` outside it sure
-    not; GrabCut (mask mode, colour models learnt around the outline) decides the band between. Pixels
+    Pixels deeper than ``reach`` inside the class are sure object, deeper than ``reach`` outside it sure
+    not; GrabCut (mask mode, colour models learnt around the outline) decides the strip between. Pixels
     it adds become ``value``; pixels it takes away get the class of the nearest pixel outside the class
     (background where there is nothing else). ``None`` when nothing would change or the class is absent.
     """
     if image.shape[:2] != mask.shape:
         raise ValueError(f"image {image.shape[:2]} and mask {mask.shape} differ in size")
-    if band < 1:
-        raise ValueError(f"the band must be at least 1 pixel, not {band}")
+    if reach < 1:
+        raise ValueError(f"the reach must be at least 1 pixel, not {reach}")
     of_class = (mask == value).view(np.uint8)
     if not of_class.any() or of_class.all():
         return None
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
-    near = cv2.dilate(of_class, disc) & ~cv2.erode(of_class, disc) & 1  # the band, both sides of the outline
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    near = cv2.dilate(of_class, disc) & ~cv2.erode(of_class, disc) & 1  # the strip, both sides of the outline
     rows, cols = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
     h, w = mask.shape
-    y0, y1 = max(0, int(rows[0]) - band), min(h, int(rows[-1]) + band + 1)
-    x0, x1 = max(0, int(cols[0]) - band), min(w, int(cols[-1]) + band + 1)
-    sub, band_sub = of_class[y0:y1, x0:x1].astype(bool), near[y0:y1, x0:x1].astype(bool)
-    found = _grabcut(np.ascontiguousarray(image[y0:y1, x0:x1, :3]), sub, band_sub)
-    changed = band_sub & (found != sub)
+    y0, y1 = max(0, int(rows[0]) - reach), min(h, int(rows[-1]) + reach + 1)
+    x0, x1 = max(0, int(cols[0]) - reach), min(w, int(cols[-1]) + reach + 1)
+    sub, strip = of_class[y0:y1, x0:x1].astype(bool), near[y0:y1, x0:x1].astype(bool)
+    found = _grabcut(np.ascontiguousarray(image[y0:y1, x0:x1, :3]), sub, strip)
+    changed = strip & (found != sub)
     if not changed.any():
         return None
     values = np.where(found, np.uint8(value), _nearest_other(mask, value, (x0, y0, x1, y1)))
     return selection_from(changed, values.astype(np.uint8), x0, y0)
 
 
-def _grabcut(crop: np.ndarray, inside: np.ndarray, band: np.ndarray) -> np.ndarray:
-    """The object GrabCut finds in ``crop``: sure where ``band`` is not, probable by ``inside`` in it."""
+def _grabcut(crop: np.ndarray, inside: np.ndarray, strip: np.ndarray) -> np.ndarray:
+    """The object GrabCut finds in ``crop``: sure where ``strip`` is not, probable by ``inside`` in it."""
     h, w = inside.shape
     gc = np.where(inside, cv2.GC_FGD, cv2.GC_BGD).astype(np.uint8)
-    gc[band & inside] = cv2.GC_PR_FGD
-    gc[band & ~inside] = cv2.GC_PR_BGD
+    gc[strip & inside] = cv2.GC_PR_FGD
+    gc[strip & ~inside] = cv2.GC_PR_BGD
     f = min(1.0, (WORK_PIXELS / (h * w)) ** 0.5)
     if f < 1.0:  # a huge window: decided at a lower scale (the bound on time and memory)
         size = (max(8, round(w * f)), max(8, round(h * f)))

@@ -13,7 +13,7 @@ from unet_core.edit.edge_erase import edge_stroke
 from unet_core.edit.patches import Patch, union
 from unet_core.edit.polygon import fill_polygon
 from unet_core.edit.probabilities import ClassProbabilities
-from unet_core.edit.refine import default_band, refine_edges
+from unet_core.edit.refine import default_reach, refine_edges
 from unet_core.edit.region import region_click
 from unet_core.edit.scissors import Scissors
 from unet_core.edit.selection import Selection, apply_selection, selection_from
@@ -61,7 +61,7 @@ class SmartConfig:
     scissors_min_area: float = 0.0002  # share of the image: smaller regions are not traced
     vertex_spacing: float = 0.05  # scissors vertices this far apart along an outline (share of the long side)
     cleanup_area: float = 0.0003  # cleanup's N as a share of the image
-    refine_bands: tuple[float, ...] = (0.5, 1.0, 1.5)  # refine edges' bands tried, times the default band
+    refine_reaches: tuple[float, ...] = (0.5, 1.0, 1.5)  # refine edges' reaches tried, times the default
     smart_min_area: float = 0.00005  # share of the image: smaller regions are left to the brush
     lookahead: int = 6  # tools whose best foreseen result and its finishing are played out before choosing
     horizon: float = 60.0  # at most this many seconds of a tool and the brush work it leaves are weighed
@@ -206,16 +206,16 @@ class SmartPerson:
                 self.charge("cleanup", 1, seconds + self.cfg.seconds_per_key)  # looked at, then Esc
 
     def refine(self) -> None:
-        """Refine edges once per class present (key + look at the preview, the band dragged while watching
-        it), taken at the band that does the most net good, when it does any."""
-        base = default_band(self.truth.shape)
+        """Refine edges once per class present (key + look at the preview, the reach changed while watching
+        it), taken at the reach that does the most net good, when it does any."""
+        base = default_reach(self.truth.shape)
         for value in np.unique(self.s.mask):
             if self.s.done():
                 return
             if value == 0:
                 continue  # the background's outline is the other classes' outlines
             best, best_net, best_seconds = None, 0, 0.0
-            for share in self.cfg.refine_bands:
+            for share in self.cfg.refine_reaches:
                 sel = refine_edges(self.image, self.s.mask, int(value), max(1, round(base * share)))
                 if sel is None:
                     continue

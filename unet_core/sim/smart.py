@@ -62,6 +62,7 @@ class SmartConfig:
     vertex_spacing: float = 0.05  # scissors vertices this far apart along an outline (share of the long side)
     cleanup_area: float = 0.0003  # cleanup's N as a share of the image
     refine_reaches: tuple[float, ...] = (0.5, 1.0, 1.5)  # refine edges' reaches tried, times the default
+    refine_wait: float = 0.7  # seconds waited for one refine preview at 1918x1280 (benchmarks/smart_tools.py), by area
     smart_min_area: float = 0.00005  # share of the image: smaller regions are left to the brush
     lookahead: int = 6  # tools whose best foreseen result and its finishing are played out before choosing
     horizon: float = 60.0  # at most this many seconds of a tool and the brush work it leaves are weighed
@@ -209,6 +210,7 @@ class SmartPerson:
         """Refine edges once per class present (key + look at the preview, the reach changed while watching
         it), taken at the reach that does the most net good, when it does any."""
         base = default_reach(self.truth.shape)
+        wait = self.cfg.refine_wait * self.size / (1918 * 1280)  # for each preview the person sees
         for value in np.unique(self.s.mask):
             if self.s.done():
                 return
@@ -222,8 +224,8 @@ class SmartPerson:
                 fixed, broken = self.judge(sel)
                 if fixed - broken > best_net:
                     best, best_net = sel, fixed - broken
-                    best_seconds = self.cfg.seconds_per_adjust if share != 1.0 else 0.0
-            seconds = self.switch("refine", int(value)) + self.cfg.seconds_per_key + self.cfg.seconds_per_look
+                    best_seconds = self.cfg.seconds_per_adjust + wait if share != 1.0 else 0.0
+            seconds = self.switch("refine", int(value)) + self.cfg.seconds_per_key + self.cfg.seconds_per_look + wait
             if best is not None:
                 self.commit(best, "refine", 1, seconds + best_seconds)
             else:

@@ -45,6 +45,10 @@ def test_loop_sample_train_evaluate_predict_finetune(tmp_path: Path, capsys: pyt
     assert set(report["dice"]["per_class"]) == {"background", "car"}
     assert report["dice"]["mean"] == report["dice"]["per_class"]["car"]
     assert 0 <= report["pixel_accuracy"] <= 1
+    code, out, err = run(capsys, "evaluate", "--model", model, "--data", data, "--json", "--quiet", "--no-guide")
+    assert code == 0, err
+    plain = json.loads(out)  # the labels of the upsampled probabilities alone: a measurement of its own
+    assert plain["images"] == 8 and 0 <= plain["pixel_accuracy"] <= 1
 
     code, out, _ = run(capsys, "info", model, "--json")
     assert code == 0 and json.loads(out)["classes"]["names"] == ["background", "car"]

@@ -201,12 +201,14 @@ def test_a_prediction_keeps_its_probabilities_for_the_tools(tiny_model, carvana_
     from unet_core.model.predictor import Predictor
 
     image = read_image(next((carvana_dir / "train").glob("*.jpg")))
-    pred = Predictor.from_checkpoint(tiny_model, device="cpu").predict(image)
+    pred = Predictor.from_checkpoint(tiny_model, device="cpu", guided=False).predict(image)
     probs = pred.class_probabilities()
     assert probs is not None and probs.size_hw == image.shape[:2] and probs.num_classes == 2
     assert pred.low_probabilities is not None and pred.low_probabilities.dtype == np.float16
     first, _ = probs.ranked((0, 0, image.shape[1], image.shape[0]))
-    assert (first == pred.labels).mean() > 0.99  # the same decision as the labels, read per window
+    assert (first == pred.labels).mean() > 0.99  # the same decision as the (unguided) labels, read per window
+    guided = Predictor.from_checkpoint(tiny_model, device="cpu").predict(image)
+    assert guided.low_probabilities is not None and np.array_equal(guided.low_probabilities, pred.low_probabilities)
 
 
 def test_region_click_with_a_model_removes_a_false_part_not_the_object_it_touches() -> None:

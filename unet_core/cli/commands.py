@@ -153,7 +153,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from unet_core.data.originals import refuse_or_backup
     from unet_core.model.predictor import Predictor
 
-    predictor = Predictor.from_checkpoint(args.model, device=args.device, tta=args.tta)
+    predictor = Predictor.from_checkpoint(args.model, device=args.device, tta=args.tta, guided=not args.no_guide)
     images, layout = input_images(args.input)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -217,7 +217,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from unet_core.training.metrics import summarize
     from unet_core.training.validation import evaluate_files
 
-    predictor = Predictor.from_checkpoint(args.model, device=args.device, tta=args.tta)
+    predictor = Predictor.from_checkpoint(args.model, device=args.device, tta=args.tta, guided=not args.no_guide)
     layout = detect_layout(args.data)
     classes = predictor.meta.classes
     if layout.kind not in ("generic", "images") and layout.classes.num_classes != classes.num_classes:

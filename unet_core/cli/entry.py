@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="auto picks CUDA, then MPS, then CPU")
     pr.add_argument("--batch-size", type=int, default=4, help="images predicted together")
     pr.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
+    pr.add_argument("--no-guide", action="store_true",
+                    help="labels from the upsampled probabilities alone, not moved onto the image's edges")
     pr.add_argument("--overwrite-originals", action="store_true",
                     help="allow --out to be a dataset's own mask folder: the originals are copied into "
                          "the project store's originals-backup/ first (refused without this flag)")
@@ -144,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     e.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="auto picks CUDA, then MPS, then CPU")
     e.add_argument("--tta", action="store_true", help="average with the horizontally flipped image")
+    e.add_argument("--no-guide", action="store_true",
+                   help="labels from the upsampled probabilities alone, not moved onto the image's edges")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
 
     i = sub.add_parser("info", help="show a checkpoint's architecture, classes and training summary")

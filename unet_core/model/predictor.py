@@ -17,6 +17,7 @@ from unet_core.data.transforms import to_tensor_input
 from unet_core.devices import autocast_dtype, select_device
 from unet_core.edit.probabilities import ClassProbabilities
 from unet_core.model.checkpoint import CheckpointMeta, load_checkpoint
+from unet_core.model.guided import guide_radius, guide_step, guided_labels
 from unet_core.model.stream import StreamedOutputs, entropy_rows
 from unet_core.model.tiles import blended_rows
 from unet_core.model.upsample import upsample_labels, upsample_probabilities
@@ -29,7 +30,8 @@ class Prediction:
     labels: np.ndarray  # H x W uint8 class ids
     uncertainty: np.ndarray  # H x W float32 in [0, 1]: normalised entropy of the class probabilities
     score: float  # the image's uncertainty score: mean normalised entropy (higher = less sure)
-    probabilities: np.ndarray | None = None  # H x W x K float32, only when asked for
+    probabilities: np.ndarray | None = None  # H x W x K float32 (bilinear), only when asked for; guided labels
+    # follow the image's edges, so near a border they may differ from this map's argmax
     low_probabilities: np.ndarray | None = None  # h x w x K float16 at the model's resolution (smart tools)
     low_extent: tuple[float, float] | None = None  # low cells spanning the image, when not all of h x w (tiles)
 
@@ -66,6 +68,7 @@ class Predictor:
         device: str | torch.device = "auto",
         tta: bool = False,
         amp: bool | None = None,
+        guided: bool = True,
     ) -> None:
         self.device = device if isinstance(device, torch.device) else select_device(device)
         self.model = model.to(self.device)
@@ -74,14 +77,16 @@ class Predictor:
             self.model.to(memory_format=torch.channels_last)
         self.meta = meta
         self.tta = tta
+        self.guided = guided  # labels follow the image's edges (unet_core.model.guided) where an image is given
         self.amp_dtype = autocast_dtype(self.device, amp)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "auto", tta: bool = False) -> Predictor:
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", tta: bool = False,
+                        guided: bool = True) -> Predictor:
         """Load a checkpoint (validated, never unpickled) and wrap it."""
         dev = select_device(device)
         model, meta = load_checkpoint(path, device=dev)
-        return cls(model, meta, device=dev, tta=tta)
+        return cls(model, meta, device=dev, tta=tta, guided=guided)
 
     @property
     def num_classes(self) -> int:
@@ -127,8 +132,10 @@ class Predictor:
         size_hw: tuple[int, int],
         with_probabilities: bool = False,
         working_hw: tuple[int, int] | None = None,
+        image: np.ndarray | None = None,
     ) -> Prediction:
-        """Resize one K x h x w probability map to ``size_hw`` and derive labels and uncertainty."""
+        """Resize one K x h x w probability map to ``size_hw`` and derive labels and uncertainty; with the
+        full-size ``image`` (and ``guided``), the labels follow its edges (:func:`guided_labels`)."""
         if working_hw is not None:  # the padding of a letterboxed input is not part of the image
             probs = probs[:, : working_hw[0], : working_hw[1]]
         low = probs.numpy().transpose(1, 2, 0)  # h x w x K
@@ -138,7 +145,12 @@ class Predictor:
         score = float(uncertainty_low.mean())
         uncertainty = cv2.resize(uncertainty_low, (w, h), interpolation=cv2.INTER_LINEAR)
         full: np.ndarray | None = None
-        if with_probabilities:
+        radius = guide_radius((h, w), low.shape[:2]) if image is not None and self.guided else 0
+        if radius:
+            labels = guided_labels(low, (h, w), image, radius, step=guide_step((h, w), low.shape[:2]))
+            if with_probabilities:
+                full = upsample_probabilities(low, (h, w))
+        elif with_probabilities:
             full = upsample_probabilities(low, (h, w))
             labels = full.argmax(axis=-1).astype(np.uint8)
         elif k == 2:  # one float plane, compared in place: no second full-size copy
@@ -157,17 +169,19 @@ class Predictor:
 
     def predict(self, image: np.ndarray, with_probabilities: bool = False) -> Prediction:
         """Predict one H x W x 3 RGB uint8 image at its full resolution (tiled when it is larger than the input)."""
-        return self.predict_scaled(self.framing.scaled(image), image.shape[:2], with_probabilities)
+        return self.predict_scaled(self.framing.scaled(image), image.shape[:2], with_probabilities, image)
 
     def predict_scaled(
-        self, working: np.ndarray, size_hw: tuple[int, int], with_probabilities: bool = False
+        self, working: np.ndarray, size_hw: tuple[int, int], with_probabilities: bool = False,
+        image: np.ndarray | None = None,
     ) -> Prediction:
-        """Predict an image already resized to its working size; outputs are at ``size_hw``."""
+        """Predict an image already resized to its working size; outputs are at ``size_hw`` (with the full-size
+        ``image``, labels that follow its edges)."""
         working_hw = (int(working.shape[0]), int(working.shape[1]))
         if not self.framing.fits(working_hw):
             return self.predict_tiled(working, size_hw, with_probabilities)
         probs = self.probabilities_lowres(self.preprocess(working)[None])
-        return self.postprocess(probs[0], size_hw, with_probabilities, working_hw)
+        return self.postprocess(probs[0], size_hw, with_probabilities, working_hw, image)
 
     def predict_tiled(
         self, working: np.ndarray, size_hw: tuple[int, int], with_probabilities: bool = False, batch_size: int = 4
@@ -193,7 +207,7 @@ class Predictor:
             chunk = small[start : start + batch_size]
             probs = self.probabilities_lowres(np.stack([self.preprocess(workings[i]) for i in chunk]))
             for p, i in zip(probs, chunk, strict=True):
-                out[i] = self.postprocess(p, images[i].shape[:2], working_hw=workings[i].shape[:2])
+                out[i] = self.postprocess(p, images[i].shape[:2], working_hw=workings[i].shape[:2], image=images[i])
         for i, wk in enumerate(workings):
             if out[i] is None:
                 out[i] = self.predict_tiled(wk, images[i].shape[:2])

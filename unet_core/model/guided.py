@@ -1,0 +1,128 @@
+"""Edge-aware upsampling: a guided filter steered by the image's colours moves the model's coarse class borders onto the image's edges, with bounded memory."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unet_core.model.upsample import BAND_BYTES
+
+RADIUS_CELLS = 2.5
+"""The filter's radius in model pixels (cells of the low-resolution map): 19 px for a 1918x1280 image at 256x171,
+6 px for 640x480 at 256x192."""
+EPS = 1e-3
+"""The guided filter's regularisation on colours in [0, 1]: smaller follows weaker edges."""
+
+
+def guide_radius(size_hw: tuple[int, int], low_hw: tuple[int, int]) -> int:
+    """The filter radius in image pixels for an image of ``size_hw`` predicted at ``low_hw``; 0 when the image is
+    not larger than the model's map (nothing to upsample, the bilinear labels stand)."""
+    factor = _factor(size_hw, low_hw)
+    return round(RADIUS_CELLS * factor) if factor > 1.0 else 0
+
+
+def guide_step(size_hw: tuple[int, int], low_hw: tuple[int, int]) -> int:
+    """The fast filter's step for an image of ``size_hw`` predicted at ``low_hw``: its coefficients are found on a
+    grid about twice as fine as the model's map (the map holds nothing finer), never coarser than every pixel."""
+    return max(1, int(_factor(size_hw, low_hw) // 2))
+
+
+def _factor(size_hw: tuple[int, int], low_hw: tuple[int, int]) -> float:
+    return max(size_hw[0] / max(1, low_hw[0]), size_hw[1] / max(1, low_hw[1]))
+
+
+def guided_labels(low: np.ndarray, size_hw: tuple[int, int], guide: np.ndarray, radius: int, eps: float = EPS,
+                  step: int = 1, band_bytes: int = BAND_BYTES) -> np.ndarray:
+    """Full-resolution labels (H x W uint8) of an h x w x K probability map: each class's bilinearly upsampled
+    probability guided-filtered (He, Sun and Tang, *Guided Image Filtering*, ECCV 2010: the colour form, so an
+    edge between colours of one brightness counts) by ``guide`` (the H x W image, RGB or grey, uint8), then the
+    argmax.
+
+    It is the *fast* guided filter (He and Sun, arXiv 1505.00996, 2015): the filter's coefficients are found on
+    every ``step``-th pixel of the whole image (a grid no larger than about twice the model's map), and only
+    their interpolation, the product with the full-size guide and the argmax run at full size, one class at a
+    time in row bands of about ``band_bytes``: memory stays bounded at any image size and class count.
+    """
+    h, w = size_hw
+    if guide.shape[:2] != (h, w):
+        raise ValueError(f"the guide is {guide.shape[:2]}, the output {size_hw}")
+    if radius < 1 or step < 1:
+        raise ValueError(f"the radius and step must be at least 1 pixel, not {radius} and {step}")
+    k = low.shape[-1]
+    small = _colour(guide[::step, ::step])
+    r = max(1, round(radius / step))
+    inverse, means = _inverse_covariance(small, r, eps)
+    planes = [1] if k == 2 else range(k)  # two classes: the second's probability decides (the filter is linear)
+    coefficients = []
+    for c in planes:
+        p = _sampled(np.ascontiguousarray(low[..., c]), size_hw, step)
+        mean_p = _box(p, r)
+        cov = np.stack([_box(small[..., i] * p, r) - means[..., i] * mean_p for i in range(3)], axis=-1)
+        a = np.einsum("hwij,hwj->hwi", inverse, cov)
+        b = mean_p - np.einsum("hwi,hwi->hw", a, means)
+        coefficients.append(([_box(np.ascontiguousarray(a[..., i]), r) for i in range(3)], _box(b, r)))
+    labels = np.empty((h, w), np.uint8)
+    rows = max(1, band_bytes // max(1, 12 * w * 4))
+    xs = np.minimum(np.arange(w, dtype=np.float32) / step, small.shape[1] - 1)
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        ys = np.minimum(np.arange(r0, r1, dtype=np.float32) / step, small.shape[0] - 1)
+        map_x, map_y = np.meshgrid(xs, ys)
+        colour = _colour(guide[r0:r1])
+        best = None
+        for c, (mean_a, mean_b) in zip(planes, coefficients, strict=True):
+            q = _remap(mean_b, map_x, map_y)
+            for i in range(3):
+                q += _remap(mean_a[i], map_x, map_y) * colour[..., i]
+            if k == 2:
+                labels[r0:r1] = q > 0.5
+                break
+            if best is None:
+                best = q
+                labels[r0:r1] = c
+                continue
+            better = q > best
+            best[better] = q[better]
+            labels[r0:r1][better] = c
+    return labels
+
+
+def _inverse_covariance(small: np.ndarray, r: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel of ``small`` (h x w x 3): the inverse of its window's colour covariance plus ``eps``, and the
+    window's mean colour."""
+    means = np.stack([_box(np.ascontiguousarray(small[..., i]), r) for i in range(3)], axis=-1)
+    cov = np.empty((*small.shape[:2], 3, 3), np.float32)
+    for i in range(3):
+        for j in range(i, 3):
+            cov[..., i, j] = cov[..., j, i] = _box(small[..., i] * small[..., j], r) - means[..., i] * means[..., j]
+    cov += np.float32(eps) * np.eye(3, dtype=np.float32)
+    return np.linalg.inv(cov).astype(np.float32), means
+
+
+def _sampled(plane: np.ndarray, size_hw: tuple[int, int], step: int) -> np.ndarray:
+    """The bilinear upsampling of one h x w plane to ``size_hw`` (OpenCV's half-pixel centres, edges
+    replicated), read only at every ``step``-th pixel."""
+    h, w = size_hw
+    lh, lw = plane.shape
+    ys = ((np.arange(0, h, step, dtype=np.float32) + 0.5) * (lh / h) - 0.5).clip(0, lh - 1)
+    xs = ((np.arange(0, w, step, dtype=np.float32) + 0.5) * (lw / w) - 0.5).clip(0, lw - 1)
+    map_x, map_y = np.meshgrid(xs, ys)
+    return _remap(plane, map_x, map_y)
+
+
+def _remap(x: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    return cv2.remap(x, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _colour(rows: np.ndarray) -> np.ndarray:
+    """Rows of the guide as H x W x 3 float32 in [0, 1] (a grey guide repeated)."""
+    if rows.ndim == 2:
+        rows = rows[..., None]
+    rows = rows[..., :3]
+    if rows.shape[-1] != 3:
+        rows = np.repeat(rows[..., :1], 3, axis=-1)
+    return rows.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def _box(x: np.ndarray, radius: int) -> np.ndarray:
+    return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), normalize=True, borderType=cv2.BORDER_REFLECT)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from app.canvas.preview import Preview, build_preview
 from unet_core.edit.cleanup import cleanup
-from unet_core.edit.refine import default_reach, refine_edges
+from unet_core.edit.refine import default_reach, refine_edges, step_reach
 from unet_core.edit.selection import Selection
 
 if TYPE_CHECKING:
@@ -15,10 +15,6 @@ if TYPE_CHECKING:
 
 COMMANDS = ("cleanup", "refine")
 """The tools that are whole-mask commands: chosen, they preview; Enter applies, Esc goes back."""
-
-MAX_REACH = 200
-"""Refine edges' reach (px each side of the outline) goes no further: beyond it the model's outline says nothing."""
-
 
 class MaskCommands:
     """The state of cleanup and refine edges for one canvas: their sizes, the preview and Enter/Esc."""
@@ -46,8 +42,7 @@ class MaskCommands:
             area = self.cleanup_area or self.default_area()
             self.cleanup_area = max(1, round(area * 1.5) if up else round(area / 1.5))
         else:
-            reach = self.current_reach()
-            self.reach = min(MAX_REACH, max(1, max(reach + 1, round(reach * 1.5)) if up else round(reach / 1.5)))
+            self.reach = step_reach(self.current_reach(), up)  # the core's steps: the simulated person's too
         self.preview()
 
     def preview(self) -> None:
@@ -56,6 +51,7 @@ class MaskCommands:
         tool, view = tools.tool, tools.view
         mask, image = view.mask(), view.image_array()
         if mask is None or tool not in COMMANDS:
+            tools.job.cancel()
             return
         snapshot, value, colors = mask.copy(), view.active_class(), tools._colors()
         compute: Callable[[], Selection | None]
@@ -65,12 +61,14 @@ class MaskCommands:
             nothing = "nothing to clean up"
         else:
             if image is None:
+                tools.job.cancel()
                 return
             reach = self.current_reach()
             compute = lambda: refine_edges(image, snapshot, value, reach)  # noqa: E731
             nothing = "nothing to refine: no outline of this class moves" if value else \
                 "choose a class to refine (the background's edges are the other classes' edges)"
             if value == 0:
+                tools.job.cancel()  # a preview of another class still being computed must not land
                 tools._show(None)
                 tools._say(nothing)
                 return

@@ -276,7 +276,8 @@ class SmartTools:
             if self._anchor is not None:
                 self._wand_request()
         elif tool in COMMANDS:
-            self.commands.step(up)
+            self.commands.step(up)  # its preview says what it is doing
+            return True
         else:
             return False
         self._say()

@@ -295,6 +295,21 @@ def test_refine_previews_the_outline_on_the_edge_then_enter_applies_one_step(can
     assert view.tool() == "brush" and (mask == before).all()
 
 
+def test_a_refine_preview_of_a_class_left_before_it_landed_is_dropped(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, _truth = canvas
+    mask[35:85, 30:80] = 1
+    view.refresh_overlay()
+    before = mask.copy()
+    view.set_tool("brush")
+    view.set_active_class(1)
+    view.set_tool("refine")  # class 1's preview is being computed...
+    view.set_active_class(0)  # ... when the user picks the background, which has nothing to refine
+    settle(qtbot, view)
+    assert view._smart.preview.selection is None
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert (mask == before).all() and view.undo_stack().count() == 0
+
+
 # ------------------------------------------------------------------------- edge-aware brush
 def test_edge_brush_stops_at_the_colour_edge_and_shift_erases(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
     view, mask, truth = canvas

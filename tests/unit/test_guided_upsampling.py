@@ -60,6 +60,21 @@ def test_a_huge_many_class_image_stays_within_its_memory_bound() -> None:
     assert labels.shape == (h, w) and peak < labels.nbytes + 200 * 2**20, f"{peak / 2**20:.0f} MB"
 
 
+def test_a_many_class_image_a_few_times_the_map_stays_bounded_or_keeps_plain_labels() -> None:
+    low = np.random.default_rng(6).random((256, 256, 23)).astype(np.float32)
+    h = w = 1000  # under 4 times the map: every pixel would be a grid pixel, 368 MB of coefficients
+    step = guide_step((h, w), low.shape[:2], 23)
+    assert step == 2
+    guide = np.random.default_rng(7).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    tracemalloc.start()
+    labels = guided_labels(low, (h, w), guide, guide_radius((h, w), low.shape[:2]), step=step)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert labels.shape == (h, w) and peak < 200 * 2**20, f"{peak / 2**20:.0f} MB"
+    assert guide_step((2000, 2000), (512, 512), 23) == 0  # only a grid coarser than the map would fit: plain
+    assert guide_step((1280, 1918), (171, 256), 2) == 3 and guide_step((480, 640), (192, 256), 23) == 1
+
+
 def test_no_upsampling_no_filter_and_bad_input_a_clear_error() -> None:
     assert guide_radius((160, 240), (160, 240)) == 0 and guide_step((160, 240), (160, 240)) == 1
     low = np.full((4, 4, 2), 0.5, np.float32)

@@ -87,6 +87,55 @@ def test_locked_classes_keep_their_pixels() -> None:
     assert not ((original == 1) & (mask != 1)).any()  # class 1 is locked: none of its pixels changed
 
 
+def test_a_huge_window_changes_only_what_grabcut_changed() -> None:
+    from unet_core.edit import refine
+
+    img, truth = scene()
+    big_img = cv2.resize(img, (W * 8, H * 8), interpolation=cv2.INTER_NEAREST)
+    big_truth = cv2.resize(truth, (W * 8, H * 8), interpolation=cv2.INTER_NEAREST)
+    old = refine.WORK_PIXELS
+    refine.WORK_PIXELS = 200_000  # the 1920x2560 window is decided at about a third of its size
+    try:
+        exact = big_truth.copy()
+        sel = refine_edges(big_img, exact, 1, 16)
+        if sel is not None:
+            apply_selection(exact, sel)
+        outline = int(cv2.countNonZero(cv2.morphologyEx((big_truth == 1).view(np.uint8), cv2.MORPH_GRADIENT,
+                                                        np.ones((3, 3), np.uint8))))
+        assert (exact != big_truth).sum() < 0.5 * outline  # an outline on the edges stays, but for a few pixels
+        ragged = cv2.resize(_ragged(truth, 1), (W * 8, H * 8), interpolation=cv2.INTER_NEAREST)
+        sel = refine_edges(big_img, ragged, 1, 64)
+        assert sel is not None
+        apply_selection(ragged, sel)
+        assert iou(ragged == 1, big_truth == 1) > 0.98
+    finally:
+        refine.WORK_PIXELS = old
+
+
+def test_the_same_input_gives_the_same_result() -> None:
+    img, truth = scene()
+    mask = _ragged(truth, 1)
+    first = refine_edges(img, mask, 1, 8)
+    again = [refine_edges(img, mask, 1, 8) for _ in range(3)]
+    assert first is not None and all(a is not None and np.array_equal(a.full((H, W)), first.full((H, W)))
+                                     for a in again)
+
+
+def test_only_an_rgb_uint8_image_is_taken() -> None:
+    img, truth = scene()
+    with pytest.raises(ValueError, match="uint8"):
+        refine_edges(img.astype(np.float32), truth, 1, 8)
+    with pytest.raises(ValueError, match="uint8"):
+        refine_edges(img[..., 0], truth, 1, 8)
+
+
+def test_reach_steps_up_and_down_within_bounds() -> None:
+    from unet_core.edit.refine import MAX_REACH, step_reach
+
+    assert step_reach(15, True) == 22 and step_reach(15, False) == 10
+    assert step_reach(1, True) == 2 and step_reach(1, False) == 1 and step_reach(MAX_REACH, True) == MAX_REACH
+
+
 def test_default_reach_follows_the_image_size() -> None:
     assert default_reach((1280, 1918)) == 15
     assert default_reach((480, 640)) == 5

@@ -12,6 +12,11 @@ RADIUS_CELLS = 2.5
 6 px for 640x480 at 256x192."""
 EPS = 1e-3
 """The guided filter's regularisation on colours in [0, 1]: smaller follows weaker edges."""
+COEFFICIENT_BYTES = 128 * 2**20
+"""The filter's coefficients for every class (4 float32 planes each) fit in this; a coarser grid is taken when they
+would not, and plain labels when even a grid as coarse as the model's map would not."""
+MAX_GRID_PIXELS = 4_000_000
+"""The coefficients' grid holds at most this many pixels (its scratch: about 25 float32 planes of it)."""
 
 
 def guide_radius(size_hw: tuple[int, int], low_hw: tuple[int, int]) -> int:
@@ -21,14 +26,23 @@ def guide_radius(size_hw: tuple[int, int], low_hw: tuple[int, int]) -> int:
     return round(RADIUS_CELLS * factor) if factor > 1.0 else 0
 
 
-def guide_step(size_hw: tuple[int, int], low_hw: tuple[int, int]) -> int:
-    """The fast filter's step for an image of ``size_hw`` predicted at ``low_hw``: its coefficients are found on a
-    grid about twice as fine as the model's map (the map holds nothing finer), never coarser than every pixel."""
-    return max(1, int(_factor(size_hw, low_hw) // 2))
+def guide_step(size_hw: tuple[int, int], low_hw: tuple[int, int], classes: int = 2) -> int:
+    """The fast filter's step for an image of ``size_hw`` predicted at ``low_hw`` with ``classes`` classes: its
+    coefficients are found on every step-th pixel, a grid 2-4 times as fine as the model's map (it holds nothing
+    finer; every pixel when the image is under 4 times the map), coarser when the coefficients of every class
+    would not fit :data:`COEFFICIENT_BYTES` or the grid :data:`MAX_GRID_PIXELS`; 0 when only a grid coarser than
+    the map would fit (then the plain labels stand)."""
+    planes = 1 if classes == 2 else classes
+    step = max(1, int(_factor(size_hw, low_hw) // 2))
+    limit = min(MAX_GRID_PIXELS, COEFFICIENT_BYTES // (16 * planes))
+    while -(-size_hw[0] // step) * -(-size_hw[1] // step) > limit:
+        step += 1
+    return step if step <= max(1.0, _factor(size_hw, low_hw)) else 0
 
 
 def _factor(size_hw: tuple[int, int], low_hw: tuple[int, int]) -> float:
-    return max(size_hw[0] / max(1, low_hw[0]), size_hw[1] / max(1, low_hw[1]))
+    """How many image pixels one model pixel spans (the lesser of the two axes, for a stretched image)."""
+    return min(size_hw[0] / max(1, low_hw[0]), size_hw[1] / max(1, low_hw[1]))
 
 
 def guided_labels(low: np.ndarray, size_hw: tuple[int, int], guide: np.ndarray, radius: int, eps: float = EPS,
@@ -39,9 +53,9 @@ def guided_labels(low: np.ndarray, size_hw: tuple[int, int], guide: np.ndarray, 
     argmax.
 
     It is the *fast* guided filter (He and Sun, arXiv 1505.00996, 2015): the filter's coefficients are found on
-    every ``step``-th pixel of the whole image (a grid no larger than about twice the model's map), and only
-    their interpolation, the product with the full-size guide and the argmax run at full size, one class at a
-    time in row bands of about ``band_bytes``: memory stays bounded at any image size and class count.
+    every ``step``-th pixel of the whole image (:func:`guide_step` bounds that grid and the coefficients), and
+    only their interpolation, the product with the full-size guide and the argmax run at full size, one class at
+    a time in row bands of about ``band_bytes``.
     """
     h, w = size_hw
     if guide.shape[:2] != (h, w):

@@ -146,8 +146,9 @@ class Predictor:
         uncertainty = cv2.resize(uncertainty_low, (w, h), interpolation=cv2.INTER_LINEAR)
         full: np.ndarray | None = None
         radius = guide_radius((h, w), low.shape[:2]) if image is not None and self.guided else 0
-        if radius:
-            labels = guided_labels(low, (h, w), image, radius, step=guide_step((h, w), low.shape[:2]))
+        step = guide_step((h, w), low.shape[:2], k) if radius else 0
+        if radius and step and image is not None:
+            labels = guided_labels(low, (h, w), image, radius, step=step)
             if with_probabilities:
                 full = upsample_probabilities(low, (h, w))
         elif with_probabilities:

@@ -13,7 +13,7 @@ from unet_core.edit.edge_erase import edge_stroke
 from unet_core.edit.patches import Patch, union
 from unet_core.edit.polygon import fill_polygon
 from unet_core.edit.probabilities import ClassProbabilities
-from unet_core.edit.refine import default_reach, refine_edges
+from unet_core.edit.refine import WORK_PIXELS, default_reach, refine_edges, step_reach
 from unet_core.edit.region import region_click
 from unet_core.edit.scissors import Scissors
 from unet_core.edit.selection import Selection, apply_selection, selection_from
@@ -61,7 +61,7 @@ class SmartConfig:
     scissors_min_area: float = 0.0002  # share of the image: smaller regions are not traced
     vertex_spacing: float = 0.05  # scissors vertices this far apart along an outline (share of the long side)
     cleanup_area: float = 0.0003  # cleanup's N as a share of the image
-    refine_reaches: tuple[float, ...] = (0.5, 1.0, 1.5)  # refine edges' reaches tried, times the default
+    refine_steps: tuple[int, ...] = (-1, 0, 1)  # refine edges' reaches tried: [ and ] presses from the default
     refine_wait: float = 0.7  # seconds waited for one refine preview at 1918x1280 (benchmarks/smart_tools.py), by area
     smart_min_area: float = 0.00005  # share of the image: smaller regions are left to the brush
     lookahead: int = 6  # tools whose best foreseen result and its finishing are played out before choosing
@@ -193,11 +193,13 @@ class SmartPerson:
         return int((comp.pixels & (self.s.mask[comp.y0:comp.y0 + h, comp.x0:comp.x0 + w] != comp.label)).sum())
 
     def clean(self) -> None:
-        """One cleanup per class present (key + look at the preview), taken when it does more good than harm."""
+        """One cleanup per class present (key + look at the preview), taken when it does more good than harm;
+        not tried where the specks and holes it would take are too few to see (under ``smart_min_area``)."""
         n = max(1, round(self.cfg.cleanup_area * self.size))
+        visible = self.cfg.smart_min_area * self.size
         for value in np.unique(self.s.mask):
             sel = cleanup(self.s.mask, int(value), n)
-            if sel is None:
+            if sel is None or sel.area < visible:
                 continue
             fixed, broken = self.judge(sel)
             seconds = self.switch("cleanup", int(value)) + self.cfg.seconds_per_key + self.cfg.seconds_per_look
@@ -210,21 +212,24 @@ class SmartPerson:
         """Refine edges once per class present (key + look at the preview, the reach changed while watching
         it), taken at the reach that does the most net good, when it does any."""
         base = default_reach(self.truth.shape)
-        wait = self.cfg.refine_wait * self.size / (1918 * 1280)  # for each preview the person sees
+        wait = self.cfg.refine_wait * min(self.size, WORK_PIXELS) / (1918 * 1280)  # each preview the person sees
         for value in np.unique(self.s.mask):
             if self.s.done():
                 return
             if value == 0:
                 continue  # the background's outline is the other classes' outlines
             best, best_net, best_seconds = None, 0, 0.0
-            for share in self.cfg.refine_reaches:
-                sel = refine_edges(self.image, self.s.mask, int(value), max(1, round(base * share)))
+            for presses in self.cfg.refine_steps:
+                reach = base
+                for _ in range(abs(presses)):
+                    reach = step_reach(reach, presses > 0)
+                sel = refine_edges(self.image, self.s.mask, int(value), reach)
                 if sel is None:
                     continue
                 fixed, broken = self.judge(sel)
                 if fixed - broken > best_net:
                     best, best_net = sel, fixed - broken
-                    best_seconds = self.cfg.seconds_per_adjust + wait if share != 1.0 else 0.0
+                    best_seconds = abs(presses) * (self.cfg.seconds_per_adjust + wait)
             seconds = self.switch("refine", int(value)) + self.cfg.seconds_per_key + self.cfg.seconds_per_look + wait
             if best is not None:
                 self.commit(best, "refine", 1, seconds + best_seconds)

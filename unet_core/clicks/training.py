@@ -14,7 +14,7 @@ from unet_core.data.guides import Click, GuideEncoding, guide_maps
 SCRATCH_START = 0.25
 """A model trained from scratch learns clicks from a quarter of the way through the run: until it sees the
 images, its own predictions (the mask channel) and the errors clicks point at are noise, and those passes cost
-steps. Measured on Carvana, 10 minutes (docs/effort.md): from the start, automatic Dice 0.959 (without clicks
+steps. Measured on Carvana, 10 minutes (docs/clicks.md): from the start, automatic Dice 0.959 (without clicks
 0.966); from half-way 0.974 but clicks then made masks worse; from a quarter 0.970 and clicks do no harm."""
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from app.canvas.preview import Preview, build_preview
 from unet_core.edit.cleanup import cleanup
 from unet_core.edit.refine import default_reach, refine_edges, step_reach
-from unet_core.edit.selection import Selection
+from unet_core.edit.selection import Selection, writable_part
 
 if TYPE_CHECKING:
     from app.canvas.smart import SmartTools
@@ -43,6 +43,7 @@ class MaskCommands:
             self.cleanup_area = max(1, round(area * 1.5) if up else round(area / 1.5))
         else:
             self.reach = step_reach(self.current_reach(), up)  # the core's steps: the simulated person's too
+            self.tools._show(None)  # the old reach's preview is not this one's
         self.preview()
 
     def preview(self) -> None:
@@ -54,6 +55,7 @@ class MaskCommands:
             tools.job.cancel()
             return
         snapshot, value, colors = mask.copy(), view.active_class(), tools._colors()
+        writable = view._editor.writable  # locks and paint over: the preview shows what Enter would write
         compute: Callable[[], Selection | None]
         if tool == "cleanup":
             area = self.cleanup_area or self.default_area()
@@ -65,7 +67,7 @@ class MaskCommands:
                 return
             reach = self.current_reach()
             compute = lambda: refine_edges(image, snapshot, value, reach)  # noqa: E731
-            nothing = "nothing to refine: no outline of this class moves" if value else \
+            nothing = "nothing to refine: no outline of this class in this image moves" if value else \
                 "choose a class to refine (the background's edges are the other classes' edges)"
             if value == 0:
                 tools.job.cancel()  # a preview of another class still being computed must not land
@@ -75,19 +77,23 @@ class MaskCommands:
             tools._say("refining…")
 
         def done(preview: Preview | None) -> None:
-            if tools.tool != tool:
+            if tools.tool != tool or tools.job.busy:  # another tool, or a newer request (another reach) waits
                 return
             tools._show(preview)
             tools._say(f"{preview.selection.area} px would change" if preview is not None else nothing)
 
-        tools.job.submit(lambda: build_preview(compute(), colors, rings=tool == "cleanup"), done)
+        tools.job.submit(lambda: build_preview(writable_part(snapshot, compute(), writable), colors,
+                                               rings=tool == "cleanup"), done)
 
     def apply(self) -> None:
         """Enter: apply the preview shown (nothing while it is still being computed) and go back to the
         tool used before."""
         tools = self.tools
         if tools.job.busy:
-            tools._say("the preview is still being computed: Enter applies it once it shows")
+            tools._say("the preview is still being computed: press Enter again once it shows")
+            return
+        if not tools.view._editor.can_edit:
+            tools._say("this view cannot be edited: choose Corrected (Alt+1) to apply it")
             return
         sel, tool = tools.preview.selection, tools.tool
         tools.cancel()

@@ -181,6 +181,9 @@ class SmartTools:
         """Another mask is shown: a pending preview or edit may no longer fit."""
         self.cancel()
         self._drop_edits()
+
+    def mask_shown(self) -> None:
+        """The new mask is in place: a whole-mask command shows what it would do to it."""
         self.commands.preview()
 
     def mask_edited(self) -> None:

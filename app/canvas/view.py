@@ -168,8 +168,9 @@ class CanvasView(CanvasInput, QGraphicsView):
                 raise ValueError("mask array is read-only; pass editable=False to only show it")
         self._cancel_polygon()
         self._painting = False
-        if mask is not self._editor.mask:
-            self._smart.mask_changed()
+        changed = mask is not self._editor.mask
+        if changed:
+            self._smart.mask_changed()  # previews and edits of the mask that was shown end here
         self._editor.set_mask(mask, editable)
         self._overlay.set_mask(mask)
         if mask is not None:
@@ -179,6 +180,8 @@ class CanvasView(CanvasInput, QGraphicsView):
             ref = self._editor.reference
             if ref is not None and ref.shape != mask.shape:
                 self._editor.reference = None
+        if changed:
+            self._smart.mask_shown()  # a whole-mask command previews the new mask (never the old one's)
         self._update_pointer()
         self._refresh_hover()
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from app.window.keys import is_text_entry
 from app.window.settings import recent_folders
 from app.window.view_modes import LABELS, MODES
 from unet_core.errors import MaskloopError
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>Ctrl+O</b></td><td>open folder</td><td><b>Ctrl+M</b></td><td>open model</td></tr>
 <tr><td><b>B E G P V</b></td><td>brush, eraser, fill, polygon, revert-to-prediction</td>
-<td><b>[ ]</b></td><td>brush radius</td></tr>
+<td><b>[ ]</b></td><td>brush radius (wand: tolerance; cleanup: size; refine: reach)</td></tr>
 <tr><td><b>0–9</b></td><td>active class (its id; digits typed quickly: 1 2 = class 12)</td><td><b>hold H</b></td><td>hide overlay</td></tr>
 <tr><td><b>C / Ctrl+K</b></td><td>pick a class by name</td><td><b>L</b></td><td>lock / unlock the class under the pointer</td></tr>
 <tr><td><b>O</b></td><td>paint over background only / all classes</td><td><b>Ctrl+Alt+0</b></td><td>reset brightness and contrast</td></tr>
@@ -45,7 +47,8 @@ SHORTCUTS = """<table cellspacing=6>
 <tr><td><b>T</b></td><td>edge-aware brush (Shift: erase)</td><td><b>Enter / Esc</b></td><td>apply / cancel a preview</td></tr>
 <tr><td><b>U</b></td><td>click tool (interactive model): left click the class, right click not it; Enter: next object</td>
 <td><b>Ctrl+Shift+K</b></td><td>edit classes (add, rename, recolour, move: Ctrl+Up/Down)</td></tr>
-<tr><td><b>Ctrl+I / Ctrl+E</b></td><td>import / export masks (COCO, labelme, VOC, Kaggle CSV, ...)</td><td></td><td></td></tr>
+<tr><td><b>Ctrl+I / Ctrl+E</b></td><td>import / export masks (COCO, labelme, VOC, Kaggle CSV, ...)</td>
+<td><b>J</b></td><td>refine edges: the active class's outline onto the image's edges (Enter applies)</td></tr>
 </table>"""
 
 
@@ -309,6 +312,8 @@ class WindowCommands:
 
     def set_tool(self: MainWindow, name: str) -> None:
         self.canvas.set_tool(name)
+        if not is_text_entry(QApplication.focusWidget()):  # a tool chosen from the file list, a menu or the
+            self.canvas.setFocus()  # toolbar: its Enter, Esc and Backspace go to the canvas
 
     def select_class(self: MainWindow, class_id: int) -> None:
         if class_id < self.ws.classes.num_classes:

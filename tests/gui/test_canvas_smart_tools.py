@@ -310,6 +310,35 @@ def test_a_refine_preview_of_a_class_left_before_it_landed_is_dropped(canvas, qt
     assert (mask == before).all() and view.undo_stack().count() == 0
 
 
+def test_the_refine_preview_shows_only_what_locks_let_it_write(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, _truth = canvas
+    mask[35:85, 30:80] = 1  # its corners stick out of the disc: refining takes them away
+    view.refresh_overlay()
+    view.set_protection(locked=[1])
+    view.set_tool("refine")
+    settle(qtbot, view)
+    sel = view._smart.preview.selection
+    assert sel is not None  # what it adds to the disc's sides
+    x0, y0, x1, y1 = sel.rect
+    assert not (sel.pixels & (mask[y0:y1, x0:x1] == 1)).any()  # nothing taken from the locked class is shown
+
+
+def test_another_image_with_refine_on_previews_its_own_mask(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view, mask, truth = canvas
+    mask[35:85, 30:80] = 1
+    view.refresh_overlay()
+    view.set_tool("refine")
+    settle(qtbot, view)
+    image, _ = smart_scenes.scene(seed=4, half=True, noise=5)
+    other = truth.copy()  # the next image's mask: already on its edges, nothing to refine
+    view.set_image(image.copy())
+    view.set_mask(other)
+    settle(qtbot, view)
+    assert view._smart.preview.selection is None  # not the previous mask's outline drawn on this image
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert np.array_equal(other, truth)
+
+
 # ------------------------------------------------------------------------- edge-aware brush
 def test_edge_brush_stops_at_the_colour_edge_and_shift_erases(canvas, qtbot) -> None:  # type: ignore[no-untyped-def]
     view, mask, truth = canvas

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QToolBar, QToolButton
+from PySide6.QtWidgets import QApplication, QToolBar, QToolButton
 
 from tests.gui.app_helpers import (
     activate,
@@ -59,6 +59,9 @@ def test_every_smart_tool_has_a_key_a_button_and_a_hint(qtbot, folder: Path, tmp
     shortcuts = [s.toString() for a in w.actions() for s in a.shortcuts() if s.toString()]
     assert len(shortcuts) == len(set(shortcuts)), "two actions share a shortcut"
     assert w.grab().save(str(tmp_path / "tools.png"))
+    w.files.setFocus()  # a file picked in the list: the tool chosen next takes the keys (Enter applies its preview)
+    w.actions_by_name["tool_refine"].trigger()
+    assert w.canvas.hasFocus() or QApplication.focusWidget() is w.canvas
     w.close()
 
 

@@ -12,7 +12,7 @@ WORK_PIXELS = 3_000_000
 """GrabCut runs on at most this many pixels (a larger window is downscaled): the bound on time and memory."""
 REACH_SHARE = 0.008
 """The default reach: this share of the image's long side on each side of the outline (15 px at 1918)."""
-MAX_REACH = 200
+MAX_REACH = 100
 """The reach goes no further: beyond it a model's outline says nothing about where the object is."""
 
 

@@ -62,6 +62,16 @@ def _check_values(value: int | np.ndarray) -> None:
         raise ValueError(f"class id must lie in 0..255, got {value}")
 
 
+def writable_part(mask: np.ndarray, sel: Selection | None, writable: np.ndarray | None) -> Selection | None:
+    """The part of ``sel`` that :func:`apply_selection` with ``writable`` would write: its pixels whose class in
+    ``mask`` may change (what a preview shows); ``None`` when nothing is left."""
+    if sel is None or writable is None:
+        return sel
+    x0, y0, x1, y1 = sel.rect
+    pixels = sel.pixels & writable[mask[y0:y1, x0:x1]]
+    return selection_from(pixels, sel.value, x0, y0) if pixels.any() else None
+
+
 def apply_selection(mask: np.ndarray, sel: Selection, *, writable: np.ndarray | None = None) -> Patch | None:
     """Write ``sel`` into ``mask`` in place as one undo patch (``None`` when no pixel changed).
 

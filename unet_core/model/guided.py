@@ -12,6 +12,9 @@ RADIUS_CELLS = 2.5
 6 px for 640x480 at 256x192."""
 EPS = 1e-3
 """The guided filter's regularisation on colours in [0, 1]: smaller follows weaker edges."""
+MIN_PROBABILITY = 0.1
+"""A class whose probability stays under this everywhere in the model's map is left out of the filter (its label
+could win nowhere): most of a 23-class head on a street scene."""
 COEFFICIENT_BYTES = 128 * 2**20
 """The filter's coefficients for every class (4 float32 planes each) fit in this; a coarser grid is taken when they
 would not, and plain labels when even a grid as coarse as the model's map would not."""
@@ -64,32 +67,42 @@ def guided_labels(low: np.ndarray, size_hw: tuple[int, int], guide: np.ndarray, 
         raise ValueError(f"the radius and step must be at least 1 pixel, not {radius} and {step}")
     k = low.shape[-1]
     small = _colour(guide[::step, ::step])
+    channels = [np.ascontiguousarray(small[..., i]) for i in range(3)]
     r = max(1, round(radius / step))
-    inverse, means = _inverse_covariance(small, r, eps)
-    planes = [1] if k == 2 else range(k)  # two classes: the second's probability decides (the filter is linear)
+    inverse, means = _inverse_covariance(channels, r, eps)
+    if k == 2:  # two classes: the second's probability decides (the filter is linear)
+        planes = [1]
+    else:  # a class under MIN_PROBABILITY everywhere wins no pixel: not filtered
+        planes = [c for c in range(k) if float(low[..., c].max()) >= MIN_PROBABILITY] or [int(low.max(axis=(0, 1)).argmax())]
     coefficients = []
     for c in planes:
         p = _sampled(np.ascontiguousarray(low[..., c]), size_hw, step)
         mean_p = _box(p, r)
-        cov = np.stack([_box(small[..., i] * p, r) - means[..., i] * mean_p for i in range(3)], axis=-1)
-        a = np.einsum("hwij,hwj->hwi", inverse, cov)
-        b = mean_p - np.einsum("hwi,hwi->hw", a, means)
-        coefficients.append(([_box(np.ascontiguousarray(a[..., i]), r) for i in range(3)], _box(b, r)))
+        cov = [_box(channels[i] * p, r) - means[i] * mean_p for i in range(3)]
+        a = [inverse[i][0] * cov[0] + inverse[i][1] * cov[1] + inverse[i][2] * cov[2] for i in range(3)]
+        b = mean_p - a[0] * means[0] - a[1] * means[1] - a[2] * means[2]
+        coefficients.append(([_box(a_i, r) for a_i in a], _box(b, r)))
     labels = np.empty((h, w), np.uint8)
     rows = max(1, band_bytes // max(1, 12 * w * 4))
     xs = np.minimum(np.arange(w, dtype=np.float32) / step, small.shape[1] - 1)
     for r0 in range(0, h, rows):
         r1 = min(h, r0 + rows)
-        ys = np.minimum(np.arange(r0, r1, dtype=np.float32) / step, small.shape[0] - 1)
-        map_x, map_y = np.meshgrid(xs, ys)
+        if step > 1:
+            ys = np.minimum(np.arange(r0, r1, dtype=np.float32) / step, small.shape[0] - 1)
+            map_x, map_y = np.meshgrid(xs, ys)
+            at = lambda x, mx=map_x, my=map_y: _remap(x, mx, my)  # noqa: E731
+        else:  # the grid is the image: its rows as they are
+            at = lambda x, a=r0, z=r1: x[a:z]  # noqa: E731
         colour = _colour(guide[r0:r1])
         best = None
         for c, (mean_a, mean_b) in zip(planes, coefficients, strict=True):
-            q = _remap(mean_b, map_x, map_y)
-            for i in range(3):
-                q += _remap(mean_a[i], map_x, map_y) * colour[..., i]
+            q = at(mean_b) + at(mean_a[0]) * colour[..., 0] + at(mean_a[1]) * colour[..., 1] \
+                + at(mean_a[2]) * colour[..., 2]
             if k == 2:
                 labels[r0:r1] = q > 0.5
+                break
+            if len(planes) == 1:
+                labels[r0:r1] = c
                 break
             if best is None:
                 best = q
@@ -101,16 +114,22 @@ def guided_labels(low: np.ndarray, size_hw: tuple[int, int], guide: np.ndarray, 
     return labels
 
 
-def _inverse_covariance(small: np.ndarray, r: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel of ``small`` (h x w x 3): the inverse of its window's colour covariance plus ``eps``, and the
-    window's mean colour."""
-    means = np.stack([_box(np.ascontiguousarray(small[..., i]), r) for i in range(3)], axis=-1)
-    cov = np.empty((*small.shape[:2], 3, 3), np.float32)
-    for i in range(3):
-        for j in range(i, 3):
-            cov[..., i, j] = cov[..., j, i] = _box(small[..., i] * small[..., j], r) - means[..., i] * means[..., j]
-    cov += np.float32(eps) * np.eye(3, dtype=np.float32)
-    return np.linalg.inv(cov).astype(np.float32), means
+def _inverse_covariance(channels: list[np.ndarray], r: int, eps: float) -> tuple[list[list[np.ndarray]], list[np.ndarray]]:
+    """Per pixel: the inverse (rows of planes) of its window's colour covariance plus ``eps``, by cofactors, and
+    the window's mean colour (a plane per channel)."""
+    means = [_box(ch, r) for ch in channels]
+
+    def cov(i: int, j: int) -> np.ndarray:
+        return _box(channels[i] * channels[j], r) - means[i] * means[j]
+
+    e = np.float32(eps)
+    rr, rg, rb, gg, gb, bb = cov(0, 0) + e, cov(0, 1), cov(0, 2), cov(1, 1) + e, cov(1, 2), cov(2, 2) + e
+    i_rr, i_rg, i_rb = gg * bb - gb * gb, gb * rb - rg * bb, rg * gb - gg * rb
+    i_gg, i_gb, i_bb = rr * bb - rb * rb, rb * rg - rr * gb, rr * gg - rg * rg
+    det = rr * i_rr + rg * i_rg + rb * i_rb  # positive: a covariance plus eps on the diagonal
+    for m in (i_rr, i_rg, i_rb, i_gg, i_gb, i_bb):
+        m /= det
+    return [[i_rr, i_rg, i_rb], [i_rg, i_gg, i_gb], [i_rb, i_gb, i_bb]], means
 
 
 def _sampled(plane: np.ndarray, size_hw: tuple[int, int], step: int) -> np.ndarray:

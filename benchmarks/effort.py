@@ -96,10 +96,13 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
             initial, probs = pred.labels, pred.class_probabilities()
         else:
             initial, probs = np.zeros_like(truth), None
+        this: dict[str, ImageEffort] = {}  # this image's efforts: the smart person's brush plan is the brush's
         for tools in args.tools:
             rng = np.random.default_rng([args.seed, len(efforts[tools])]) if args.jitter else None
-            e = correct(pair.stem, initial, truth, k, tools, image, probs, cfg, clicker, rng)
+            e = correct(pair.stem, initial, truth, k, tools, image, probs, cfg, clicker, rng,
+                        this.get("brush") if tools == "smart" else None)
             efforts[tools].append(e)
+            this[tools] = e
             say(f"{pair.stem} {tools:6s} Dice {e.dice_start:.3f} -> {e.dice_end:.4f}: {e.actions} actions, "
                 f"{e.seconds:.0f} s {e.counts}")
     out: dict[str, Any] = {

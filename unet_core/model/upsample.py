@@ -34,15 +34,6 @@ def _row_weights(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return i0, i1, (src - i0).astype(np.float32)
 
 
-def probability_rows(low: np.ndarray, size_hw: tuple[int, int], r0: int, r1: int) -> np.ndarray:
-    """Rows ``r0:r1`` of ``low`` (h x w x K) resized to ``size_hw``, exactly as in one whole-image resize."""
-    h, w = size_hw
-    i0, i1, frac = _row_weights(h, low.shape[0])
-    top, bottom = low[i0[r0:r1]], low[i1[r0:r1]]
-    vertical = top + (bottom - top) * frac[r0:r1, None, None]
-    return resize_channels(vertical, (r1 - r0, w))
-
-
 def probability_bands(
     low: np.ndarray, size_hw: tuple[int, int], band_bytes: int = BAND_BYTES
 ) -> Iterator[tuple[int, int, np.ndarray]]:
@@ -55,9 +46,12 @@ def probability_bands(
     h, w = size_hw
     k = low.shape[-1]
     rows = max(1, band_bytes // max(1, 3 * w * k * 4))
+    i0, i1, frac = _row_weights(h, low.shape[0])
     for r0 in range(0, h, rows):
         r1 = min(h, r0 + rows)
-        yield r0, r1, probability_rows(low, size_hw, r0, r1)
+        top, bottom = low[i0[r0:r1]], low[i1[r0:r1]]
+        vertical = top + (bottom - top) * frac[r0:r1, None, None]
+        yield r0, r1, resize_channels(vertical, (r1 - r0, w))
 
 
 def upsample_labels(low: np.ndarray, size_hw: tuple[int, int], band_bytes: int = BAND_BYTES) -> np.ndarray:

@@ -50,12 +50,13 @@ class ImageEffort:
 
 def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: str, image: np.ndarray,
             probs: ClassProbabilities | None, cfg: SmartConfig, clicker: ClickPredictor | None = None,
-            click_rng: np.random.Generator | None = None) -> ImageEffort:
+            click_rng: np.random.Generator | None = None, brush: ImageEffort | None = None) -> ImageEffort:
     """Correct ``initial`` towards ``truth`` with tool set ``tools`` and return the effort.
 
     ``cfg.brush.target_dice`` is where the person stops, ``cfg.brush.max_strokes`` the action budget.
     ``click`` needs ``clicker`` (an interactive model); ``click_rng`` jitters the clicks (RITM's jittered
-    clicker) instead of placing each at the deepest error point.
+    clicker) instead of placing each at the deepest error point. ``brush``: this image's ``brush`` effort from the
+    same start, when the caller has it (the smart person's brush-alone plan is that one, not computed again).
     """
     if tools == "click":
         from unet_core.sim.clicker import click_correct
@@ -87,10 +88,9 @@ def correct(stem: str, initial: np.ndarray, truth: np.ndarray, k: int, tools: st
                 counts = {**fresh.tool_counts(), "clear": 1}
                 s = f
         end, mask = s.dice(), s.mask
-        plain = annotate(initial, truth, cfg.brush, k)  # a few strokes may be all a good prediction needs:
-        if plain.seconds < seconds:  # the brush alone, when that is the cheaper plan (judged as the clear is)
-            seconds, trace, end, mask = plain.seconds, plain.trace, plain.dice_end, plain.mask
-            counts = {"brush": plain.strokes + plain.undos}
+        plain = brush or correct(stem, initial, truth, k, "brush", image, probs, cfg)  # a few strokes may be all
+        if plain.seconds < seconds:  # a good prediction needs: the brush alone when that plan is cheaper
+            seconds, trace, end, mask, counts = plain.seconds, plain.trace, plain.dice_end, plain.mask, plain.counts
         return ImageEffort(stem, tools, trace, start, end, round(seconds, 2), trace[-1][0], counts, mask)
     raise ValueError(f"unknown tool set {tools!r}; choose from {', '.join(ALL_TOOL_SETS)}")
 

@@ -50,11 +50,16 @@ class MaskCommands:
         """Show what the current command would change in the active class (computed off the GUI thread)."""
         tools = self.tools
         tool, view = tools.tool, tools.view
-        mask, image = view.mask(), view.image_array()
-        if mask is None or tool not in COMMANDS:
-            tools.job.cancel()
+        if tool not in COMMANDS:
+            return  # the job belongs to another tool
+        mask, image, value = view.mask(), view.image_array(), view.active_class()
+        if mask is None or (tool == "refine" and (image is None or value == 0)):
+            tools.job.cancel()  # a preview of another mask or class still being computed must not land
+            tools._show(None)
+            if mask is not None and image is not None:
+                tools._say("choose a class to refine (the background's edges are the other classes' edges)")
             return
-        snapshot, value, colors = mask.copy(), view.active_class(), tools._colors()
+        snapshot, colors = mask.copy(), tools._colors()
         writable = view._editor.writable  # locks and paint over: the preview shows what Enter would write
         compute: Callable[[], Selection | None]
         if tool == "cleanup":
@@ -62,18 +67,10 @@ class MaskCommands:
             compute = lambda: cleanup(snapshot, value, area)  # noqa: E731
             nothing = "nothing to clean up"
         else:
-            if image is None:
-                tools.job.cancel()
-                return
+            assert image is not None
             reach = self.current_reach()
             compute = lambda: refine_edges(image, snapshot, value, reach)  # noqa: E731
-            nothing = "nothing to refine: no outline of this class in this image moves" if value else \
-                "choose a class to refine (the background's edges are the other classes' edges)"
-            if value == 0:
-                tools.job.cancel()  # a preview of another class still being computed must not land
-                tools._show(None)
-                tools._say(nothing)
-                return
+            nothing = "nothing to refine: no outline of this class in this image moves"
             tools._say("refining…")
 
         def done(preview: Preview | None) -> None:

@@ -144,15 +144,12 @@ class Predictor:
         uncertainty_low = normalized_entropy(low)
         score = float(uncertainty_low.mean())
         uncertainty = cv2.resize(uncertainty_low, (w, h), interpolation=cv2.INTER_LINEAR)
-        full: np.ndarray | None = None
+        full = upsample_probabilities(low, (h, w)) if with_probabilities else None
         radius = guide_radius((h, w), low.shape[:2]) if image is not None and self.guided else 0
         step = guide_step((h, w), low.shape[:2], k) if radius else 0
         if radius and step and image is not None:
             labels = guided_labels(low, (h, w), image, radius, step=step)
-            if with_probabilities:
-                full = upsample_probabilities(low, (h, w))
-        elif with_probabilities:
-            full = upsample_probabilities(low, (h, w))
+        elif full is not None:
             labels = full.argmax(axis=-1).astype(np.uint8)
         elif k == 2:  # one float plane, compared in place: no second full-size copy
             fg = cv2.resize(np.ascontiguousarray(low[..., 1]), (w, h), interpolation=cv2.INTER_LINEAR)

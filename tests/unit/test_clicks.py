@@ -117,9 +117,14 @@ def test_empty_guides_are_the_automatic_prediction_and_guides_change_it() -> Non
     with torch.no_grad():
         auto = model(x)
         assert torch.equal(auto, model(x, torch.zeros(2, 3, 40, 56)))
+        # a new model's guide weights start at zero: guides change nothing until clicks are trained
+        assert torch.allclose(auto, model(x, torch.ones(2, 3, 40, 56)), atol=1e-4)
+        first = model.encoder[0][0].weight
+        assert float(first[:, 3:].abs().sum()) == 0.0 and float(first[:, :3].std()) > 0.1  # image weights as usual
+        first[:, 3:].normal_(0.0, 0.2)  # as training leaves them
         assert not torch.equal(auto, model(x, torch.ones(2, 3, 40, 56)))
         cl = x.contiguous(memory_format=torch.channels_last)
-        assert torch.allclose(model(cl, torch.ones(2, 3, 40, 56)), model(x, torch.ones(2, 3, 40, 56)), atol=1e-5)
+        assert torch.allclose(model(cl, torch.ones(2, 3, 40, 56)), model(x, torch.ones(2, 3, 40, 56)), atol=1e-4)
 
 
 def test_guides_of_the_wrong_shape_or_for_an_automatic_model_are_refused() -> None:

@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--click-encoding", choices=("disk", "distance"), default="disk",
                    help="how a new interactive model sees a click: a disk of 5 model pixels, or a cone falling to 0 "
                         "at 20 (default disk)")
+    t.add_argument("--click-zoom", type=float, default=4.0, metavar="Z",
+                   help="a new interactive model also learns clicks on windows seen Z times finer than its own scale "
+                        "(at most full size), so a click on an outline fixes it at that detail; 1: only at its own "
+                        "scale (default 4)")
     t.add_argument("--recipe", default="short", choices=sorted(RECIPES),
                    help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()) + " (default short)")
     t.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's; short: 1e-3, 3e-4 with --from)")

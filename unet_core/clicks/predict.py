@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import torch
 
+from unet_core.clicks.focus import focus_scale
 from unet_core.data.framing import fit_scale, pad_to
 from unet_core.data.guides import Click, GuideEncoding, guide_maps
 from unet_core.edit.selection import Selection, selection_from
@@ -96,6 +97,17 @@ def choose_window(mask: np.ndarray, cls: int, clicks: Sequence[Click], input_hw:
     return Window(top, left, bottom, right, s)
 
 
+def focus_window(image_hw: tuple[int, int], click: Click, input_hw: tuple[int, int], scale: float) -> Window:
+    """The window of the model's input size at ``scale`` centred on ``click``, moved inside the image (the whole
+    image, at that scale or coarser, where the image is smaller than the window)."""
+    h, w = image_hw
+    wh, ww = min(h, round(input_hw[0] / scale)), min(w, round(input_hw[1] / scale))
+    top = int(min(max(round(click.y - wh / 2), 0), h - wh))
+    left = int(min(max(round(click.x - ww / 2), 0), w - ww))
+    s = min(scale, input_hw[0] / wh, input_hw[1] / ww)
+    return Window(top, left, top + wh, left + ww, s)
+
+
 def _regions_at(region: np.ndarray, points: Sequence[tuple[int, int]]) -> np.ndarray:
     """The 8-connected parts of ``region`` (H x W bool) that hold one of ``points`` (row, column)."""
     out = np.zeros(region.shape, bool)
@@ -147,8 +159,19 @@ class ClickPredictor:
         return meta.scale if meta.scale is not None else fit_scale(image_hw, meta.input_size)
 
     def window(self, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> Window:
-        """Where :meth:`run` re-predicts for these clicks."""
-        return choose_window(mask, cls, clicks, self.predictor.meta.input_size, self.scale(mask.shape[:2]), self.zoom)
+        """Where :meth:`run` re-predicts for these clicks: the clicked object's window; for a model that learnt
+        focus windows (``zoom`` in its encoding), the object seen at up to the focus scale, and where it is too
+        large for that, the focus window around the last click (unless that window holds none of the class:
+        then there is no outline to refine, and the object's window at the model's scale finds it)."""
+        meta, scale = self.predictor.meta, self.scale(mask.shape[:2])
+        if self.encoding.zoom <= 1 or meta.scale is None:
+            return choose_window(mask, cls, clicks, meta.input_size, scale, self.zoom)
+        fine = focus_scale(scale, self.encoding.zoom)
+        focus = focus_window(mask.shape[:2], clicks[-1], meta.input_size, fine)
+        if not (mask[focus.y0 : focus.y1, focus.x0 : focus.x1] == cls).any():  # no outline here to refine: find
+            return choose_window(mask, cls, clicks, meta.input_size, scale, self.zoom)  # the object at its scale
+        whole = choose_window(mask, cls, clicks, meta.input_size, scale, fine / scale)
+        return whole if whole.scale >= fine * 0.999 else focus
 
     @torch.inference_mode()
     def run(self, image: np.ndarray, mask: np.ndarray, cls: int, clicks: Sequence[Click]) -> ClickResult:
@@ -195,4 +218,4 @@ class ClickPredictor:
             return self.run(image, mask, cls, clicks).changes(mask)
 
 
-__all__ = ["CONTEXT", "ClickPredictor", "ClickResult", "Window", "changes_near", "choose_window"]
+__all__ = ["CONTEXT", "ClickPredictor", "ClickResult", "Window", "changes_near", "choose_window", "focus_window"]

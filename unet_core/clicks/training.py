@@ -17,6 +17,9 @@ images, its own predictions (the mask channel) and the errors clicks point at ar
 steps. Measured on Carvana, 10 minutes (docs/clicks.md): from the start, automatic Dice 0.959 (without clicks
 0.966); from half-way 0.974 but clicks then made masks worse; from a quarter 0.970 and clicks do no harm."""
 
+RAMP = 0.15
+"""Over this share of the run a model from scratch goes from a tenth to its full share of samples with clicks."""
+
 
 @dataclass
 class ClickPlan:
@@ -41,6 +44,15 @@ class ClickPlan:
         """Whether samples get clicks at this point of the run."""
         return self.share > 0 and progress >= self.start
 
+    def share_at(self, progress: float) -> float:
+        """The share of samples with clicks at this point of the run: a run from scratch ramps it up over
+        :data:`RAMP` of the run from ``start`` (all at once, the new task's losses jolted the automatic model)."""
+        if not self.active(progress):
+            return 0.0
+        if self.start <= 0:
+            return self.share
+        return self.share * min(1.0, (progress - self.start) / RAMP + 0.1)
+
 
 def _predict(net: torch.nn.Module, x: Tensor, guide: Tensor | None, amp: torch.dtype | None) -> np.ndarray:
     """Class ids (N x H x W, CPU) of one pass without gradients."""
@@ -53,7 +65,9 @@ def _predict(net: torch.nn.Module, x: Tensor, guide: Tensor | None, amp: torch.d
 
 
 def simulate_guides(model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPlan, rng: np.random.Generator,
-                    amp: torch.dtype | None = None, weight: Tensor | None = None) -> Tensor | None:
+                    amp: torch.dtype | None = None, weight: Tensor | None = None,
+                    starts: dict[int, tuple[np.ndarray, int]] | None = None,
+                    share: float | None = None) -> Tensor | None:
     """Guides (N x G x H x W on ``x``'s device, G = 1 + 2K) for one training batch, or None when no sample got
     clicks.
 
@@ -63,9 +77,16 @@ def simulate_guides(model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPla
     padding) are outside the image: never clicked, empty in the mask channel, as in the app. ``model`` (the
     bare module, not a DistributedDataParallel wrapper: these passes must not sync anything) is switched to
     eval mode for them (BatchNorm's running statistics untouched) and back.
+
+    ``starts`` maps a sample's index to the mask it starts from and the class to fix (a focus sample,
+    :mod:`unet_core.clicks.focus`): it always gets clicks, from that mask instead of the automatic prediction.
+    The other samples get clicks with probability ``share`` (default ``plan.share``).
     """
     n = x.shape[0]
-    chosen = np.nonzero(rng.random(n) < plan.share)[0]
+    starts = starts or {}
+    picked = rng.random(n) < (plan.share if share is None else share)
+    picked[list(starts)] = True
+    chosen = np.nonzero(picked)[0]
     if len(chosen) == 0:
         return None
     index = torch.as_tensor(chosen, device=x.device)
@@ -81,6 +102,9 @@ def simulate_guides(model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPla
             current = _predict(model, xs, None, amp)
             inside: list[np.ndarray | None] = list(valid) if valid is not None else [None] * len(chosen)
             classes = [pick_class(t, c, rng, valid=v) for t, c, v in zip(truth, current, inside, strict=True)]
+            for i, j in enumerate(chosen):
+                if int(j) in starts:
+                    current[i], classes[i] = starts[int(j)]
             clicks: list[list[Click]] = [[] for _ in chosen]
             masks: list[np.ndarray | None] = [None] * len(chosen)
             for r in range(rounds):
@@ -113,4 +137,4 @@ def _stack(x: Tensor, clicks: list[list[Click]], masks: list[np.ndarray | None],
     return torch.from_numpy(maps).to(x.device, non_blocking=True)
 
 
-__all__ = ["SCRATCH_START", "ClickPlan", "simulate_guides"]
+__all__ = ["RAMP", "SCRATCH_START", "ClickPlan", "simulate_guides"]

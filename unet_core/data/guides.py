@@ -20,6 +20,7 @@ def guide_channels(num_classes: int) -> int:
 
 ENCODINGS = ("disk", "distance")
 MAX_RADIUS = 64.0
+MAX_ZOOM = 8.0
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,12 @@ class Click:
 @dataclass(frozen=True)
 class GuideEncoding:
     """How a click is drawn into its map, in model pixels: a disk of ``radius`` (value 1), or a cone that falls
-    from 1 at the click to 0 at ``4 x radius`` (``distance``)."""
+    from 1 at the click to 0 at ``4 x radius`` (``distance``). ``zoom``: the model also learnt clicks on
+    windows seen at ``zoom`` times its own scale (:mod:`unet_core.clicks.focus`); 1 (models from before): not."""
 
     kind: str = "disk"
     radius: float = 5.0
+    zoom: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in ENCODINGS:
@@ -52,6 +55,11 @@ class GuideEncoding:
         if not 0.5 <= radius <= MAX_RADIUS:  # NaN fails too
             raise ValueError(f"click radius must be in 0.5..{MAX_RADIUS:g} model pixels, got {repr(self.radius)[:20]}")
         object.__setattr__(self, "radius", radius)
+        z = self.zoom
+        zoom = float(z) if isinstance(z, (int, float)) and not isinstance(z, bool) and -1e6 < z < 1e6 else float("nan")
+        if not 1.0 <= zoom <= MAX_ZOOM:
+            raise ValueError(f"click zoom must be in 1..{MAX_ZOOM:g}, got {repr(self.zoom)[:20]}")
+        object.__setattr__(self, "zoom", zoom)
 
     @property
     def reach(self) -> float:
@@ -59,8 +67,9 @@ class GuideEncoding:
         return self.radius if self.kind == "disk" else 4.0 * self.radius
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (stored in interactive checkpoints)."""
-        return {"kind": self.kind, "radius": self.radius}
+        """JSON-ready form (stored in interactive checkpoints; ``zoom`` only when it is not 1, so checkpoints of
+        models without it read as before)."""
+        return {"kind": self.kind, "radius": self.radius, **({"zoom": self.zoom} if self.zoom != 1.0 else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> GuideEncoding:
@@ -68,7 +77,8 @@ class GuideEncoding:
         if not isinstance(d, Mapping):
             raise ValueError(f"click encoding must be a mapping, got {type(d).__name__}")
         default = cls()
-        return cls(kind=str(d.get("kind", default.kind)), radius=d.get("radius", default.radius))
+        return cls(kind=str(d.get("kind", default.kind)), radius=d.get("radius", default.radius),
+                   zoom=d.get("zoom", default.zoom))
 
 
 def draw_click(plane: np.ndarray, click: Click, encoding: GuideEncoding) -> None:

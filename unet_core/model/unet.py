@@ -208,7 +208,9 @@ class UNet(nn.Module):
             self._init_weights()
 
     def _init_weights(self) -> None:
-        """Kaiming-normal (fan-in, ReLU) convolution weights, zero biases, unit BatchNorm."""
+        """Kaiming-normal (fan-in, ReLU) convolution weights, zero biases, unit BatchNorm. An interactive model's
+        guide weights start at zero and its image weights as an automatic model's: until clicks are trained the
+        guides are empty, and random guide weights would jolt the network the moment they are not."""
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
@@ -217,6 +219,14 @@ class UNet(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+        if self.config.guide_channels:
+            first = self.encoder[0][0]
+            assert isinstance(first, nn.Conv2d)
+            image = first.weight.new_empty((first.weight.shape[0], self.config.in_channels, *first.weight.shape[2:]))
+            nn.init.kaiming_normal_(image, nonlinearity="relu")
+            with torch.no_grad():
+                first.weight.zero_()
+                first.weight[:, : self.config.in_channels] = image
 
     def pad_amounts(self, height: int, width: int) -> tuple[int, int, int, int]:
         """Mirror padding (top, bottom, left, right) ``forward`` applies to an H x W input."""

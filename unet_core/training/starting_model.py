@@ -123,7 +123,7 @@ def _encoding(config: TrainConfig, resumed: CheckpointMeta | None) -> GuideEncod
     """How clicks are drawn: a resumed run's own encoding, else the configured one."""
     if resumed is not None and resumed.guides is not None:
         return resumed.guides
-    return GuideEncoding(config.click_encoding)
+    return GuideEncoding(config.click_encoding, zoom=config.click_zoom)
 
 
 def _share(configured: float | None, interactive: bool) -> float:

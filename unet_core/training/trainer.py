@@ -17,6 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
+from unet_core.clicks.focus import FOCUS_SHARE, FocusSource
 from unet_core.clicks.training import SCRATCH_START, ClickPlan, simulate_guides
 from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example, SegmentationDataset
@@ -138,6 +139,7 @@ class _Run:
         )
         # decode everything once up front: unreadable files are skipped (and reported), wrong data stops here
         self.skipped = [str(e) for e in self.train_data.preload(skip_bad=True)]
+        self.focus = self._focus_source()
         self.class_weights: torch.Tensor | None = None
         if config.class_balance > 0 and classes.num_classes > 2 and len(self.train_data):
             weights = balanced_class_weights(self.train_data.class_pixel_counts(), config.class_balance)
@@ -168,6 +170,17 @@ class _Run:
             self._resume()
 
     # -- setup -----------------------------------------------------------------------------------
+    def _focus_source(self) -> FocusSource | None:
+        """Where focus samples come from: an interactive model whose encoding has a zoom, framed at a scale
+        (a model that stretches images has no finer scale to zoom to), trained with clicks."""
+        guides = self.meta.guides
+        if self.click_plan is None or guides is None or guides.zoom <= 1 or self.meta.scale is None \
+                or not self.train_data.examples:
+            return None
+        self.meta.training["focus_share"] = FOCUS_SHARE
+        return FocusSource(self.train_data.examples, self.size, self.classes.num_classes, self.meta.scale, guides.zoom,
+                           self.meta.normalization)
+
     def _make_loader(self) -> DataLoader:
         cfg = self.config
         generator = torch.Generator().manual_seed(cfg.seed)
@@ -251,14 +264,16 @@ class _Run:
         return (total / count if count else float("nan")), reason
 
     def _step(self, batch: dict[str, torch.Tensor]) -> float:
+        clicking = self.click_plan is not None and self.click_plan.active(self.run_progress)
+        starts, share = self._with_focus(batch) if clicking else (None, None)
         x = batch["image"].to(self.device, non_blocking=True)
         y = batch["mask"].to(self.device, non_blocking=True)
         w = batch["weight"].to(self.device, non_blocking=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         guide = None
-        if self.click_plan is not None and self.click_plan.active(self.run_progress):  # RITM: passes place clicks
-            guide = simulate_guides(self.model, x, y, self.click_plan, self.click_rng, self.amp_dtype, w)
+        if clicking and self.click_plan is not None:  # RITM: passes without gradients place the clicks
+            guide = simulate_guides(self.model, x, y, self.click_plan, self.click_rng, self.amp_dtype, w, starts, share)
         self.optimizer.zero_grad(set_to_none=True)
         if self.amp_dtype is not None:
             with torch.autocast(self.device.type, dtype=self.amp_dtype):
@@ -270,6 +285,24 @@ class _Run:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return float(loss.detach())
+
+    def _with_focus(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, Any] | None, float | None]:
+        """Replace the batch's last samples by focus samples (in place) for a share of the click samples; their
+        starting masks and classes by index, and the click share that keeps the automatic samples' share."""
+        if self.click_plan is None:
+            return None, None
+        share = self.click_plan.share_at(self.run_progress)
+        if self.focus is None:
+            return None, share
+        n = batch["image"].shape[0]
+        samples = self.focus.batch(int(self.click_rng.binomial(n, share * FOCUS_SHARE)), self.click_rng)
+        rest = share * (1 - FOCUS_SHARE) / (1 - share * FOCUS_SHARE)
+        if not samples:
+            return None, rest
+        first = n - len(samples)
+        for key, value in zip(("image", "mask", "weight"), self.focus.tensors(samples), strict=True):
+            batch[key] = torch.cat([batch[key][:first], value.to(batch[key].dtype)])
+        return {first + i: (s.current, s.cls) for i, s in enumerate(samples)}, rest
 
     def evaluate(self) -> tuple[float | None, dict[str, Any] | None]:
         """Validation Dice and metrics of the current weights (rank 0 only; None without a split)."""
@@ -359,6 +392,8 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
                          "initial_val_dice": run.initial_dice})
     reserve, reason = 0.0, None
     epochs_done_at_start = run.epoch
+    plan = run.click_plan  # an interactive run from scratch: epochs before its clicks began never learnt them
+    clicks_pending = plan is not None and not plan.active(run.progress(run.elapsed_before, 1, 0))
     while run.epoch < cfg.max_epochs():
         loss, reason = run.train_epoch(t0, reserve)
         if reason == "stopped":
@@ -366,6 +401,9 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
         run.epoch += 1
         v0 = time.perf_counter()
         dice, metrics = run.evaluate() if main else (None, None)
+        if clicks_pending and plan is not None and plan.active(run.run_progress):
+            clicks_pending = False  # the first epoch that learnt clicks: those before do not compete with it
+            run.best = None
         is_best = main and (not run.has_val or (dice is not None and (run.best is None or dice >= run.best)))
         if is_best and run.has_val:
             run.best = dice

@@ -31,6 +31,7 @@ class TrainConfig:
     clicks: float | None = None  # share of samples trained with simulated clicks (interactive mode); None: 0.5
     # when the starting model is interactive, else 0 (automatic only); > 0 makes an automatic model interactive
     click_encoding: str = "disk"  # how a new interactive model draws clicks: "disk" or "distance" (unet_core.clicks)
+    click_zoom: float = 4.0  # a new interactive model also learns clicks on windows seen this many times finer
     val_fraction: float = 0.2
     seed: int = 0
     device: str = "auto"
@@ -74,10 +75,12 @@ class TrainConfig:
             raise ValueError("the share of focused crops must be in [0, 1]")
         if self.clicks is not None and not (0 <= self.clicks <= 1):
             raise ValueError("the share of samples with clicks must be in [0, 1]")
-        from unet_core.data.guides import ENCODINGS
+        from unet_core.data.guides import ENCODINGS, MAX_ZOOM
 
         if self.click_encoding not in ENCODINGS:
             raise ValueError(f"click encoding must be one of {', '.join(ENCODINGS)}")
+        if not (1 <= self.click_zoom <= MAX_ZOOM):
+            raise ValueError(f"click zoom must be in 1..{MAX_ZOOM:g}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError("schedule must be 'cosine' or 'constant'")
 

@@ -172,14 +172,37 @@ def test_training_with_clicks_learns_focus_windows_unless_told_not_to(carvana_di
         seen.append(len(out))
         return out
 
+    from unet_core.training import trainer
+
+    made: list[torch.Tensor] = []  # the focus images handed to the batch
+    checked: list[int] = []
+    tensors, simulate = FocusSource.tensors, trainer.simulate_guides
+
+    def keeping(self: FocusSource, samples: list) -> tuple:
+        out = tensors(self, samples)
+        made.append(out[0])
+        return out
+
+    def checking(model, x, y, plan, rng, amp=None, weight=None, starts=None, share=None):  # type: ignore[no-untyped-def]
+        if starts:  # the batch's last rows are the focus samples, each starting from its own spoilt mask
+            rows = sorted(starts)
+            assert rows == list(range(x.shape[0] - len(rows), x.shape[0]))
+            assert torch.allclose(x[rows].float().cpu(), made[-1])
+            assert all(m.shape == tuple(y.shape[1:]) and c == 1 for m, c in starts.values())
+            assert share is not None and 0.0 <= share <= 1.0
+            checked.append(len(rows))
+        return simulate(model, x, y, plan, rng, amp, weight, starts, share)
+
     FocusSource.batch = counting  # type: ignore[method-assign]
+    FocusSource.tensors = keeping  # type: ignore[method-assign]
+    trainer.simulate_guides = checking  # type: ignore[assignment]
     try:
         out = tmp_path / "z.safetensors"
         cfg = TrainConfig(arch="unet-tiny", size_hw=(64, 96), epochs=2, device="cpu", clicks=1.0)
         train(examples[:4], examples[4:6], layout.classes, cfg, out, dataset_kind=layout.kind)
         meta = read_metadata(out)
         assert meta.guides is not None and meta.guides.zoom == 4.0 and meta.training["focus_share"] == 0.5
-        assert sum(seen) > 0  # focus samples went into the batches
+        assert sum(seen) > 0 and sum(checked) == sum(seen)  # every focus sample drawn went into a batch
         seen.clear()
         flat = tmp_path / "flat.safetensors"
         train(examples[:4], examples[4:6], layout.classes, TrainConfig(**{**cfg.__dict__, "click_zoom": 1.0}), flat,
@@ -189,6 +212,8 @@ def test_training_with_clicks_learns_focus_windows_unless_told_not_to(carvana_di
         assert not seen
     finally:
         FocusSource.batch = original  # type: ignore[method-assign]
+        FocusSource.tensors = tensors  # type: ignore[method-assign]
+        trainer.simulate_guides = simulate  # type: ignore[assignment]
 
 
 def test_epochs_before_clicks_began_do_not_compete_for_the_best_model(carvana_dir: Path, tmp_path: Path,
@@ -225,3 +250,62 @@ def test_a_run_from_scratch_ramps_its_clicks_up_a_fine_tune_clicks_at_once() -> 
     assert 0.05 < scratch.share_at(0.3) < 0.5
     assert scratch.share_at(0.5) == scratch.share_at(1.0) == 0.5
     assert ClickPlan(0.5, start=0.0).share_at(0.0) == 0.5
+
+
+def test_a_run_resumed_just_before_clicks_began_still_keeps_the_first_clicked_epoch(
+        carvana_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from unet_core.training import trainer
+    from unet_core.training.types import Callback
+
+    layout = detect_layout(carvana_dir)
+    examples = examples_from_layout(layout, layout.pairs()[0])
+    scores = iter([0.9, 0.5, 0.4, 0.3])
+    real = trainer._Run.evaluate
+    monkeypatch.setattr(trainer._Run, "evaluate", lambda self: (next(scores), real(self)[1]))
+    stop = threading.Event()
+
+    class StopAfterFirst(Callback):
+        def on_epoch(self, info) -> None:  # type: ignore[no-untyped-def]
+            stop.set()
+
+    out = tmp_path / "r.safetensors"
+    cfg = TrainConfig(arch="unet-tiny", size_hw=(64, 96), epochs=4, device="cpu", clicks=0.5)
+    train(examples[:4], examples[4:6], layout.classes, cfg, out, callbacks=[StopAfterFirst()], stop=stop,
+          dataset_kind=layout.kind)
+    assert read_metadata(out).training["epochs"] == 1  # stopped in epoch 2, which learnt clicks but was not scored
+    train(examples[:4], examples[4:6], layout.classes, cfg, out, resume=True, dataset_kind=layout.kind)
+    assert read_metadata(out).training["epochs"] == 2  # resumed: epoch 2 is the first that learnt clicks
+
+
+def test_a_model_without_a_finer_view_records_no_zoom_and_learns_no_focus_windows(carvana_dir: Path,
+                                                                                   tmp_path: Path) -> None:
+    from unet_core.clicks.focus import zooms
+
+    assert zooms(0.125, 4.0) and zooms(0.4, 4.0)
+    assert not zooms(1.0, 4.0) and not zooms(1.5, 4.0) and not zooms(None, 4.0) and not zooms(0.125, 1.0)
+    assert focus_scale(1.5, 4.0) == 1.5  # never coarser than the model's own view
+    layout = detect_layout(carvana_dir)
+    examples = examples_from_layout(layout, layout.pairs()[0])
+    out = tmp_path / "s1.safetensors"
+    cfg = TrainConfig(arch="unet-tiny", size_hw=(64, 96), scale=1.0, epochs=1, device="cpu", clicks=1.0)
+    train(examples[:4], examples[4:6], layout.classes, cfg, out, dataset_kind=layout.kind)
+    meta = read_metadata(out)
+    assert meta.guides is not None and meta.guides.zoom == 1.0 and "focus_share" not in meta.training
+
+
+def test_an_image_that_breaks_while_a_run_trains_is_passed_over(carvana_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(carvana_dir, data)
+    layout = detect_layout(data)
+    examples = examples_from_layout(layout, layout.pairs()[0])[:2]
+    source = FocusSource(examples, (64, 96), 2, 0.05, 4.0, Normalization(), cache_bytes=0)
+    assert len(source.batch(2, np.random.default_rng(0))) == 2
+    examples[0].mask_path.write_bytes(b"")  # emptied while the run trains
+    samples = source.batch(6, np.random.default_rng(1))
+    assert len(samples) == 6 and source._live == [1]
+    examples[1].image_path.unlink()
+    assert source.batch(3, np.random.default_rng(2)) == [] and source._live == []

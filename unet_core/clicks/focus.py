@@ -12,6 +12,7 @@ import torch
 from unet_core.data.dataset import Example, frame_example, load_example
 from unet_core.data.framing import Framing
 from unet_core.data.transforms import Normalization, to_tensor_input
+from unet_core.errors import DataError
 
 FOCUS_SHARE = 0.5
 """Of the training samples that get clicks, this share are focus samples (the rest click whole inputs)."""
@@ -21,8 +22,14 @@ CACHE_BYTES = 256 << 20
 
 
 def focus_scale(scale: float, zoom: float) -> float:
-    """The scale focus windows are seen at: ``zoom`` times the model's, at most the image's own pixels."""
-    return min(1.0, scale * zoom)
+    """The scale focus windows are seen at: ``zoom`` times the model's, at most the image's own pixels (and never
+    coarser than the model's own, for a model that already sees images enlarged)."""
+    return max(scale, min(1.0, scale * zoom))
+
+
+def zooms(scale: float | None, zoom: float) -> bool:
+    """Whether a model at ``scale`` (None: one that stretches images) has a finer view to learn and use."""
+    return scale is not None and zoom > 1.0 and focus_scale(scale, zoom) > scale * 1.01
 
 
 @dataclass
@@ -83,6 +90,7 @@ class FocusSource:
         self.cache_bytes = int(cache_bytes)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
         self._bytes = 0
+        self._live = list(range(len(self.examples)))  # images a sample may come from (not failed, not empty)
 
     def _decoded(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         hit = self._cache.get(index)
@@ -96,15 +104,21 @@ class FocusSource:
         return decoded
 
     def sample(self, rng: np.random.Generator, tries: int = 8) -> FocusSample | None:
-        """One focus sample, or None when ``tries`` images in a row held no class but the background (or failed
-        to decode: the run skipped those already, so a file changed since is passed over here too)."""
+        """One focus sample, or None when no image is left to draw from. An image that holds no class but the
+        background, or that no longer decodes (the run read every file at its start, but a file may change or go
+        while it trains), is passed over from then on."""
         for _ in range(tries):
+            if not self._live:
+                return None
+            index = self._live[int(rng.integers(len(self._live)))]
             try:
-                image, truth, weight = self._decoded(int(rng.integers(len(self.examples))))
-            except (OSError, ValueError):
+                image, truth, weight = self._decoded(index)
+            except (OSError, ValueError, DataError):
+                self._live.remove(index)
                 continue
             classes = np.flatnonzero(np.bincount(truth.ravel(), minlength=self.num_classes)[1:]) + 1
             if classes.size == 0:
+                self._live.remove(index)
                 continue
             cls = int(classes[int(rng.integers(classes.size))])
             inside = (truth == cls).view(np.uint8)
@@ -135,4 +149,4 @@ class FocusSource:
         return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w)
 
 
-__all__ = ["CACHE_BYTES", "FOCUS_SHARE", "FocusSample", "FocusSource", "coarse_mask", "focus_scale"]
+__all__ = ["CACHE_BYTES", "FOCUS_SHARE", "FocusSample", "FocusSource", "coarse_mask", "focus_scale", "zooms"]

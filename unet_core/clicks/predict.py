@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import torch
 
-from unet_core.clicks.focus import focus_scale
+from unet_core.clicks.focus import focus_scale, zooms
 from unet_core.data.framing import fit_scale, pad_to
 from unet_core.data.guides import Click, GuideEncoding, guide_maps
 from unet_core.edit.selection import Selection, selection_from
@@ -164,7 +164,7 @@ class ClickPredictor:
         large for that, the focus window around the last click (unless that window holds none of the class:
         then there is no outline to refine, and the object's window at the model's scale finds it)."""
         meta, scale = self.predictor.meta, self.scale(mask.shape[:2])
-        if self.encoding.zoom <= 1 or meta.scale is None:
+        if not clicks or not zooms(meta.scale, self.encoding.zoom):
             return choose_window(mask, cls, clicks, meta.input_size, scale, self.zoom)
         fine = focus_scale(scale, self.encoding.zoom)
         focus = focus_window(mask.shape[:2], clicks[-1], meta.input_size, fine)

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
-from unet_core.clicks.focus import FOCUS_SHARE, FocusSource
+from unet_core.clicks.focus import FOCUS_SHARE, FocusSource, zooms
 from unet_core.clicks.training import SCRATCH_START, ClickPlan, simulate_guides
 from unet_core.data.classes import ClassTable
 from unet_core.data.dataset import Example, SegmentationDataset
@@ -174,6 +175,8 @@ class _Run:
         """Where focus samples come from: an interactive model whose encoding has a zoom, framed at a scale
         (a model that stretches images has no finer scale to zoom to), trained with clicks."""
         guides = self.meta.guides
+        if guides is not None and guides.zoom > 1 and not zooms(self.meta.scale, guides.zoom):
+            self.meta.guides = guides = replace(guides, zoom=1.0)  # no finer view at this scale: none recorded
         if self.click_plan is None or guides is None or guides.zoom <= 1 or self.meta.scale is None \
                 or not self.train_data.examples:
             return None
@@ -296,7 +299,7 @@ class _Run:
             return None, share
         n = batch["image"].shape[0]
         samples = self.focus.batch(int(self.click_rng.binomial(n, share * FOCUS_SHARE)), self.click_rng)
-        rest = share * (1 - FOCUS_SHARE) / (1 - share * FOCUS_SHARE)
+        rest = min(1.0, max(0.0, (share * n - len(samples)) / max(1, n - len(samples))))  # from those drawn
         if not samples:
             return None, rest
         first = n - len(samples)
@@ -393,7 +396,8 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
     reserve, reason = 0.0, None
     epochs_done_at_start = run.epoch
     plan = run.click_plan  # an interactive run from scratch: epochs before its clicks began never learnt them
-    clicks_pending = plan is not None and not plan.active(run.progress(run.elapsed_before, 1, 0))
+    late = plan is not None and plan.start > 0
+    clicks_pending = late and not any(r.get("clicks") for r in run.history)  # (a resumed run: its epochs say)
     while run.epoch < cfg.max_epochs():
         loss, reason = run.train_epoch(t0, reserve)
         if reason == "stopped":
@@ -401,7 +405,8 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
         run.epoch += 1
         v0 = time.perf_counter()
         dice, metrics = run.evaluate() if main else (None, None)
-        if clicks_pending and plan is not None and plan.active(run.run_progress):
+        clicked = plan is not None and plan.active(run.run_progress)
+        if clicks_pending and clicked:
             clicks_pending = False  # the first epoch that learnt clicks: those before do not compete with it
             run.best = None
         is_best = main and (not run.has_val or (dice is not None and (run.best is None or dice >= run.best)))
@@ -409,7 +414,7 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
             run.best = dice
         elapsed = run.elapsed_before + time.perf_counter() - t0
         record = {"epoch": run.epoch, "train_loss": loss, "val_dice": dice, "best_val_dice": run.best,
-                  "elapsed": elapsed, "steps": run.global_step}
+                  "elapsed": elapsed, "steps": run.global_step, **({"clicks": True} if clicked else {})}
         run.history.append(record)
         if main:
             best_trained = dice is not None and (run.trained_best is None or dice >= run.trained_best)
@@ -432,7 +437,8 @@ def _loop(run: _Run, evaluate_initial: bool) -> TrainResult:
         if reason == "time_limit":
             break
         if cfg.patience is not None and main:
-            recent = [r["val_dice"] for r in run.history[-(cfg.patience + 1):]]
+            counted = [r for r in run.history if r.get("clicks")] if late else run.history  # as the best is
+            recent = [r["val_dice"] for r in counted[-(cfg.patience + 1):]]
             if len(recent) > cfg.patience and all(v is not None for v in recent) and \
                     max(recent[1:]) <= recent[0]:
                 reason = "early_stop"

@@ -99,12 +99,18 @@ def simulate_guides(model: torch.nn.Module, x: Tensor, y: Tensor, plan: ClickPla
     model.eval()
     try:
         with torch.no_grad():
-            current = _predict(model, xs, None, amp)
             inside: list[np.ndarray | None] = list(valid) if valid is not None else [None] * len(chosen)
-            classes = [pick_class(t, c, rng, valid=v) for t, c, v in zip(truth, current, inside, strict=True)]
+            auto = [i for i, j in enumerate(chosen) if int(j) not in starts]  # the others start from their own mask
+            current = np.empty(truth.shape, np.uint8)
+            if auto:
+                current[auto] = _predict(model, xs[auto], None, amp)
+            classes: list[int | None] = []
             for i, j in enumerate(chosen):
                 if int(j) in starts:
-                    current[i], classes[i] = starts[int(j)]
+                    current[i], cls = starts[int(j)]
+                    classes.append(cls)
+                else:
+                    classes.append(pick_class(truth[i], current[i], rng, valid=inside[i]))
             clicks: list[list[Click]] = [[] for _ in chosen]
             masks: list[np.ndarray | None] = [None] * len(chosen)
             for r in range(rounds):

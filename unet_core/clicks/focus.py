@@ -63,8 +63,8 @@ def coarse_mask(truth: np.ndarray, cls: int, zoom: float, rng: np.random.Generat
     if grow:
         kernel = np.ones((2 * abs(grow) + 1,) * 2, np.uint8)
         spoilt = (cv2.dilate if grow > 0 else cv2.erode)(spoilt.view(np.uint8), kernel).view(bool)
-    counts = np.bincount(truth[~inside].ravel(), minlength=1) if (~inside).any() else np.zeros(1, np.int64)
-    other = int(np.argmax(counts)) if counts.any() else (0 if cls else 1)
+    outside = truth[~inside]
+    other = int(np.bincount(outside).argmax()) if outside.size else (0 if cls else 1)
     current = truth.copy()
     current[inside & ~spoilt] = other
     current[spoilt & ~inside] = cls

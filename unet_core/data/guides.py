@@ -49,17 +49,8 @@ class GuideEncoding:
     def __post_init__(self) -> None:
         if self.kind not in ENCODINGS:
             raise ValueError(f"click encoding must be one of {', '.join(ENCODINGS)}, got {self.kind!r}")
-        value = self.radius
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        radius = float(value) if ok and -1e6 < value < 1e6 else float("nan")  # bounded before float(): no overflow
-        if not 0.5 <= radius <= MAX_RADIUS:  # NaN fails too
-            raise ValueError(f"click radius must be in 0.5..{MAX_RADIUS:g} model pixels, got {repr(self.radius)[:20]}")
-        object.__setattr__(self, "radius", radius)
-        z = self.zoom
-        zoom = float(z) if isinstance(z, (int, float)) and not isinstance(z, bool) and -1e6 < z < 1e6 else float("nan")
-        if not 1.0 <= zoom <= MAX_ZOOM:
-            raise ValueError(f"click zoom must be in 1..{MAX_ZOOM:g}, got {repr(self.zoom)[:20]}")
-        object.__setattr__(self, "zoom", zoom)
+        object.__setattr__(self, "radius", _number(self.radius, 0.5, MAX_RADIUS, "click radius", " model pixels"))
+        object.__setattr__(self, "zoom", _number(self.zoom, 1.0, MAX_ZOOM, "click zoom"))
 
     @property
     def reach(self) -> float:
@@ -79,6 +70,16 @@ class GuideEncoding:
         default = cls()
         return cls(kind=str(d.get("kind", default.kind)), radius=d.get("radius", default.radius),
                    zoom=d.get("zoom", default.zoom))
+
+
+def _number(value: Any, low: float, high: float, what: str, unit: str = "") -> float:
+    """``value`` as a float in ``low..high``, else ``ValueError`` naming ``what`` (a bool, a string or NaN fails;
+    a huge number is refused before ``float()``, so nothing overflows)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    number = float(value) if ok and -1e6 < value < 1e6 else float("nan")
+    if not low <= number <= high:  # NaN fails too
+        raise ValueError(f"{what} must be in {low:g}..{high:g}{unit}, got {repr(value)[:20]}")
+    return number
 
 
 def draw_click(plane: np.ndarray, click: Click, encoding: GuideEncoding) -> None:

@@ -292,8 +292,7 @@ class _Run:
     def _with_focus(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, Any] | None, float | None]:
         """Replace the batch's last samples by focus samples (in place) for a share of the click samples; their
         starting masks and classes by index, and the click share that keeps the automatic samples' share."""
-        if self.click_plan is None:
-            return None, None
+        assert self.click_plan is not None  # only called while clicking
         share = self.click_plan.share_at(self.run_progress)
         if self.focus is None:
             return None, share

@@ -113,7 +113,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
         device=args.device, num_workers=args.workers, amp=False if args.no_amp else None,
         patience=args.patience, augment=not args.no_augment, class_balance=args.class_balance, focus_crops=args.focus_crops,
-        clicks=args.clicks, click_encoding=args.click_encoding, click_zoom=args.click_zoom,
+        clicks=args.clicks, click_encoding=args.click_encoding, click_zoom=args.click_zoom, average=args.average,
         min_epoch_samples=args.epoch_samples, log_dir=Path(args.log_dir) if args.log_dir else None,
     )
     result = train(train_ex, val_ex, classes, config, out, init=args.init, resume=args.resume,

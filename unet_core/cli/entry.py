@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a new interactive model also learns clicks on windows seen Z times finer than its own scale "
                         "(at most full size), so a click on an outline fixes it at that detail; 1: only at its own "
                         "scale (default 4)")
+    t.add_argument("--average", type=_fraction, metavar="D",
+                   help="decay of the moving average of the weights that the run validates and saves, so one noisy "
+                        "step does not decide the checkpoint (default: 0.99 for a run with clicks, else 0: the weights as "
+                        "trained)")
     t.add_argument("--recipe", default="short", choices=sorted(RECIPES),
                    help="; ".join(f"{r.name}: {r.summary}" for r in RECIPES.values()) + " (default short)")
     t.add_argument("--lr", type=float, help="Adam learning rate (default: the recipe's; short: 1e-3, 3e-4 with --from)")

@@ -33,6 +33,7 @@ from unet_core.model.checkpoint import (
 )
 from unet_core.model.predictor import Predictor
 from unet_core.priority import INTERACTIVE
+from unet_core.training.averaging import AVERAGE_DECAY, WeightAverage
 from unet_core.training.calibration import Calibration
 from unet_core.training.distributed import (
     DistInfo,
@@ -159,6 +160,10 @@ class _Run:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        decay = config.average if config.average is not None else AVERAGE_DECAY if self.click_plan is not None else 0.0
+        self.average = WeightAverage(self.model, decay) if decay > 0 else None
+        if self.average is not None:
+            self.meta.training["average"] = decay
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.loader = self._make_loader()
         self.epoch, self.global_step, self.elapsed_before = 0, 0, 0.0
@@ -216,6 +221,13 @@ class _Run:
         self.history = list(state["history"])
         dices = [float(r["val_dice"]) for r in self.history if r.get("val_dice") is not None]
         self.trained_best = max(dices, default=None)  # the .trained file's epoch, if one was kept
+        if self.average is not None:  # the resume state keeps the weights, not their average: it starts again
+            self.average.restart(self.model)
+
+    @property
+    def kept(self) -> nn.Module:
+        """The weights a run validates and saves: their average (:class:`WeightAverage`), or the model's own."""
+        return self.average.module if self.average is not None else self.model
 
     # -- progress --------------------------------------------------------------------------------
     def progress(self, elapsed: float, steps_per_epoch: int, step_in_epoch: int) -> float:
@@ -287,6 +299,8 @@ class _Run:
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.average is not None:
+            self.average.update(self.model)
         return float(loss.detach())
 
     def _with_focus(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, Any] | None, float | None]:
@@ -310,7 +324,7 @@ class _Run:
         """Validation Dice and metrics of the current weights (rank 0 only; None without a split)."""
         if self.val_data is None:
             return None, None
-        predictor = Predictor(self.model, self.meta, device=self.device, amp=self.config.amp)
+        predictor = Predictor(self.kept, self.meta, device=self.device, amp=self.config.amp)
         per_image: list[tuple[float, float]] = []
         previews: list[tuple[np.ndarray, np.ndarray]] | None = [] if self.config.log_dir is not None else None
         matrix = validate(predictor, self.val_data, batch_size=self.config.batch_size, per_image=per_image,
@@ -328,9 +342,9 @@ class _Run:
         )
         if with_state:
             tensors, metadata = resume_tensors(self.optimizer, extra or {})
-            save_checkpoint(path, self.model, self.meta, tensors, metadata)
+            save_checkpoint(path, self.model, self.meta, tensors, metadata)  # the weights a resumed run goes on from
         else:
-            save_checkpoint(path, self.model, self.meta)
+            save_checkpoint(path, self.kept, self.meta)
 
     def log(self, record: dict[str, Any]) -> None:
         if self.config.log_dir is None or not self.dist.is_main:

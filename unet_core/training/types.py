@@ -42,6 +42,8 @@ class TrainConfig:
     min_epoch_samples: int = 0  # tiny sets: repeat images so an epoch has at least this many (recipes: 48)
     augment: bool = True
     dropout: float = 0.0
+    average: float | None = None  # decay of the weights' moving average that is validated and saved; 0: the weights
+    # as trained; None: AVERAGE_DECAY for a run with clicks, else 0 (docs/training.md, *Weight average*)
     log_dir: Path | None = None
     val_split: str | None = None  # id of the validation split the run's Dice is measured on (recorded)
 
@@ -81,6 +83,8 @@ class TrainConfig:
             raise ValueError(f"click encoding must be one of {', '.join(ENCODINGS)}")
         if not (1 <= self.click_zoom <= MAX_ZOOM):
             raise ValueError(f"click zoom must be in 1..{MAX_ZOOM:g}")
+        if self.average is not None and not (0 <= self.average < 1):
+            raise ValueError("the weight average's decay must be in [0, 1) (0: no average)")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError("schedule must be 'cosine' or 'constant'")
 

@@ -50,15 +50,20 @@ def main(argv: list[str] | None = None) -> int:
             pairs = pairs[: args.limit]
         if not pairs:
             raise ValueError(f"{args.data} holds no images with masks")
+        if args.spacings and min(args.spacings) < 2:
+            raise ValueError("superpixel spacings must be at least 2 pixels")
         k = layout.classes.num_classes
         per_spacing: dict[int, dict[str, list[float]]] = {}
         for pair in pairs:
             image, truth = read_image(pair.image)[..., :3], read_mask(pair.mask, layout.mask_format)
-            if truth.max() >= k:
+            if image.shape[:2] != truth.shape:
+                raise ValueError(f"{pair.image} is {image.shape[1]}x{image.shape[0]}, its mask "
+                                 f"{truth.shape[1]}x{truth.shape[0]}")
+            if truth.max() >= k:  # (a void label, 255, is refused too: not a class to paint)
                 raise ValueError(f"{pair.mask}: class {int(truth.max())} is not one of the folder's {k}")
             for s in args.spacings or [seed_spacing(truth.shape)]:
                 guess = majority_mask(superpixels(np.ascontiguousarray(image), s), truth, k)
-                row = per_spacing.setdefault(s, {"dice": [], "accuracy": [], "superpixels": []})
+                row = per_spacing.setdefault(s, {"dice": [], "accuracy": []})
                 row["dice"].append(mask_dice(guess, truth, k))
                 row["accuracy"].append(float((guess == truth).mean()))
     except (MaskloopError, ValueError, OSError) as exc:

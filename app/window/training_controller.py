@@ -260,7 +260,9 @@ class TrainingController(QObject):
                 offered = last_dice(result.history) if last is not None else after
                 which = "best" if trained is not None else "last" if last is not None else ""
                 keep_new = self._ask(before, offered, result, which)
-                chosen = trained or last
+                # never validated: every epoch was the best, so `out` already holds the last one's weights as the
+                # run kept them (their average, in a run that averages; `.last` holds the raw ones to resume from)
+                chosen = trained or (last if after is not None else None)
                 if keep_new and chosen is not None:
                     atomic_copy(chosen, out)  # the weights the question named, as the user chose
                     after = offered

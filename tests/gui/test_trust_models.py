@@ -207,6 +207,35 @@ def test_a_fine_tune_that_never_beat_the_start_offers_its_best_epoch(qtbot, fold
     w.close()
 
 
+def test_a_fine_tune_without_validation_keeps_the_weights_its_run_kept(qtbot, folder: Path, tiny_model: Path,
+                                                                        tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """No validation: every epoch was the run's best, so its file holds the last epoch as the run kept it (the weight
+    average, in a run with clicks); "Use new model" registers that file, not the raw weights of ``.last``."""
+    import torch
+
+    from unet_core.model.checkpoint import file_hash, load_checkpoint, save_checkpoint
+
+    w = window_with_model(qtbot, tmp_path, folder, tiny_model)
+    ctl = w.train_ctl
+    out = ctl._run_path()
+    model, meta = load_checkpoint(tiny_model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(0.5)  # the kept weights differ from the start's and from the raw ones below
+    save_checkpoint(out, model, meta)
+    kept = file_hash(out)
+    last = out.with_name(out.stem + ".last.safetensors")
+    shutil.copyfile(tiny_model, last)
+    ctl._job = {"mode": "finetune", "out": out, "parent": w.ws.model.version}
+    ctl.choice_use_new = True  # "Use new model" when asked
+    history = [{"epoch": 1, "val_dice": None}, {"epoch": 2, "val_dice": None}]
+    with qtbot.waitSignal(ctl.runFinished, timeout=10000):
+        ctl._on_finished(TrainResult(out, last, None, None, 2, 20, 1.0, "completed", history))
+    current = w.ws.store.current_model()
+    assert file_hash(current.path) == kept != file_hash(tiny_model)
+    w.close()
+
+
 def test_a_run_says_how_long_it_will_go_and_where_to_change_it() -> None:
     from app.window.training_controller import _limit_text
 

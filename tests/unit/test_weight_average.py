@@ -63,8 +63,32 @@ def test_the_average_of_unchanging_weights_is_those_weights_and_restart_starts_a
 def test_a_decay_outside_zero_to_one_is_refused(decay: float) -> None:
     with pytest.raises(ValueError, match="decay"):
         WeightAverage(_net(), decay)
-    with pytest.raises(ValueError, match="average"):
-        TrainConfig(average=decay if decay != 0.0 else 1.0).validate()
+    if decay != 0.0:  # 0 is a valid setting of the run: no average
+        with pytest.raises(ValueError, match="average"):
+            TrainConfig(average=decay).validate()
+
+
+def test_a_tensor_shared_by_two_modules_is_averaged_once() -> None:
+    shared = nn.Linear(2, 2)
+    net = nn.Sequential(shared, shared)
+    avg = WeightAverage(net, 0.99)
+    start = avg.module[0].weight.clone()
+    with torch.no_grad():
+        shared.weight.add_(1.0)
+    avg.update(net)
+    d = 2.0 / (WARMUP + 1.0)
+    assert torch.allclose(avg.module[0].weight, d * start + (1 - d) * shared.weight)
+    assert avg.module[0].weight is avg.module[1].weight  # the copy keeps the sharing
+
+
+def test_the_cli_flag_reaches_the_run_and_bad_values_are_refused() -> None:
+    from unet_core.cli.entry import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["train", "--data", "d", "--out", "m", "--average", "0.95"]).average == 0.95
+    assert parser.parse_args(["train", "--data", "d", "--out", "m"]).average is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--data", "d", "--out", "m", "--average", "1"])
 
 
 def test_a_run_saves_the_average_and_trains_exactly_as_without_it(carvana_dir: Path, tmp_path: Path) -> None:
@@ -77,7 +101,9 @@ def test_a_run_saves_the_average_and_trains_exactly_as_without_it(carvana_dir: P
         out = tmp_path / f"{name}.safetensors"
         res = train(tr, va, layout.classes, TrainConfig(epochs=2, average=decay, **CFG), out)
         assert res.best_val_dice is not None
-        runs[name] = (load_checkpoint(out)[0].state_dict(), load_checkpoint(tmp_path / f"{name}.last.safetensors")[0].state_dict())
+        model, meta = load_checkpoint(out)
+        assert meta.training.get("average") == (decay or None)  # the checkpoint says what it holds
+        runs[name] = (model.state_dict(), load_checkpoint(tmp_path / f"{name}.last.safetensors")[0].state_dict())
     (plain_best, plain_last), (avg_best, avg_last) = runs["plain"], runs["averaged"]
     for k in plain_last:  # the average never feeds back: the weights trained are the same, step for step
         assert torch.equal(plain_last[k], avg_last[k]), k

@@ -55,7 +55,7 @@ def trained_dice(history: Sequence[Mapping[str, Any]]) -> float | None:
 
 
 def last_dice(history: Sequence[Mapping[str, Any]]) -> float | None:
-    """Validation Dice of the last validated epoch (the weights in a run's ``.last`` file), or ``None``."""
+    """Validation Dice of the last validated epoch (of the weights the run kept then), or ``None``."""
     values = _epoch_dices(history)
     return values[-1] if values else None
 

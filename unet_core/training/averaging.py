@@ -39,13 +39,16 @@ class WeightAverage:
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        """Fold ``model``'s current weights into the average (call after each optimisation step)."""
+        """Fold ``model``'s current weights into the average (call after each optimisation step). Parameters and
+        buffers are walked once each (a tensor shared by two modules is averaged once)."""
         self.steps += 1
         d = min(self.decay, (1.0 + self.steps) / (WARMUP + self.steps))
-        mine = self.module.state_dict()
+        mine = [*self.module.parameters(), *self.module.buffers()]
+        theirs = [*model.parameters(), *model.buffers()]
+        if len(mine) != len(theirs):
+            raise ValueError("the model's tensors no longer match its average's")
         floats_a, floats_b = [], []
-        for name, value in model.state_dict().items():
-            target = mine[name]
+        for target, value in zip(mine, theirs, strict=True):
             if target.dtype.is_floating_point:
                 floats_a.append(target)
                 floats_b.append(value.detach().to(target.dtype))
@@ -53,6 +56,5 @@ class WeightAverage:
                 target.copy_(value)
         if floats_a:
             torch._foreach_lerp_(floats_a, floats_b, 1.0 - d)
-
 
 __all__ = ["AVERAGE_DECAY", "WARMUP", "WeightAverage"]

@@ -161,8 +161,9 @@ class _Run:
             )
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         decay = config.average if config.average is not None else AVERAGE_DECAY if self.click_plan is not None else 0.0
-        self.average = WeightAverage(self.model, decay) if decay > 0 else None
-        if self.average is not None:
+        # only rank 0 validates and saves, so only it keeps an average
+        self.average = WeightAverage(self.model, decay) if decay > 0 and self.dist.is_main else None
+        if decay > 0:
             self.meta.training["average"] = decay
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.loader = self._make_loader()
@@ -321,7 +322,7 @@ class _Run:
         return {first + i: (s.current, s.cls) for i, s in enumerate(samples)}, rest
 
     def evaluate(self) -> tuple[float | None, dict[str, Any] | None]:
-        """Validation Dice and metrics of the current weights (rank 0 only; None without a split)."""
+        """Validation Dice and metrics of the kept weights (rank 0 only; None without a split)."""
         if self.val_data is None:
             return None, None
         predictor = Predictor(self.kept, self.meta, device=self.device, amp=self.config.amp)

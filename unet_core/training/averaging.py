@@ -57,4 +57,5 @@ class WeightAverage:
         if floats_a:
             torch._foreach_lerp_(floats_a, floats_b, 1.0 - d)
 
+
 __all__ = ["AVERAGE_DECAY", "WARMUP", "WeightAverage"]

@@ -78,3 +78,46 @@ def test_a_balanced_run_records_its_class_weights(carla_dir: Path, tmp_path: Pat
     train(examples[:4], examples[4:6], layout.classes, config, tmp_path / "m.safetensors")
     weights = load_checkpoint(tmp_path / "m.safetensors")[1].training["class_weights"]
     assert len(weights) == 23 and max(weights) > 1 > min(w for w in weights if w > 0)
+
+
+@pytest.mark.parametrize(("flags", "augment", "strength"), [
+    ([], True, "default"),
+    (["--augment", "strong"], True, "strong"),
+    (["--augment", "light"], True, "light"),
+    (["--augment", "none"], False, "default"),
+    (["--no-augment"], False, "default"),
+])
+def test_the_augmentation_strength_reaches_the_run_from_the_cli(carvana_dir: Path, tmp_path: Path, flags: list[str],
+                                                                augment: bool, strength: str) -> None:
+    from unet_core.cli.entry import main
+    from unet_core.model.checkpoint import load_checkpoint
+
+    out = tmp_path / "m.safetensors"
+    rc = main(["train", "--data", str(carvana_dir), "--out", str(out), "--arch", "unet-tiny", "--size", "48x64",
+               "--epochs", "1", "--quiet", *flags])
+    assert rc == 0
+    config = load_checkpoint(out)[1].training["config"]
+    assert (config["augment"], config["augment_strength"]) == (augment, strength)
+
+
+def test_each_strength_builds_its_own_augmentation_and_a_bad_one_is_refused(carvana_dir: Path, tmp_path: Path) -> None:
+    from unet_core.data.dataset import examples_from_layout
+    from unet_core.data.layouts import detect_layout
+    from unet_core.training.trainer import _Run
+    from unet_core.training.types import TrainConfig
+
+    layout = detect_layout(carvana_dir)
+    ex = examples_from_layout(layout, layout.pairs()[0])
+    steps = {}
+    for strength in ("light", "default", "strong"):
+        cfg = TrainConfig(arch="unet-tiny", size_hw=(48, 64), epochs=1, device="cpu", augment_strength=strength)
+        run = _Run(ex[:4], ex[4:], layout.classes, cfg, tmp_path / "m.safetensors", None, False, [], None, "carvana")
+        aug = run.train_data._aug
+        assert aug is not None
+        steps[strength] = [type(t).__name__ for t in aug.transforms]
+    assert steps["light"] == ["HorizontalFlip", "Affine"]  # geometry only
+    assert steps["default"] == steps["strong"] == ["HorizontalFlip", "Affine", "ColorJitter", "OneOf"]
+    with pytest.raises(ValueError, match="augmentation strength must be one of none, light, default, strong"):
+        TrainConfig(augment_strength="extreme").validate()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--data", "d", "--out", "m.safetensors", "--augment", "extreme"])

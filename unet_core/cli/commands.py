@@ -112,7 +112,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         finetune=bool(args.init), arch=args.arch, size_hw=args.size, scale=args.scale, epochs=args.epochs, time_limit=args.time_limit,
         batch_size=args.batch_size, lr=args.lr, val_fraction=args.val_fraction, seed=args.seed,
         device=args.device, num_workers=args.workers, amp=False if args.no_amp else None,
-        patience=args.patience, augment=not args.no_augment, class_balance=args.class_balance, focus_crops=args.focus_crops,
+        patience=args.patience, augment=not args.no_augment and args.augment != "none",
+        augment_strength=None if args.augment in (None, "none") else args.augment, class_balance=args.class_balance, focus_crops=args.focus_crops,
         clicks=args.clicks, click_encoding=args.click_encoding, click_zoom=args.click_zoom, average=args.average,
         min_epoch_samples=args.epoch_samples, log_dir=Path(args.log_dir) if args.log_dir else None,
     )

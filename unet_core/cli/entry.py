@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from unet_core import __version__
+from unet_core.data.transforms import AUGMENT_STRENGTHS
 from unet_core.devices import DEVICE_CHOICES
 from unet_core.errors import MaskloopError
 from unet_core.formats import EXPORT_FORMATS, EXPORT_WHAT, IMPORT_FORMATS
@@ -128,7 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from <MODEL stem>.last.safetensors")
     t.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
     t.add_argument("--patience", type=int, help="stop after N epochs without validation improvement")
-    t.add_argument("--no-augment", action="store_true", help="turn off flips, affine and colour augmentation")
+    t.add_argument("--augment", choices=AUGMENT_STRENGTHS, metavar="STRENGTH",
+                   help="augmentation strength: none, light (flips and a milder affine, no colour), default (flips, "
+                        "affine, colour jitter, noise or blur) or strong (1.6x the geometry, 1.5x the colour) "
+                        "(default: the recipe's, default)")
+    t.add_argument("--no-augment", action="store_true", help="turn off flips, affine and colour augmentation "
+                   "(the same as --augment none)")
     t.add_argument("--no-amp", action="store_true", help="train in fp32 even on CUDA")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 

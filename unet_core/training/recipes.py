@@ -23,12 +23,14 @@ class Recipe:
     class_balance: float
     summary: str
     focus_crops: float = 0.0  # share of crops placed on a class picked uniformly among the image's classes
+    augment_strength: str = "default"  # unet_core.data.transforms.AUGMENT_STRENGTHS
 
     def config(self, finetune: bool = False, **overrides: Any) -> TrainConfig:
         """A TrainConfig with this recipe's settings (for a fine-tune with ``finetune``), then ``overrides``
         (``None`` values are ignored)."""
         base = TrainConfig(lr=self.finetune_lr if finetune else self.lr, long_side=self.long_side, min_epoch_samples=self.min_epoch_samples,
-                           class_balance=self.class_balance, focus_crops=self.focus_crops)
+                           class_balance=self.class_balance, focus_crops=self.focus_crops,
+                           augment_strength=self.augment_strength)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 

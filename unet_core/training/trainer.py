@@ -137,7 +137,7 @@ class _Run:
         self.size = self.meta.input_size
         self.train_data = SegmentationDataset(
             list(train_set), self.size, classes.num_classes, augment=config.augment, norm=self.meta.normalization,
-            scale=self.meta.scale, focus=config.focus_crops,
+            scale=self.meta.scale, focus=config.focus_crops, augment_strength=config.augment_strength,
         )
         # decode everything once up front: unreadable files are skipped (and reported), wrong data stops here
         self.skipped = [str(e) for e in self.train_data.preload(skip_bad=True)]

@@ -41,6 +41,7 @@ class TrainConfig:
     patience: int | None = None  # stop after this many validations without improvement
     min_epoch_samples: int = 0  # tiny sets: repeat images so an epoch has at least this many (recipes: 48)
     augment: bool = True
+    augment_strength: str = "default"  # "light", "default" or "strong" (unet_core.data.transforms); off: augment=False
     dropout: float = 0.0
     average: float | None = None  # decay of the weights' moving average that is validated and saved; 0: the weights
     # as trained; None: AVERAGE_DECAY for a run with clicks, else 0 (docs/training.md, *Weight average*)
@@ -85,6 +86,10 @@ class TrainConfig:
             raise ValueError(f"click zoom must be in 1..{MAX_ZOOM:g}")
         if self.average is not None and not (0 <= self.average < 1):
             raise ValueError("the weight average's decay must be in [0, 1) (0: no average)")
+        from unet_core.data.transforms import AUGMENT_STRENGTHS
+
+        if self.augment_strength not in AUGMENT_STRENGTHS:
+            raise ValueError(f"augmentation strength must be one of {', '.join(AUGMENT_STRENGTHS)}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError("schedule must be 'cosine' or 'constant'")
 
